@@ -1,0 +1,61 @@
+import type { BreakerSettings, HealthSettings, PassiveSettings, RetrySettings, TimeoutSettings } from './types.ts';
+
+/**
+ * Built-in defaults, in one place so the README's config reference can be checked against
+ * them. A policy's poolDefaults override these; the user's config overrides both.
+ */
+export const healthDefaults: HealthSettings = {
+  path: '/',
+  intervalMs: 1000,
+  timeoutMs: 500,
+  rise: 2,
+  fall: 3,
+  expect: [{ min: 200, max: 399 }],
+};
+
+export const passiveDefaults: PassiveSettings = {
+  failures: 3,
+  statuses: [502, 503, 504],
+  ejectTimeMs: 5000,
+  maxEjectTimeMs: 60_000,
+};
+
+export const breakerDefaults: BreakerSettings = {
+  errorThresholdPercentage: 50,
+  volumeThreshold: 20,
+  resetTimeoutMs: 5000,
+  windowMs: 10_000,
+};
+
+export const retryDefaults: RetrySettings = {
+  attempts: 3,
+  nonIdempotent: false,
+  bufferBody: 64 * 1024,
+  waitForNodeMs: 0,
+  deadlineMs: 60_000,
+  statuses: [502, 503, 504],
+};
+
+export const timeoutDefaults: TimeoutSettings = {
+  connectMs: 2000,
+  responseMs: 30_000,
+};
+
+export const serverDefaults = {
+  host: '0.0.0.0',
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 5000,
+  maxHeaderSize: 16 * 1024,
+  maxBody: 100 * 1024 * 1024,
+  drainTimeoutMs: 10_000,
+} as const;
+
+export const adminDefaults = { host: '127.0.0.1' } as const;
+
+export const clusterDefaults = {
+  name: 'baton',
+  quorum: 1,
+  resyncIntervalMs: 5000,
+  heartbeatIntervalMs: 1000,
+} as const;

@@ -1,0 +1,218 @@
+import { z } from './zod.ts';
+import { parseDuration, parseSize } from '../util/units.ts';
+import { isPolicyRef } from '../policy/define.ts';
+import type { StatusRange } from './types.ts';
+
+/**
+ * The shape of `gateway.config.ts` in zod. Objects are strict (an unknown key is an error,
+ * because a typo such as `retires:` must not be silently ignored). Durations and sizes come
+ * out in milliseconds and bytes. Defaults are not applied here but in normalize.ts, because a
+ * pool's defaults depend on its policy.
+ */
+
+export const duration = z
+  .union([z.number(), z.string()], { error: "expected a duration such as 250, '250ms', '5s' or '1m'" })
+  .transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms !== undefined) return ms;
+    ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(value)} (use 250, '250ms', '5s' or '1m')` });
+    return z.NEVER;
+  });
+
+export const size = z
+  .union([z.number(), z.string()], { error: "expected a size such as 65536, '64kb' or '1mb'" })
+  .transform((value, ctx) => {
+    const bytes = parseSize(value);
+    if (bytes !== undefined) return bytes;
+    ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(value)} (use 65536, '64kb' or '1mb')` });
+    return z.NEVER;
+  });
+
+const port = z.number().int().min(0).max(65535);
+const count = z.number().int().min(1);
+const httpStatus = z.number().int().min(100).max(599);
+
+export function parseStatusMatch(value: number | string): StatusRange | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 100 && value <= 599 ? { min: value, max: value } : undefined;
+  const klass = /^([1-5])xx$/i.exec(value);
+  if (klass) return { min: Number(klass[1]) * 100, max: Number(klass[1]) * 100 + 99 };
+  const range = /^(\d{3})\s*-\s*(\d{3})$/.exec(value);
+  if (range && Number(range[1]) <= Number(range[2])) return { min: Number(range[1]), max: Number(range[2]) };
+  return undefined;
+}
+
+const statusMatch = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const range = parseStatusMatch(value);
+  if (range) return range;
+  ctx.addIssue({ code: 'custom', message: `invalid status ${JSON.stringify(value)} (use 200, '2xx' or '200-399')` });
+  return z.NEVER;
+});
+
+const httpUrl = z.string().transform((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `invalid URL ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `unsupported protocol ${url.protocol} (use http: or https:)` });
+    return z.NEVER;
+  }
+  if (url.search || url.hash || url.username) {
+    ctx.addIssue({ code: 'custom', message: 'a node URL may not carry a query, fragment or credentials' });
+    return z.NEVER;
+  }
+  return url;
+});
+
+const methodName = z
+  .string()
+  .regex(/^[A-Za-z]+$/, 'expected an HTTP method such as GET')
+  .transform((m) => m.toUpperCase());
+
+const hostPattern = z
+  .string()
+  .regex(/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?$/, "expected a host name such as 'api.example.com' or '*.example.com'")
+  .transform((h) => h.toLowerCase().replace(/\.$/, ''));
+
+const pathPrefix = z
+  .string()
+  .regex(/^\/[^?#\s]*$/, "expected a path starting with '/' (no query or spaces)")
+  .transform((p) => (p.length > 1 ? p.replace(/\/+$/, '') || '/' : p));
+
+export const nodeSchema = z.strictObject({
+  url: httpUrl,
+  id: z.string().regex(/^[^\s/]+$/, 'expected an id without spaces or slashes').optional(),
+  weight: z.number().int().min(1).max(10_000).optional(),
+  tier: z.number().int().min(0).max(100).optional(),
+  standby: z.enum(['hot', 'cold']).optional(),
+});
+
+export const healthSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    path: z.string().regex(/^\/\S*$/, "expected a path starting with '/'").optional(),
+    interval: duration.optional(),
+    timeout: duration.optional(),
+    rise: count.optional(),
+    fall: count.optional(),
+    expect: z.union([statusMatch, z.array(statusMatch).min(1)]).optional(),
+  }),
+]);
+
+export const passiveSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    failures: count.optional(),
+    statuses: z.array(httpStatus).optional(),
+    ejectTime: duration.optional(),
+    maxEjectTime: duration.optional(),
+  }),
+]);
+
+export const breakerSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    errorThresholdPercentage: z.number().min(1).max(100).optional(),
+    volumeThreshold: z.number().int().min(0).optional(),
+    resetTimeout: duration.optional(),
+    window: duration.optional(),
+  }),
+]);
+
+export const retrySchema = z.strictObject({
+  attempts: z.number().int().min(1).max(10).optional(),
+  nonIdempotent: z.boolean().optional(),
+  bufferBody: size.optional(),
+  waitForNode: duration.optional(),
+  deadline: duration.optional(),
+  statuses: z.array(httpStatus).optional(),
+});
+
+export const timeoutsSchema = z.strictObject({
+  connect: duration.optional(),
+  response: duration.optional(),
+});
+
+const policyChoice = z.union(
+  [
+    z.string().min(1),
+    z.custom<{ name: string }>(isPolicyRef),
+    z.looseObject({ name: z.string().min(1) }),
+  ],
+  { error: "expected a policy name, { name, ...options }, or a policy value such as hotStandby({...})" },
+);
+
+export const poolSchema = z.strictObject({
+  policy: policyChoice,
+  nodes: z.array(nodeSchema).min(1, 'a pool needs at least one node'),
+  health: healthSchema.optional(),
+  passive: passiveSchema.optional(),
+  breaker: breakerSchema.optional(),
+  retry: retrySchema.optional(),
+  timeouts: timeoutsSchema.optional(),
+});
+
+export const routeSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  host: hostPattern.optional(),
+  path: pathPrefix.optional(),
+  methods: z.array(methodName).min(1).optional(),
+  pool: z.string().min(1),
+  stripPath: z.boolean().optional(),
+  websocket: z.boolean().optional(),
+  maxBody: z.union([z.literal(false), size]).optional(),
+});
+
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export const configSchema = z.strictObject({
+  listen: z.strictObject({
+    host: z.string().min(1).optional(),
+    port,
+    trustedProxies: z.array(z.string().min(1)).optional(),
+  }),
+  server: z
+    .strictObject({
+      headersTimeout: duration.optional(),
+      requestTimeout: duration.optional(),
+      keepAliveTimeout: duration.optional(),
+      maxHeaderSize: size.optional(),
+      maxBody: z.union([z.literal(false), size]).optional(),
+      drainTimeout: duration.optional(),
+    })
+    .optional(),
+  admin: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        host: z.string().min(1).optional(),
+        port,
+        token: z.string().min(8, 'an admin token needs at least 8 characters').optional(),
+        tokenForReads: z.boolean().optional(),
+      }),
+    ])
+    .optional(),
+  cluster: z
+    .strictObject({
+      name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, dot, dash or underscore').optional(),
+      instanceId: z.string().regex(/^[A-Za-z0-9._:-]+$/, 'expected letters, digits, dot, colon, dash or underscore').optional(),
+      redis: z.union([z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'), z.record(z.string(), z.unknown())]).optional(),
+      quorum: z.union([count, z.literal('majority')]).optional(),
+      resyncInterval: duration.optional(),
+      heartbeatInterval: duration.optional(),
+    })
+    .optional(),
+  log: z.strictObject({ level: logLevel.optional(), access: z.boolean().optional() }).optional(),
+  plugins: z.array(z.unknown()).optional(),
+  // Pools and routes are parsed one by one (validate.ts), so that one broken pool does not
+  // hide the problems of the others or the cross-checks between routes and pools.
+  pools: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'pool names use letters, digits, dash or underscore'), z.unknown()),
+  routes: z.array(z.unknown()),
+});
+
+export type ParsedConfig = z.output<typeof configSchema>;
+export type ParsedPool = z.output<typeof poolSchema>;
+export type ParsedRoute = z.output<typeof routeSchema>;

@@ -1,0 +1,273 @@
+import type { PolicyRef } from '../policy/types.ts';
+import type { Plugin } from '../policy/plugin.ts';
+import type { LogLevel } from '../util/logger.ts';
+
+/**
+ * Two shapes live here: what a user writes in `gateway.config.ts` (the *Config types, with
+ * optional fields, durations as strings) and what the gateway runs on after validation
+ * (the *Settings types: every default filled in, durations in milliseconds).
+ */
+
+/** `250` (milliseconds), `'250ms'`, `'5s'`, `'1m'`. */
+export type Duration = number | string;
+/** `65536` (bytes), `'64kb'`, `'1mb'`. */
+export type Size = number | string;
+/** A status code, a class such as `'2xx'`, or an inclusive range such as `'200-399'`. */
+export type StatusMatch = number | string;
+
+export interface ListenConfig {
+  host?: string;
+  port: number;
+  /** Peers (addresses, CIDRs, or 'loopback' / 'linklocal' / 'uniquelocal') whose X-Forwarded-* headers are believed. */
+  trustedProxies?: string[];
+}
+
+export interface ServerConfig {
+  /** Time for a client to send all request headers (slowloris guard). */
+  headersTimeout?: Duration;
+  /** Time for a client to send the whole request, body included. */
+  requestTimeout?: Duration;
+  /** How long an idle client keep-alive connection stays open. */
+  keepAliveTimeout?: Duration;
+  maxHeaderSize?: Size;
+  /** Default request body limit for routes without their own; `false` for none. */
+  maxBody?: Size | false;
+  /** On SIGTERM, how long in-flight requests may take before the gateway exits anyway. */
+  drainTimeout?: Duration;
+}
+
+export interface AdminConfig {
+  host?: string;
+  port: number;
+  /** Bearer token for mutating calls; falls back to the BATON_ADMIN_TOKEN environment variable. */
+  token?: string;
+  /** Also require the token for reads (status, metrics, events, dashboard). */
+  tokenForReads?: boolean;
+}
+
+export interface ClusterConfig {
+  name?: string;
+  instanceId?: string;
+  /** `redis://…` / `rediss://…` URL or ioredis options (password, TLS, Sentinel). No redis: in-memory store. */
+  redis?: string | Record<string, unknown>;
+  quorum?: number | 'majority';
+  resyncInterval?: Duration;
+  /** How often this instance refreshes its liveness key; it counts as gone after 3 missed beats. */
+  heartbeatInterval?: Duration;
+}
+
+export interface NodeConfig {
+  url: string;
+  /** Stable name across instances and reloads; defaults to host:port. */
+  id?: string;
+  weight?: number;
+  /** 0 = primary; higher tiers are used only when every lower tier is unusable. */
+  tier?: number;
+  standby?: 'hot' | 'cold';
+}
+
+export interface HealthConfig {
+  path?: string;
+  interval?: Duration;
+  timeout?: Duration;
+  /** Consecutive passing probes before a down node is up again. */
+  rise?: number;
+  /** Consecutive failing probes before an up node is down. */
+  fall?: number;
+  /** Statuses that count as passing; default 200-399. */
+  expect?: StatusMatch | StatusMatch[];
+}
+
+export interface PassiveConfig {
+  /** Consecutive failed requests (reset, timeout, listed status) before the node is ejected. */
+  failures?: number;
+  statuses?: number[];
+  /** First ejection length; each repeated ejection lasts this times the count, capped. */
+  ejectTime?: Duration;
+  maxEjectTime?: Duration;
+}
+
+export interface BreakerConfig {
+  errorThresholdPercentage?: number;
+  volumeThreshold?: number;
+  resetTimeout?: Duration;
+  window?: Duration;
+}
+
+export interface RetryConfig {
+  /** Total tries per request, the first included. */
+  attempts?: number;
+  /** Retry POST/PATCH/… after the request may have reached the upstream (only safe with idempotency keys). */
+  nonIdempotent?: boolean;
+  /** Bodies up to this size are kept for replay; larger ones stream and are never replayed. */
+  bufferBody?: Size;
+  /** When no node is usable, wait this long for a recovery or failover before answering 503. */
+  waitForNode?: Duration;
+  /** Overall budget for one request, retries and waiting included. */
+  deadline?: Duration;
+  /** Upstream statuses that count as a failed try (and are retried when allowed). */
+  statuses?: number[];
+}
+
+export interface TimeoutsConfig {
+  /** TCP connect to a node. */
+  connect?: Duration;
+  /** From sending the request to the response headers, and the longest pause inside the response body. */
+  response?: Duration;
+}
+
+/** What `policy:` accepts: a name, a name with options, or a value from a policy factory. */
+export type PolicyChoice = string | ({ name: string } & Record<string, unknown>) | PolicyRef;
+
+export interface PoolConfig {
+  policy: PolicyChoice;
+  nodes: NodeConfig[];
+  health?: HealthConfig | false;
+  passive?: PassiveConfig | false;
+  breaker?: BreakerConfig | false;
+  retry?: RetryConfig;
+  timeouts?: TimeoutsConfig;
+}
+
+export interface RouteConfig<P extends string = string> {
+  name?: string;
+  /** Exact host, or `*.example.com` for any subdomain. Matched without the port. */
+  host?: string;
+  /** Path prefix matched on segment boundaries: `/api` matches `/api` and `/api/x`, never `/apix`. */
+  path?: string;
+  methods?: string[];
+  pool: P;
+  /** Remove the matched prefix before forwarding. */
+  stripPath?: boolean;
+  websocket?: boolean;
+  maxBody?: Size | false;
+}
+
+export interface LogConfig {
+  level?: LogLevel;
+  /** One JSON line per request. */
+  access?: boolean;
+}
+
+export interface BatonConfig<P extends string = string> {
+  listen: ListenConfig;
+  server?: ServerConfig;
+  admin?: AdminConfig | false;
+  cluster?: ClusterConfig;
+  log?: LogConfig;
+  plugins?: Array<string | Plugin>;
+  pools: Record<P, PoolConfig>;
+  routes: Array<RouteConfig<NoInfer<P>>>;
+}
+
+export interface ConfigEnv {
+  env: Readonly<Record<string, string | undefined>>;
+  /** 'start' or 'check'. */
+  command: string;
+}
+
+export type ConfigFn<P extends string = string> = (env: ConfigEnv) => BatonConfig<P> | Promise<BatonConfig<P>>;
+
+// ---------------------------------------------------------------------------------------
+// Normalized settings: what validation produces and the gateway runs on.
+
+export interface StatusRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface NodeSettings {
+  readonly id: string;
+  readonly url: URL;
+  readonly weight: number;
+  readonly tier: number;
+  readonly standby: 'hot' | 'cold' | undefined;
+}
+
+export interface HealthSettings {
+  readonly path: string;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly rise: number;
+  readonly fall: number;
+  readonly expect: readonly StatusRange[];
+}
+
+export interface PassiveSettings {
+  readonly failures: number;
+  readonly statuses: readonly number[];
+  readonly ejectTimeMs: number;
+  readonly maxEjectTimeMs: number;
+}
+
+export interface BreakerSettings {
+  readonly errorThresholdPercentage: number;
+  readonly volumeThreshold: number;
+  readonly resetTimeoutMs: number;
+  readonly windowMs: number;
+}
+
+export interface RetrySettings {
+  readonly attempts: number;
+  readonly nonIdempotent: boolean;
+  readonly bufferBody: number;
+  readonly waitForNodeMs: number;
+  readonly deadlineMs: number;
+  readonly statuses: readonly number[];
+}
+
+export interface TimeoutSettings {
+  readonly connectMs: number;
+  readonly responseMs: number;
+}
+
+export interface ResolvedPolicy {
+  readonly name: string;
+  readonly ref: PolicyRef;
+}
+
+export interface PoolSettings {
+  readonly name: string;
+  readonly policy: ResolvedPolicy;
+  readonly nodes: readonly NodeSettings[];
+  readonly health: HealthSettings | false;
+  readonly passive: PassiveSettings | false;
+  readonly breaker: BreakerSettings | false;
+  readonly retry: RetrySettings;
+  readonly timeouts: TimeoutSettings;
+}
+
+export interface RouteSettings {
+  readonly name: string;
+  readonly host: string | undefined;
+  readonly path: string;
+  readonly methods: readonly string[] | undefined;
+  readonly pool: string;
+  readonly stripPath: boolean;
+  readonly websocket: boolean;
+  readonly maxBody: number | false;
+}
+
+export interface GatewaySettings {
+  readonly listen: { readonly host: string; readonly port: number; readonly trustedProxies: readonly string[] };
+  readonly server: {
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly maxHeaderSize: number;
+    readonly drainTimeoutMs: number;
+  };
+  readonly admin: { readonly host: string; readonly port: number; readonly token: string | undefined; readonly tokenForReads: boolean } | false;
+  readonly cluster: {
+    readonly name: string;
+    readonly instanceId: string;
+    readonly redis: string | Record<string, unknown> | undefined;
+    readonly quorum: number | 'majority';
+    readonly resyncIntervalMs: number;
+    readonly heartbeatIntervalMs: number;
+  };
+  readonly log: { readonly level: LogLevel; readonly access: boolean };
+  readonly plugins: readonly Plugin[];
+  readonly pools: ReadonlyMap<string, PoolSettings>;
+  readonly routes: readonly RouteSettings[];
+}

@@ -1,0 +1,26 @@
+/**
+ * Gateway events: every state transition an operator may want to see (the /events stream, the
+ * dashboard's feed, logs and plugins all read the same objects).
+ */
+export type GatewayEventType =
+  | 'health' // a node's local or cluster verdict changed
+  | 'breaker' // a node's circuit breaker changed state
+  | 'drain' // an operator drained or enabled a node
+  | 'promotion' // the active node of an active-passive pool changed (epoch rose)
+  | 'store' // the state store connected, disconnected or resynchronised
+  | 'instance' // another gateway instance joined or left
+  | 'reload'; // the configuration was reloaded (or a reload was refused)
+
+export interface GatewayEvent {
+  readonly type: GatewayEventType;
+  /** Epoch milliseconds. */
+  readonly time: number;
+  /** The instance that observed (or caused) the event. */
+  readonly instance: string;
+  readonly pool?: string;
+  readonly node?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly epoch?: number;
+  readonly reason: string;
+}

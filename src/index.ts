@@ -1,0 +1,51 @@
+/**
+ * Baton's public surface: what `gateway.config.ts` and plugins import. Built-in policies in
+ * plugins/ use nothing else, exactly as a user's plugin would.
+ */
+export { defineConfig } from './config/define-config.ts';
+export { definePolicy, definePlugin } from './policy/define.ts';
+export { eligibleNodes } from './policy/eligible.ts';
+/** zod, for plugin option schemas: the same version the gateway validates with. */
+export { z } from './config/zod.ts';
+
+export type {
+  BatonConfig,
+  ConfigEnv,
+  ConfigFn,
+  Duration,
+  Size,
+  ListenConfig,
+  ServerConfig,
+  AdminConfig,
+  ClusterConfig,
+  NodeConfig,
+  PoolConfig,
+  RouteConfig,
+  HealthConfig,
+  PassiveConfig,
+  BreakerConfig,
+  RetryConfig,
+  TimeoutsConfig,
+  LogConfig,
+  PolicyChoice,
+} from './config/types.ts';
+export type {
+  Policy,
+  PolicyDefinition,
+  PolicyFactory,
+  PolicyRef,
+  PoolDefaults,
+  NodeInfo,
+  NodeView,
+  PoolInfo,
+  PoolView,
+  PickContext,
+  AttemptOutcome,
+  OutcomeKind,
+  Election,
+  ElectionIntent,
+  Health,
+  BreakerState,
+} from './policy/types.ts';
+export type { Plugin, RequestMiddleware, RouteState } from './policy/plugin.ts';
+export type { GatewayEvent, GatewayEventType } from './events/types.ts';

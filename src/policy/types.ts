@@ -1,0 +1,136 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ZodType, ZodInput, ZodOutput } from '../config/zod.ts';
+import type { PoolConfig } from '../config/types.ts';
+
+/**
+ * The policy contract. A policy is what a plugin author writes: a small object whose `pick`
+ * chooses a node for one attempt. It reads health, breaker and load through read-only views
+ * and never does I/O, so it can be tested with plain objects and a number for `now`.
+ */
+
+export type Health = 'up' | 'down' | 'unknown';
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** What the config says about a node. */
+export interface NodeInfo {
+  readonly id: string;
+  readonly url: URL;
+  readonly weight: number;
+  readonly tier: number;
+  readonly standby: 'hot' | 'cold' | undefined;
+}
+
+export interface PoolInfo {
+  readonly name: string;
+  readonly nodes: readonly NodeInfo[];
+}
+
+/** A node as it is right now on this instance. Live: read it when you need it, don't keep copies. */
+export interface NodeView extends NodeInfo {
+  /** The verdict this instance acts on: down if either the cluster or the local verdict says so. */
+  readonly health: Health;
+  /** This instance's own verdict (heartbeats and passive observations). */
+  readonly local: Health;
+  /** The cluster's verdict from the shared store (equal to `local` with the memory store). */
+  readonly cluster: Health;
+  /** When the node last became healthy (store time), while it is up; undefined otherwise. */
+  readonly upSince: number | undefined;
+  readonly breaker: BreakerState;
+  /** Requests in flight to this node from this instance. */
+  readonly inflight: number;
+  /** Drained by an operator: gets no new requests, in-flight ones finish. */
+  readonly draining: boolean;
+  /** Can take a new request now: not down, not draining, and the breaker lets one through. */
+  readonly usable: boolean;
+}
+
+export interface PoolView {
+  readonly name: string;
+  /** In config order. */
+  readonly nodes: readonly NodeView[];
+  /** Active-passive pools: the node every instance sends traffic to; null otherwise. */
+  readonly active: string | null;
+  /** Active-passive pools: rises on every change of the active node (a fencing token). */
+  readonly epoch: number | null;
+}
+
+export interface PickContext {
+  readonly method: string;
+  /** The request path as routed (before stripPath), without the query. */
+  readonly path: string;
+  readonly headers: Readonly<IncomingHttpHeaders>;
+  readonly clientIp: string;
+  /** 1 for the first try, 2 for the first retry, … */
+  readonly attempt: number;
+  /** Node ids already tried for this request; a pick must skip them. */
+  readonly tried: ReadonlySet<string>;
+  readonly now: number;
+}
+
+/**
+ * How one attempt ended. `connect` and `breaker-open` mean the request provably never reached
+ * the node; `reset`, `timeout` and `bad-response` mean it may have.
+ */
+export type OutcomeKind = 'ok' | 'status' | 'connect' | 'timeout' | 'reset' | 'bad-response' | 'breaker-open' | 'aborted';
+
+export interface AttemptOutcome {
+  readonly kind: OutcomeKind;
+  /** Upstream status, when headers arrived. */
+  readonly status?: number;
+  readonly latencyMs: number;
+  /** Counts against the node (health, breaker); 4xx and client aborts never do. */
+  readonly failed: boolean;
+  readonly detail?: string;
+}
+
+/** An active-passive policy's answer: make `to` the active node. */
+export interface Election {
+  readonly to: string;
+  readonly reason: string;
+}
+
+/** Why the gateway asks for an election: its own schedule, or an operator's admin call. */
+export type ElectionIntent = 'auto' | 'failover' | 'failback';
+
+export interface Policy {
+  /** Sync and pure: choose a usable node not in `ctx.tried`, or undefined when there is none. */
+  pick(pool: PoolView, ctx: PickContext): NodeView | undefined;
+  /** Called after every attempt, for adaptive policies (latency, errors). */
+  observe?(node: NodeView, outcome: AttemptOutcome): void;
+  /**
+   * Active-passive policies only: which node should be active now. Pure. The gateway asks on
+   * every health change and on a timer, and applies a change through the store's
+   * compare-and-set on the epoch, so across all instances exactly one proposal wins.
+   * `recheckAt` (epoch ms) asks to be consulted again then, e.g. when a failback delay ends.
+   */
+  elect?(pool: PoolView, now: number, intent: ElectionIntent): Election | { recheckAt: number } | undefined;
+  dispose?(): void;
+}
+
+/** Pool settings a policy wants unless the user sets them (hot standby wants fast heartbeats). */
+export type PoolDefaults = Partial<Pick<PoolConfig, 'health' | 'passive' | 'breaker' | 'retry' | 'timeouts'>>;
+
+export interface PolicyDefinition<S extends ZodType = ZodType> {
+  readonly name: string;
+  /** A zod schema for the options; errors are reported at `pools.<pool>.policy.<option>`. */
+  readonly options?: S;
+  readonly poolDefaults?: PoolDefaults;
+  /** One instance per pool; policy state (counters, rings) lives in the returned object. */
+  create(options: ZodOutput<S>, pool: PoolInfo): Policy;
+}
+
+export const policyRefBrand: unique symbol = Symbol.for('baton.policy-ref') as never;
+export const policyDefinitionBrand: unique symbol = Symbol.for('baton.policy-definition') as never;
+
+/** A policy chosen by value in the config: `policy: hotStandby({ failback: 'manual' })`. */
+export interface PolicyRef {
+  readonly [policyRefBrand]: true;
+  readonly definition: PolicyDefinition;
+  readonly options: unknown;
+}
+
+/** What `definePolicy` returns: call it with options to get a PolicyRef; it is also the definition. */
+export interface PolicyFactory<S extends ZodType = ZodType> extends PolicyDefinition<S> {
+  (options?: ZodInput<S>): PolicyRef;
+  readonly [policyDefinitionBrand]: true;
+}

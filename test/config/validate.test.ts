@@ -1,0 +1,187 @@
+import test from 'ava';
+import { problemsFor, settingsFor } from '../helpers/settings.ts';
+
+const base = () => ({
+  listen: { port: 8080 },
+  pools: { api: { policy: 'round-robin', nodes: [{ url: 'http://127.0.0.1:9001' }, { url: 'http://127.0.0.1:9002' }] } },
+  routes: [{ path: '/api', pool: 'api' }],
+});
+
+test('a minimal config gets every default filled in', (t) => {
+  const settings = settingsFor(base());
+  const pool = settings.pools.get('api')!;
+  t.deepEqual(
+    pool.nodes.map((n) => n.id),
+    ['127.0.0.1:9001', '127.0.0.1:9002'],
+  );
+  t.is(pool.policy.name, 'round-robin');
+  t.like(pool.health, { path: '/', intervalMs: 1000, timeoutMs: 500, rise: 2, fall: 3 });
+  t.like(pool.retry, { attempts: 3, nonIdempotent: false, bufferBody: 65536, waitForNodeMs: 0 });
+  t.like(pool.timeouts, { connectMs: 2000, responseMs: 30000 });
+  t.like(settings.admin, { host: '127.0.0.1', port: 9901 });
+  t.is(settings.listen.host, '0.0.0.0');
+  t.like(settings.routes[0], { path: '/api', pool: 'api', stripPath: false, websocket: false });
+});
+
+const durationCases: Array<[unknown, number]> = [
+  [250, 250],
+  ['250ms', 250],
+  ['5s', 5000],
+  ['1m', 60000],
+  ['1.5s', 1500],
+];
+for (const [input, ms] of durationCases) {
+  test(`duration ${JSON.stringify(input)} is ${ms} ms`, (t) => {
+    const config = base();
+    (config.pools.api as Record<string, unknown>).timeouts = { response: input };
+    t.is(settingsFor(config).pools.get('api')!.timeouts.responseMs, ms);
+  });
+}
+
+test('sizes accept bytes and units', (t) => {
+  const config = base();
+  (config.pools.api as Record<string, unknown>).retry = { bufferBody: '1mb' };
+  t.is(settingsFor(config).pools.get('api')!.retry.bufferBody, 1024 * 1024);
+});
+
+test('health: false disables heartbeats; expect accepts classes and ranges', (t) => {
+  const config = base();
+  (config.pools.api as Record<string, unknown>).health = false;
+  t.is(settingsFor(config).pools.get('api')!.health, false);
+  (config.pools.api as Record<string, unknown>).health = { expect: ['2xx', '300-304', 418] };
+  const health = settingsFor(config).pools.get('api')!.health;
+  t.deepEqual(health && health.expect, [
+    { min: 200, max: 299 },
+    { min: 300, max: 304 },
+    { min: 418, max: 418 },
+  ]);
+});
+
+type Case = { name: string; mutate: (c: any) => void; problems: string[] };
+const invalid: Case[] = [
+  {
+    name: 'bad node URL',
+    mutate: (c) => (c.pools.api.nodes[1].url = 'not a url'),
+    problems: ['pools.api.nodes[1].url: invalid URL "not a url"'],
+  },
+  {
+    name: 'unsupported protocol',
+    mutate: (c) => (c.pools.api.nodes[0].url = 'ftp://x'),
+    problems: ['pools.api.nodes[0].url: unsupported protocol ftp: (use http: or https:)'],
+  },
+  {
+    name: 'unknown key (a typo is not ignored)',
+    mutate: (c) => (c.pools.api.retires = { attempts: 2 }),
+    problems: ['pools.api.retires: unknown key'],
+  },
+  {
+    name: 'bad duration',
+    mutate: (c) => (c.pools.api.timeouts = { connect: 'soon' }),
+    problems: [`pools.api.timeouts.connect: invalid duration "soon" (use 250, '250ms', '5s' or '1m')`],
+  },
+  {
+    name: 'bad size',
+    mutate: (c) => (c.pools.api.retry = { bufferBody: 'big' }),
+    problems: [`pools.api.retry.bufferBody: invalid size "big" (use 65536, '64kb' or '1mb')`],
+  },
+  {
+    name: 'duplicate node ids',
+    mutate: (c) => (c.pools.api.nodes[1].url = 'http://127.0.0.1:9001'),
+    problems: ["pools.api.nodes[1].url: duplicate node id '127.0.0.1:9001' (also nodes[0]); give one of them an explicit id"],
+  },
+  {
+    name: 'duplicate explicit ids',
+    mutate: (c) => {
+      c.pools.api.nodes[0].id = 'a';
+      c.pools.api.nodes[1].id = 'a';
+    },
+    problems: ["pools.api.nodes[1].id: duplicate node id 'a' (also nodes[0]); give one of them an explicit id"],
+  },
+  {
+    name: 'route naming an unknown pool',
+    mutate: (c) => (c.routes[0].pool = 'apii'),
+    problems: ["routes[0].pool: unknown pool 'apii' (pools: api)"],
+  },
+  {
+    name: 'unknown policy name',
+    mutate: (c) => (c.pools.api.policy = 'fastest'),
+    problems: ["pools.api.policy: unknown policy 'fastest' (known: round-robin, weighted-round-robin)"],
+  },
+  {
+    name: 'unknown policy name in the object form',
+    mutate: (c) => (c.pools.api.policy = { name: 'fastest' }),
+    problems: ["pools.api.policy.name: unknown policy 'fastest' (known: round-robin, weighted-round-robin)"],
+  },
+  {
+    name: 'options for a policy that takes none',
+    mutate: (c) => (c.pools.api.policy = { name: 'round-robin', spread: 2 }),
+    problems: ["pools.api.policy: policy 'round-robin' takes no options"],
+  },
+  {
+    name: 'a pool without nodes',
+    mutate: (c) => (c.pools.api.nodes = []),
+    problems: ['pools.api.nodes: a pool needs at least one node'],
+  },
+  {
+    name: 'weight out of range',
+    mutate: (c) => (c.pools.api.nodes[0].weight = 0),
+    problems: ['pools.api.nodes[0].weight: Too small: expected number to be >=1'],
+  },
+  {
+    name: 'route path without a slash',
+    mutate: (c) => (c.routes[0].path = 'api'),
+    problems: ["routes[0].path: expected a path starting with '/' (no query or spaces)"],
+  },
+  {
+    name: 'bad host pattern',
+    mutate: (c) => (c.routes[0].host = 'a..b'),
+    problems: ["routes[0].host: expected a host name such as 'api.example.com' or '*.example.com'"],
+  },
+  {
+    name: 'trusted proxy that is not an address',
+    mutate: (c) => (c.listen.trustedProxies = ['10.0.0.0/8', 'my-lb']),
+    problems: ["listen.trustedProxies[1]: not an address, CIDR or keyword: 'my-lb'"],
+  },
+  {
+    name: 'admin on the data port',
+    mutate: (c) => (c.admin = { port: 8080 }),
+    problems: ['admin.port: the admin API needs its own port (same as listen.port)'],
+  },
+  {
+    name: 'missing listen',
+    mutate: (c) => delete c.listen,
+    problems: ['listen: Invalid input: expected object, received undefined'],
+  },
+];
+
+for (const { name, mutate, problems } of invalid) {
+  test(`invalid: ${name}`, (t) => {
+    const config = base();
+    mutate(config);
+    t.deepEqual(problemsFor(config), problems);
+  });
+}
+
+test('every problem is reported at once, each with its path', (t) => {
+  const config: any = base();
+  config.pools.api.nodes[0].url = 'x';
+  config.pools.api.policy = 'nope';
+  config.pools.other = { policy: 'round-robin', nodes: [{ url: 'http://h:1', tier: -1 }] };
+  config.routes.push({ path: '/b', pool: 'missing' });
+  const problems = problemsFor(config);
+  t.true(problems.includes('pools.api.nodes[0].url: invalid URL "x"'));
+  t.true(problems.includes('pools.other.nodes[0].tier: Too small: expected number to be >=0'));
+  t.true(problems.includes("routes[1].pool: unknown pool 'missing' (pools: api, other)"));
+  t.is(problems.length, 3, problems.join('\n'));
+});
+
+test('LOG_LEVEL from the environment wins over the config and is checked', (t) => {
+  t.is(settingsFor({ ...base(), log: { level: 'warn' } }, { env: { LOG_LEVEL: 'debug' } }).log.level, 'debug');
+  t.deepEqual(problemsFor(base(), { env: { LOG_LEVEL: 'loud' } }), [
+    'LOG_LEVEL (environment): expected one of fatal, error, warn, info, debug, trace, silent',
+  ]);
+});
+
+test('the admin token may come from BATON_ADMIN_TOKEN', (t) => {
+  t.like(settingsFor(base(), { env: { BATON_ADMIN_TOKEN: 'secret-token' } }).admin, { token: 'secret-token' });
+});
