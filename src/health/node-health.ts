@@ -1,0 +1,100 @@
+import type { Clock } from '../util/clock.ts';
+import type { AttemptOutcome, Health } from '../policy/types.ts';
+import { initialHealth, nextHealth, type HealthInput, type HealthRules, type HealthState, type HealthTransition } from './thresholds.ts';
+
+/** Connect errors that prove nothing is listening: eject at once rather than after N failures. */
+const unreachable = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** How a finished attempt counts for passive health; undefined = it says nothing about the node. */
+export function passiveInput(outcome: AttemptOutcome, unhealthyStatuses: readonly number[]): HealthInput | undefined {
+  switch (outcome.kind) {
+    case 'ok':
+      return { type: 'passive', ok: true, detail: String(outcome.status ?? '') };
+    case 'status':
+      return { type: 'passive', ok: !unhealthyStatuses.includes(outcome.status ?? 0), detail: `status ${outcome.status}` };
+    case 'connect':
+      return { type: 'passive', ok: false, certain: unreachable.has(outcome.detail ?? ''), detail: outcome.detail ?? 'connect failed' };
+    case 'timeout':
+    case 'reset':
+    case 'bad-response':
+      return { type: 'passive', ok: false, detail: outcome.detail ?? outcome.kind };
+    case 'breaker-open':
+    case 'aborted':
+      return undefined;
+  }
+}
+
+/**
+ * The local verdict of one node: holds the pure state machine's state, feeds it heartbeat
+ * results and passive observations, and wakes it when an ejection ends.
+ */
+export class NodeHealth {
+  #state: HealthState;
+  #cancelTick: (() => void) | undefined;
+  #rules: HealthRules;
+  readonly #clock: Clock;
+  readonly #onTransition: (transition: HealthTransition) => void;
+
+  constructor(rules: HealthRules, clock: Clock, onTransition: (transition: HealthTransition) => void) {
+    this.#rules = rules;
+    this.#clock = clock;
+    this.#onTransition = onTransition;
+    this.#state = initialHealth(clock.now());
+  }
+
+  get verdict(): Health {
+    return this.#state.verdict;
+  }
+
+  /** When the verdict last changed. */
+  get since(): number {
+    return this.#state.since;
+  }
+
+  /** Pools without heartbeats, after an ejection: only one request at a time until one succeeds. */
+  get probation(): boolean {
+    return this.#state.probation;
+  }
+
+  get state(): HealthState {
+    return this.#state;
+  }
+
+  /** A reload may change thresholds; the current verdict and counters stay. */
+  updateRules(rules: HealthRules): void {
+    this.#rules = rules;
+  }
+
+  probe(ok: boolean, detail: string): void {
+    this.#apply({ type: 'probe', ok, detail });
+  }
+
+  observe(outcome: AttemptOutcome): void {
+    const input = passiveInput(outcome, this.#rules.passive ? this.#rules.passive.statuses : []);
+    if (input) this.#apply(input);
+  }
+
+  dispose(): void {
+    this.#cancelTick?.();
+    this.#cancelTick = undefined;
+  }
+
+  #apply(input: HealthInput): void {
+    const step = nextHealth(this.#state, input, this.#rules, this.#clock.now());
+    const wasEjectedUntil = this.#state.ejectedUntil;
+    this.#state = step.state;
+    if (step.state.ejectedUntil !== wasEjectedUntil) this.#scheduleTick();
+    if (step.transition) this.#onTransition(step.transition);
+  }
+
+  #scheduleTick(): void {
+    this.#cancelTick?.();
+    this.#cancelTick = undefined;
+    const until = this.#state.ejectedUntil;
+    if (until === 0) return;
+    this.#cancelTick = this.#clock.schedule(until - this.#clock.now(), () => {
+      this.#cancelTick = undefined;
+      this.#apply({ type: 'tick' });
+    });
+  }
+}

@@ -1,0 +1,87 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { PoolSettings } from '../config/types.ts';
+import type { Policy, PoolView } from '../policy/types.ts';
+import type { ActiveState } from '../state/types.ts';
+import type { UpstreamNode } from './upstream-node.ts';
+
+/**
+ * Idle upstream connections are closed after this long: below the 5 s keep-alive timeout of
+ * Node servers (and most others), so the gateway never reuses a socket the upstream is closing.
+ */
+export const UPSTREAM_IDLE_MS = 4000;
+
+export function createAgent(protocol: string): http.Agent {
+  const options = { keepAlive: true, keepAliveMsecs: 1000, maxFreeSockets: 256, timeout: UPSTREAM_IDLE_MS, scheduling: 'lifo' as const };
+  return protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+}
+
+/**
+ * A pool on this instance: its nodes, its policy instance, its connection pool, and the
+ * shared active-node state for active-passive policies. It is the PoolView policies read.
+ */
+export class Pool implements PoolView {
+  readonly name: string;
+  readonly settings: PoolSettings;
+  readonly nodes: readonly UpstreamNode[];
+  readonly policy: Policy;
+  readonly agent: http.Agent;
+  readonly #byId: Map<string, UpstreamNode>;
+  #activeState: ActiveState | undefined;
+  readonly #waiters = new Set<() => void>();
+
+  constructor(settings: PoolSettings, nodes: readonly UpstreamNode[], policy: Policy, agent: http.Agent) {
+    this.name = settings.name;
+    this.settings = settings;
+    this.nodes = nodes;
+    this.policy = policy;
+    this.agent = agent;
+    this.#byId = new Map(nodes.map((node) => [node.id, node]));
+  }
+
+  get activePassive(): boolean {
+    return typeof this.policy.elect === 'function';
+  }
+
+  get active(): string | null {
+    return this.activePassive ? (this.#activeState?.active ?? null) : null;
+  }
+
+  get epoch(): number | null {
+    return this.activePassive ? (this.#activeState?.epoch ?? 0) : null;
+  }
+
+  get activeState(): ActiveState | undefined {
+    return this.#activeState;
+  }
+
+  node(id: string): UpstreamNode | undefined {
+    return this.#byId.get(id);
+  }
+
+  setActiveState(state: ActiveState | undefined): void {
+    this.#activeState = state;
+    this.changed();
+  }
+
+  /** Something that can make a node usable changed: wake requests waiting for one. */
+  changed(): void {
+    for (const wake of this.#waiters) wake();
+    this.#waiters.clear();
+  }
+
+  /** Resolves at the next change, after `ms`, or when `signal` aborts, whichever is first. */
+  waitForChange(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.#waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      signal?.addEventListener('abort', done, { once: true });
+      this.#waiters.add(done);
+    });
+  }
+}

@@ -1,0 +1,125 @@
+import type { Agent } from 'node:http';
+import type { BreakerSettings, HealthSettings, NodeSettings, PassiveSettings } from '../config/types.ts';
+import type { AttemptOutcome, BreakerState, Health, NodeView } from '../policy/types.ts';
+import type { ClusterHealth } from '../state/types.ts';
+import { NodeHealth } from '../health/node-health.ts';
+import { Prober, type ProbeResult } from '../health/prober.ts';
+import type { HealthTransition } from '../health/thresholds.ts';
+import { NodeBreaker, type BucketRotation } from '../breaker/breaker.ts';
+import { proxyTarget, type ProxyTarget } from '../proxy/proxy-server.ts';
+import type { Clock } from '../util/clock.ts';
+
+export interface NodeHooks {
+  onLocalHealth(node: UpstreamNode, transition: HealthTransition): void;
+  onBreaker(node: UpstreamNode, state: BreakerState): void;
+}
+
+export interface NodeWiring {
+  readonly clock: Clock;
+  readonly agent: Agent;
+  readonly health: HealthSettings | false;
+  readonly passive: PassiveSettings | false;
+  readonly breaker: BreakerSettings | false;
+  readonly rotation: BucketRotation | undefined;
+  readonly hooks: NodeHooks;
+}
+
+/**
+ * One upstream node on this instance: its config, its local health (heartbeats + passive),
+ * its circuit breaker, its in-flight count and drain flag, and the cluster's verdict on it.
+ * It is the NodeView policies read, so every getter is cheap and allocation-free.
+ */
+export class UpstreamNode implements NodeView {
+  readonly id: string;
+  readonly url: URL;
+  readonly weight: number;
+  readonly tier: number;
+  readonly standby: 'hot' | 'cold' | undefined;
+  readonly target: ProxyTarget;
+  inflight = 0;
+  draining = false;
+  readonly localHealth: NodeHealth;
+  readonly breakerState: NodeBreaker;
+  #clusterHealth: ClusterHealth | undefined;
+  #prober: Prober | undefined;
+
+  constructor(settings: NodeSettings, wiring: NodeWiring) {
+    this.id = settings.id;
+    this.url = settings.url;
+    this.weight = settings.weight;
+    this.tier = settings.tier;
+    this.standby = settings.standby;
+    this.target = proxyTarget(settings.url);
+    this.localHealth = new NodeHealth(
+      { heartbeats: wiring.health !== false, rise: wiring.health ? wiring.health.rise : 1, fall: wiring.health ? wiring.health.fall : 1, passive: wiring.passive },
+      wiring.clock,
+      (transition) => wiring.hooks.onLocalHealth(this, transition),
+    );
+    this.breakerState = new NodeBreaker(wiring.breaker, wiring.rotation, (state) => wiring.hooks.onBreaker(this, state));
+    if (wiring.health) {
+      this.#prober = new Prober({ url: this.url, agent: wiring.agent }, wiring.health, wiring.clock, (result: ProbeResult) =>
+        this.localHealth.probe(result.ok, result.detail),
+      );
+    }
+  }
+
+  get local(): Health {
+    return this.localHealth.verdict;
+  }
+
+  get cluster(): Health {
+    return this.#clusterHealth?.verdict ?? this.localHealth.verdict;
+  }
+
+  get health(): Health {
+    const local = this.localHealth.verdict;
+    const cluster = this.cluster;
+    if (local === 'down' || cluster === 'down') return 'down';
+    return local === 'up' || cluster === 'up' ? 'up' : 'unknown';
+  }
+
+  get upSince(): number | undefined {
+    if (this.health !== 'up') return undefined;
+    const cluster = this.#clusterHealth;
+    return cluster?.verdict === 'up' ? cluster.since : this.localHealth.since;
+  }
+
+  get breaker(): BreakerState {
+    return this.breakerState.state;
+  }
+
+  get usable(): boolean {
+    if (this.draining || !this.breakerState.admits) return false;
+    if (this.localHealth.probation) return this.inflight === 0;
+    return this.health !== 'down';
+  }
+
+  get clusterHealth(): ClusterHealth | undefined {
+    return this.#clusterHealth;
+  }
+
+  /** The store's verdict changed (or the store was lost: undefined falls back to local). */
+  setClusterHealth(health: ClusterHealth | undefined): void {
+    this.#clusterHealth = health;
+  }
+
+  observe(outcome: AttemptOutcome): void {
+    this.localHealth.observe(outcome);
+    if (outcome.failed) this.#prober?.probeNow();
+  }
+
+  /** Traffic or another instance suspects the node: check it now. */
+  probeNow(): void {
+    this.#prober?.probeNow();
+  }
+
+  start(): void {
+    this.#prober?.start();
+  }
+
+  dispose(): void {
+    this.#prober?.stop();
+    this.localHealth.dispose();
+    this.breakerState.shutdown();
+  }
+}
