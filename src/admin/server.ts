@@ -1,0 +1,64 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { EventBus } from '../events/bus.ts';
+import type { PoolSet } from '../pool/pool-set.ts';
+import type { StateStore } from '../state/types.ts';
+import { BatonError, errorBody } from '../util/errors.ts';
+import type { Logger } from '../util/logger.ts';
+import { adminAuth } from './auth.ts';
+import { eventStream } from './events.ts';
+import { statusDocument } from './status.ts';
+import { poolActions } from './pool-actions.ts';
+
+export interface AdminDeps {
+  readonly token: string | undefined;
+  readonly tokenForReads: boolean;
+  readonly store: StateStore;
+  readonly pools: () => PoolSet;
+  readonly bus: EventBus;
+  readonly log: Logger;
+  /** Config loaded and the gateway listening. */
+  readonly ready: () => boolean;
+  /** Extra routes (metrics, dashboard) mounted by the gateway. */
+  readonly extend?: (router: Router) => void;
+}
+
+/** The admin API on its own port (loopback by default). */
+export function buildAdminApp(deps: AdminDeps): Koa {
+  const app = new Koa();
+  app.silent = true;
+  const router = new Router();
+
+  router.get('/healthz', (ctx) => {
+    ctx.body = { ok: true };
+  });
+  router.get('/readyz', (ctx) => {
+    const ready = deps.ready();
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { ready };
+  });
+  router.get('/status', (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    ctx.body = statusDocument(deps.store, deps.pools());
+  });
+  router.get('/events', (ctx) => eventStream(ctx, deps.bus));
+  poolActions(router, deps);
+  deps.extend?.(router);
+
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new BatonError('NOT_FOUND', ctx.path);
+    } catch (error) {
+      const known = error instanceof BatonError ? error : undefined;
+      if (!known) deps.log.error({ err: error }, 'admin API error');
+      const code = known?.code ?? 'INTERNAL';
+      ctx.status = known?.status ?? 500;
+      ctx.body = errorBody(code, known?.detail);
+    }
+  });
+  app.use(adminAuth(deps.token, deps.tokenForReads));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,72 @@
+import type { PoolSet } from '../pool/pool-set.ts';
+import type { StateStore, InstanceInfo } from '../state/types.ts';
+import type { BreakerState, Health } from '../policy/types.ts';
+
+/** The `GET /status` document (a public contract: see DESIGN.md §3). */
+export interface StatusDocument {
+  instance: string;
+  store: 'memory' | 'redis';
+  storeConnected: boolean;
+  instances: InstanceInfo[];
+  pools: Record<string, PoolStatus>;
+}
+
+export interface PoolStatus {
+  policy: string;
+  active: string | null;
+  epoch: number | null;
+  activeSince: number | null;
+  nodes: NodeStatus[];
+}
+
+export interface NodeStatus {
+  id: string;
+  url: string;
+  tier: number;
+  weight: number;
+  standby: 'hot' | 'cold' | null;
+  health: Health;
+  local: Health;
+  cluster: Health;
+  breaker: BreakerState;
+  inflight: number;
+  draining: boolean;
+  usable: boolean;
+  upSince: number | null;
+  downVotes: string[];
+}
+
+export function statusDocument(store: StateStore, pools: PoolSet): StatusDocument {
+  const out: StatusDocument = {
+    instance: store.instanceId,
+    store: store.kind,
+    storeConnected: store.connected,
+    instances: [...store.instances()],
+    pools: {},
+  };
+  for (const pool of pools.all()) {
+    out.pools[pool.name] = {
+      policy: pool.settings.policy.name,
+      active: pool.active,
+      epoch: pool.epoch,
+      activeSince: pool.activePassive ? (pool.activeState?.since ?? null) : null,
+      nodes: pool.nodes.map((node) => ({
+        id: node.id,
+        url: node.url.href,
+        tier: node.tier,
+        weight: node.weight,
+        standby: node.standby ?? null,
+        health: node.health,
+        local: node.local,
+        cluster: node.cluster,
+        breaker: node.breaker,
+        inflight: node.inflight,
+        draining: node.draining,
+        usable: node.usable,
+        upSince: node.upSince ?? null,
+        downVotes: [...(node.clusterHealth?.downVotes ?? [])],
+      })),
+    };
+  }
+  return out;
+}

@@ -1,0 +1,25 @@
+import type { ServerResponse } from 'node:http';
+import { errorBody, errorTable, type ErrorCode } from '../util/errors.ts';
+
+/**
+ * Writes one of the gateway's own error responses directly (Koa's response handling is off for
+ * proxied requests, so both paths answer the same way). Does nothing if headers already went.
+ */
+export function sendError(
+  res: ServerResponse,
+  code: ErrorCode,
+  options: { requestId?: string; detail?: string; headers?: Record<string, string>; close?: boolean } = {},
+): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = JSON.stringify(errorBody(code, options.detail, options.requestId));
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    ...options.headers,
+  };
+  if (options.requestId) headers['x-request-id'] = options.requestId;
+  if (options.close) headers.connection = 'close';
+  res.writeHead(errorTable[code].status, headers);
+  res.end(body);
+}

@@ -1,0 +1,37 @@
+import type { ExecutionContext } from 'ava';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway.ts';
+import { silentLogger } from '../../src/util/logger.ts';
+import type { Plugin } from '../../src/policy/plugin.ts';
+import { settingsFor } from './settings.ts';
+
+export interface RunningGateway {
+  readonly gateway: Gateway;
+  readonly url: string;
+  readonly adminUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a gateway on port 0 (and its admin API on port 0) from a config object without
+ * `listen`/`admin`; stops it when the test ends.
+ */
+export async function startGateway(
+  t: ExecutionContext,
+  config: Record<string, unknown>,
+  options: GatewayOptions & { plugins?: Plugin[]; env?: Record<string, string> } = {},
+): Promise<RunningGateway> {
+  const settings = settingsFor(
+    { listen: { host: '127.0.0.1', port: 0 }, admin: { port: 0 }, log: { level: 'silent', access: false }, ...config },
+    { plugins: options.plugins, env: options.env },
+  );
+  const gateway = createGateway(settings, { logger: silentLogger(), ...options });
+  const listening = await gateway.start();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await gateway.stop();
+  };
+  t.teardown(stop);
+  return { gateway, url: listening.url, adminUrl: listening.adminUrl ?? '', stop };
+}
