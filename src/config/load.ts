@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { importModule } from '../util/import-module.ts';
+import { defaultExport, importModule } from '../util/import-module.ts';
 import { loadPlugins } from '../policy/loader.ts';
 import type { Plugin } from '../policy/plugin.ts';
 import { ConfigError, validateConfig, type ConfigProblem } from './validate.ts';
@@ -45,7 +45,7 @@ async function readConfigModule(path: string, env: Readonly<Record<string, strin
   } catch (error) {
     return fail(`cannot load ${path}: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`);
   }
-  const exported = module.default;
+  const exported = defaultExport(module);
   if (exported === undefined) fail(`${path} has no default export (export default defineConfig({ ... }))`);
   try {
     return typeof exported === 'function' ? await exported({ env, command }) : exported;

@@ -161,7 +161,7 @@ class AttemptLoop {
         connectTimeoutMs: timeouts.connectMs,
         responseTimeoutMs: Math.max(1, Math.min(timeouts.responseMs, this.#deadline - now)),
         holdStatus: (status) => retry.statuses.includes(status) && this.#worthRetrying(status, body),
-        responseHeaders: this.#responseHeaders(),
+        responseHeaders: () => this.#responseHeaders(),
         signal: this.#bodyTooLarge.signal,
       });
       return result.outcome;

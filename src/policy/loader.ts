@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { importModule } from '../util/import-module.ts';
+import { defaultExport, importModule } from '../util/import-module.ts';
 import { isPlugin, isPolicyDefinition } from './define.ts';
 import type { Plugin } from './plugin.ts';
 import type { PluginEntry, ConfigProblem } from '../config/validate.ts';
@@ -49,6 +49,7 @@ async function loadFromModule(specifier: string, configFile: string): Promise<Pl
     const reason = (error as Error).message.split('\n')[0];
     throw new Error(isPath ? `cannot load plugin ${specifier}: ${reason}` : `cannot load plugin package '${specifier}': ${reason}`);
   }
-  if (module.default === undefined) throw new Error(`${specifier} has no default export`);
-  return asPlugin(module.default, specifier);
+  const exported = defaultExport(module);
+  if (exported === undefined) throw new Error(`${specifier} has no default export`);
+  return asPlugin(exported, specifier);
 }

@@ -23,8 +23,8 @@ export interface AttemptSpec {
   readonly responseTimeoutMs: number;
   /** True: this status is not passed to the client because the caller will retry elsewhere. */
   readonly holdStatus: (status: number) => boolean;
-  /** Extra response headers for the client, flat [name, value, …]. */
-  readonly responseHeaders: readonly string[];
+  /** Extra response headers for the client, flat [name, value, …]; asked when the response starts. */
+  readonly responseHeaders: () => readonly string[];
 }
 
 export interface AttemptResult {
@@ -135,7 +135,7 @@ class Attempt {
     const latencyMs = this.#elapsed();
     if (this.spec.holdStatus(status)) return this.#drop(proxyRes, status, latencyMs);
     try {
-      this.res.writeHead(status, proxyRes.statusMessage, clientResponseHeaders(proxyRes.rawHeaders, this.spec.responseHeaders));
+      this.res.writeHead(status, proxyRes.statusMessage, clientResponseHeaders(proxyRes.rawHeaders, this.spec.responseHeaders()));
     } catch (error) {
       // An upstream header Node refuses to send (invalid characters): a bad response, not a crash.
       this.#settle({ kind: 'bad-response', failed: true, latencyMs, status, detail: (error as Error).message }, false);

@@ -8,3 +8,15 @@ import { tsImport } from 'tsx/esm/api';
 export async function importModule(specifier: string, parentUrl: string): Promise<Record<string, unknown>> {
   return (await tsImport(specifier, parentUrl)) as Record<string, unknown>;
 }
+
+/**
+ * The module's default export. A .ts file outside an ESM package is compiled to CommonJS, and
+ * importing it then yields `{ default: { __esModule, default } }`: unwrap that layer.
+ */
+export function defaultExport(module: Record<string, unknown>): unknown {
+  const value = module.default;
+  if (value !== null && typeof value === 'object' && (value as { __esModule?: boolean }).__esModule && 'default' in value) {
+    return (value as { default: unknown }).default;
+  }
+  return value;
+}

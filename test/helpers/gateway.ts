@@ -21,7 +21,13 @@ export async function startGateway(
   options: GatewayOptions & { plugins?: Plugin[]; env?: Record<string, string> } = {},
 ): Promise<RunningGateway> {
   const settings = settingsFor(
-    { listen: { host: '127.0.0.1', port: 0 }, admin: { port: 0 }, log: { level: 'silent', access: false }, ...config },
+    {
+      listen: { host: '127.0.0.1', port: 0 },
+      admin: { port: 0 },
+      log: { level: 'silent', access: false },
+      server: { drainTimeout: '1s' },
+      ...config,
+    },
     { plugins: options.plugins, env: options.env },
   );
   const gateway = createGateway(settings, { logger: silentLogger(), ...options });
