@@ -101,12 +101,13 @@ export function createGateway(settings: GatewaySettings, options: GatewayOptions
     insecureHTTPParser: false,
     requireHostHeader: true,
   });
+  const requestOver = () => {
+    inflight -= 1;
+    if (draining && inflight === 0) drained?.();
+  };
   server.on('request', (req, res) => {
     inflight += 1;
-    res.once('close', () => {
-      inflight -= 1;
-      if (draining && inflight === 0) drained?.();
-    });
+    res.on('close', requestOver);
     void handle(req, res);
   });
   server.on('upgrade', upgradeHandler({ runtime: () => runtime, tunnels, clock, draining: () => draining, idleTimeoutMs: TUNNEL_IDLE_MS }));

@@ -25,46 +25,57 @@ export class BucketRotation {
   }
 }
 
+/** What a guarded task resolves to: anything that carries an attempt outcome. */
+export interface Guarded {
+  readonly outcome: AttemptOutcome;
+}
+
 /** Thrown inside the breaker so that opossum counts the attempt as a failure. */
 class FailedAttempt extends Error {
-  constructor(readonly outcome: AttemptOutcome) {
-    super(outcome.detail ?? outcome.kind);
+  constructor(readonly result: Guarded) {
+    super(result.outcome.detail ?? result.outcome.kind);
   }
 }
 
-const rejected: AttemptOutcome = { kind: 'breaker-open', failed: false, latencyMs: 0, detail: 'circuit breaker open' };
+function failOnFailure<R extends Guarded>(result: R): R {
+  if (result.outcome.failed) throw new FailedAttempt(result);
+  return result;
+}
+
+function runTask<R extends Guarded>(task: () => Promise<R>): Promise<R> {
+  return task().then(failOnFailure);
+}
+
+function unwrap(error: unknown): Guarded | undefined {
+  if (error instanceof FailedAttempt) return error.result;
+  if ((error as { code?: string }).code === 'EOPENBREAKER') return undefined;
+  throw error;
+}
 
 /**
- * The circuit breaker of one node on this instance (opossum). The wrapped action is one
+ * The circuit breaker of one node on this instance (opossum). The wrapped task is one
  * forwarding attempt, which resolves when response headers arrive; it owns its timeouts, so
  * opossum's timeout stays off. Open: the node is not picked. Half-open: exactly one trial.
  */
 export class NodeBreaker {
-  readonly #breaker: CircuitBreaker<[() => Promise<AttemptOutcome>], AttemptOutcome> | undefined;
+  readonly #breaker: CircuitBreaker<[() => Promise<Guarded>], Guarded> | undefined;
 
   constructor(settings: BreakerSettings | false, rotation: BucketRotation | undefined, onChange: (state: BreakerState) => void) {
     if (!settings) return;
-    this.#breaker = new CircuitBreaker(
-      async (attempt: () => Promise<AttemptOutcome>) => {
-        const outcome = await attempt();
-        if (outcome.failed) throw new FailedAttempt(outcome);
-        return outcome;
-      },
-      {
-        timeout: false,
-        errorThresholdPercentage: settings.errorThresholdPercentage,
-        volumeThreshold: settings.volumeThreshold,
-        resetTimeout: settings.resetTimeoutMs,
-        rollingCountTimeout: settings.windowMs,
-        rollingCountBuckets: BUCKETS,
-        // Percentiles sort the whole window on every failure: 20x slower, and we keep our own.
-        rollingPercentilesEnabled: false,
-        enableSnapshots: false,
-        rotateBucketController: rotation?.emitter,
-        // Only attempt failures count; a bug in our own code must not open a node's breaker.
-        errorFilter: (error: unknown) => !(error instanceof FailedAttempt),
-      },
-    );
+    this.#breaker = new CircuitBreaker(runTask, {
+      timeout: false,
+      errorThresholdPercentage: settings.errorThresholdPercentage,
+      volumeThreshold: settings.volumeThreshold,
+      resetTimeout: settings.resetTimeoutMs,
+      rollingCountTimeout: settings.windowMs,
+      rollingCountBuckets: BUCKETS,
+      // Percentiles sort the whole window on every failure: 20x slower, and we keep our own.
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
+      rotateBucketController: rotation?.emitter,
+      // Only attempt failures count; a bug in our own code must not open a node's breaker.
+      errorFilter: (error: unknown) => !(error instanceof FailedAttempt),
+    });
     this.#breaker.on('open', () => onChange('open'));
     this.#breaker.on('halfOpen', () => onChange('half-open'));
     this.#breaker.on('close', () => onChange('closed'));
@@ -82,15 +93,10 @@ export class NodeBreaker {
     return !b || b.closed || (b.halfOpen && b.pendingClose);
   }
 
-  async run(attempt: () => Promise<AttemptOutcome>): Promise<AttemptOutcome> {
-    if (!this.#breaker) return attempt();
-    try {
-      return await this.#breaker.fire(attempt);
-    } catch (error) {
-      if (error instanceof FailedAttempt) return error.outcome;
-      if ((error as { code?: string }).code === 'EOPENBREAKER') return rejected;
-      throw error;
-    }
+  /** Runs the task through the breaker; undefined when the breaker refused it (open). */
+  run<R extends Guarded>(task: () => Promise<R>): Promise<R | undefined> {
+    if (!this.#breaker) return task();
+    return (this.#breaker.fire(task) as Promise<R>).catch(unwrap) as Promise<R | undefined>;
   }
 
   /** Stops its timers; call when the node goes away. */

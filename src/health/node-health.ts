@@ -70,6 +70,9 @@ export class NodeHealth {
   }
 
   observe(outcome: AttemptOutcome): void {
+    // The common case, a success that changes nothing, costs no allocation on the request path.
+    const state = this.#state;
+    if (outcome.kind === 'ok' && state.passiveFailures === 0 && !state.probation && (this.#rules.heartbeats || state.verdict === 'up')) return;
     const input = passiveInput(outcome, this.#rules.passive ? this.#rules.passive.statuses : []);
     if (input) this.#apply(input);
   }

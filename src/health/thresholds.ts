@@ -98,7 +98,7 @@ function probeFailed(state: HealthState, rules: HealthRules, now: number, detail
 }
 
 function passivePassed(state: HealthState, rules: HealthRules, now: number): HealthStep {
-  const s = { ...state, passiveFailures: 0 };
+  const s = state.passiveFailures === 0 ? state : { ...state, passiveFailures: 0 };
   // Without heartbeats, real traffic is the only evidence that a node is fine.
   if (!rules.heartbeats && (s.probation || s.verdict === 'unknown') && s.ejectedUntil <= now) {
     return become(s, 'up', now, s.probation ? 'trial request succeeded' : 'request succeeded', { probation: false });

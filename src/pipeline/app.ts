@@ -1,12 +1,12 @@
 import Koa from 'koa';
 import type { Logger } from '../util/logger.ts';
 import { accessLog } from './access-log.ts';
+import { admit } from './admit.ts';
 import { errorBoundary } from './error-boundary.ts';
 import { forward, type ForwardDeps } from './forward.ts';
 import { guard } from './guard.ts';
 import { identify } from './identify.ts';
 import { matchRoute } from './match-route.ts';
-import { pluginMiddleware } from './plugin-middleware.ts';
 import type { GatewayState, Runtime } from './state.ts';
 
 export interface AppDeps extends ForwardDeps {
@@ -23,10 +23,7 @@ export function buildApp(deps: AppDeps): Koa<GatewayState> {
   app.silent = true;
   if (deps.accessLog) app.use(accessLog(deps.log));
   app.use(errorBoundary(deps.log, deps.draining));
-  app.use(identify(deps.runtime));
-  app.use(guard());
-  app.use(matchRoute());
-  app.use(pluginMiddleware());
+  app.use(admit([identify(deps.runtime), guard, matchRoute]));
   app.use(forward(deps));
   return app;
 }

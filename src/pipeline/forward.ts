@@ -1,8 +1,9 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import type { AttemptOutcome, NodeView, PickContext } from '../policy/types.ts';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { ParameterizedContext } from 'koa';
+import type { AttemptOutcome, PickContext } from '../policy/types.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { UpstreamNode } from '../pool/upstream-node.ts';
-import type { AttemptResult, Forwarder } from '../proxy/forwarder.ts';
+import { AbortHandle, type AttemptOwner, type AttemptResult, type Forwarder } from '../proxy/forwarder.ts';
 import { upstreamHeaders } from '../proxy/headers.ts';
 import type { Clock } from '../util/clock.ts';
 import { BatonError, type ErrorCode } from '../util/errors.ts';
@@ -10,7 +11,6 @@ import { readRequestBody, type RequestBody } from './request-body.ts';
 import { sendError } from './respond.ts';
 import { isIdempotent, mayRetry } from './retry-rule.ts';
 import type { GatewayState, Step } from './state.ts';
-import type { ParameterizedContext } from 'koa';
 
 export interface ForwardDeps {
   readonly forwarder: Forwarder;
@@ -22,6 +22,7 @@ export interface ForwardDeps {
 
 /** Seconds a client is told to wait after a 503 for lack of nodes. */
 const RETRY_AFTER_SECONDS = '1';
+const retryAfter = { 'retry-after': RETRY_AFTER_SECONDS };
 
 /**
  * The attempt loop: pick a node, send through its breaker, observe, and retry on another node
@@ -32,17 +33,17 @@ export function forward(deps: ForwardDeps): Step {
     ctx.respond = false;
     const state = ctx.state;
     const req = ctx.req;
-    const clientHeaders = req.headers;
+    const peer = req.socket.remoteAddress ?? '';
     const outgoing = upstreamHeaders(req, {
-      peer: req.socket.remoteAddress ?? '',
-      trusted: state.runtime.trusted.trusts(req.socket.remoteAddress),
+      peer,
+      trusted: state.runtime.trusted.trusts(peer),
       proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
       requestId: state.requestId,
       upgrade: false,
     });
     if (!outgoing) throw new BatonError('BAD_REQUEST', 'the Connection header lists a framing header');
-    const loop = new AttemptLoop(ctx, deps, clientHeaders);
-    const body = await loop.readBody();
+    const loop = new AttemptLoop(ctx, deps, req.headers);
+    const body = hasBody(req) ? await loop.readBody() : noBody;
     req.headers = outgoing;
     req.url = state.upstreamTarget;
     await loop.run(body);
@@ -51,7 +52,14 @@ export function forward(deps: ForwardDeps): Step {
 
 type Ctx = ParameterizedContext<GatewayState>;
 
-class AttemptLoop {
+const noBody: RequestBody = { kind: 'none' };
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+class AttemptLoop implements AttemptOwner {
   readonly #ctx: Ctx;
   readonly #deps: ForwardDeps;
   readonly #pool: Pool;
@@ -60,8 +68,10 @@ class AttemptLoop {
   readonly #started: number;
   readonly #deadline: number;
   readonly #idempotent: boolean;
+  #body: RequestBody = noBody;
+  /** Made only for bodies streamed without a known length: they may turn out too large mid-way. */
+  #abort: AbortHandle | undefined;
   #tooLarge = false;
-  readonly #bodyTooLarge = new AbortController();
   #attempt = 0;
 
   constructor(ctx: Ctx, deps: ForwardDeps, clientHeaders: IncomingHttpHeaders) {
@@ -80,9 +90,10 @@ class AttemptLoop {
       return await readRequestBody(this.#ctx.req, {
         bufferLimit: retry.attempts > 1 ? retry.bufferBody : 0,
         maxBody: this.#ctx.state.route!.maxBody,
+        onStream: () => (this.#abort = new AbortHandle()),
         onTooLarge: () => {
           this.#tooLarge = true;
-          this.#bodyTooLarge.abort();
+          this.#abort?.abort();
         },
       });
     } catch (error) {
@@ -92,6 +103,7 @@ class AttemptLoop {
   }
 
   async run(body: RequestBody): Promise<void> {
+    this.#body = body;
     const { retry } = this.#pool.settings;
     let last: AttemptOutcome | undefined;
     for (;;) {
@@ -99,23 +111,38 @@ class AttemptLoop {
       const node = this.#pick(now);
       if (!node) {
         const waitUntil = Math.min(this.#deadline, this.#started + retry.waitForNodeMs);
-        if (now < waitUntil && (last === undefined || this.#mayRetry(last, body, now))) {
+        if (now < waitUntil && (last === undefined || this.#mayRetry(last.kind, now))) {
           await this.#pool.waitForChange(waitUntil - now, this.#clientGone());
           if (this.#ctx.res.destroyed) return;
           continue;
         }
         return this.#fail(last);
       }
-      const result = await this.#try(node, body, now);
+      const result = await this.#try(node, now);
       if (result.committed) return result.done;
       last = result.outcome;
       if (this.#tooLarge) return this.#answer('BODY_TOO_LARGE');
-      if (!this.#mayRetry(last, body, this.#deps.clock.now())) return this.#fail(last);
+      if (!this.#mayRetry(last.kind, this.#deps.clock.now())) return this.#fail(last);
     }
   }
 
-  #pick(now: number): UpstreamNode | undefined {
-    const context: PickContext = {
+  // --- AttemptOwner: asked by the running attempt ---------------------------------------
+
+  /** Hold back a retryable status only when a retry can happen and some node would take it. */
+  holdStatus(status: number): boolean {
+    if (!this.#pool.settings.retry.statuses.includes(status)) return false;
+    const now = this.#deps.clock.now();
+    return this.#mayRetry('status', now) && this.#pool.policy.pick(this.#pool, this.#pickContext(now)) !== undefined;
+  }
+
+  responseHeaders(): readonly string[] {
+    return this.#deps.draining() ? ['x-request-id', this.#ctx.state.requestId, 'connection', 'close'] : ['x-request-id', this.#ctx.state.requestId];
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  #pickContext(now: number): PickContext {
+    return {
       method: this.#ctx.req.method ?? 'GET',
       path: this.#ctx.state.path,
       headers: this.#clientHeaders,
@@ -124,19 +151,22 @@ class AttemptLoop {
       tried: this.#tried,
       now,
     };
-    const picked = this.#pool.policy.pick(this.#pool, context) as UpstreamNode | undefined;
+  }
+
+  #pick(now: number): UpstreamNode | undefined {
+    const picked = this.#pool.policy.pick(this.#pool, this.#pickContext(now)) as UpstreamNode | undefined;
     // A policy bug must never send a request twice to one node or to an unusable one.
     if (!picked || this.#tried.has(picked.id) || !picked.usable || this.#pool.node(picked.id) !== picked) return undefined;
     return picked;
   }
 
-  #mayRetry(outcome: AttemptOutcome, body: RequestBody, now: number): boolean {
+  #mayRetry(outcome: AttemptOutcome['kind'], now: number): boolean {
     const retry = this.#pool.settings.retry;
     return mayRetry({
-      outcome: outcome.kind,
+      outcome,
       idempotent: this.#idempotent,
       nonIdempotent: retry.nonIdempotent,
-      replayable: body.kind !== 'stream',
+      replayable: this.#body.kind !== 'stream',
       attempt: this.#attempt,
       attempts: retry.attempts,
       now,
@@ -144,59 +174,35 @@ class AttemptLoop {
     });
   }
 
-  async #try(node: UpstreamNode, body: RequestBody, now: number): Promise<AttemptResult> {
+  async #try(node: UpstreamNode, now: number): Promise<AttemptResult> {
     const pool = this.#pool;
-    const { timeouts, retry } = pool.settings;
     this.#attempt += 1;
     this.#tried.add(node.id);
     node.inflight += 1;
-    let result: AttemptResult | undefined;
-    const outcome = await node.breakerState.run(async () => {
-      result = await this.#deps.forwarder.forward(this.#ctx.req, this.#ctx.res, {
-        target: node.target,
-        agent: pool.agent,
-        body: body.kind === 'buffered' ? body.data : undefined,
-        stream: body.kind === 'stream' ? body.stream : undefined,
-        headers: pool.epoch === null ? undefined : { 'x-baton-epoch': String(pool.epoch) },
-        connectTimeoutMs: timeouts.connectMs,
-        responseTimeoutMs: Math.max(1, Math.min(timeouts.responseMs, this.#deadline - now)),
-        holdStatus: (status) => retry.statuses.includes(status) && this.#worthRetrying(status, body),
-        responseHeaders: () => this.#responseHeaders(),
-        signal: this.#bodyTooLarge.signal,
-      });
-      return result.outcome;
-    });
-    const settled = result ?? { outcome, committed: false, done: Promise.resolve() };
-    void settled.done.then(() => {
-      node.inflight -= 1;
-      if (node.localHealth.probation) pool.changed();
-    });
-    this.#ctx.state.attempts.push({ node: node.id, outcome });
-    node.observe(outcome);
-    pool.policy.observe?.(node, outcome);
-    this.#deps.onAttempt?.(pool, node, outcome, this.#attempt > 1);
-    return settled;
+    const result = (await node.breakerState.run(() => this.#send(node, now))) ?? breakerRejected;
+    void result.done.then(() => node.attemptEnded());
+    this.#ctx.state.attempts.push({ node: node.id, outcome: result.outcome });
+    node.observe(result.outcome);
+    pool.policy.observe?.(node, result.outcome);
+    this.#deps.onAttempt?.(pool, node, result.outcome, this.#attempt > 1);
+    return result;
   }
 
-  /** Hold back a retryable status only when a retry can happen and some node would take it. */
-  #worthRetrying(status: number, body: RequestBody): boolean {
-    const now = this.#deps.clock.now();
-    if (!this.#mayRetry({ kind: 'status', status, failed: true, latencyMs: 0 }, body, now)) return false;
-    return this.#pool.policy.pick(this.#pool, {
-      method: this.#ctx.req.method ?? 'GET',
-      path: this.#ctx.state.path,
-      headers: this.#clientHeaders,
-      clientIp: this.#ctx.state.clientIp,
-      attempt: this.#attempt + 1,
-      tried: this.#tried,
-      now,
-    }) !== undefined;
-  }
-
-  #responseHeaders(): string[] {
-    const headers = ['x-request-id', this.#ctx.state.requestId];
-    if (this.#deps.draining()) headers.push('connection', 'close');
-    return headers;
+  #send(node: UpstreamNode, now: number): Promise<AttemptResult> {
+    const { timeouts } = this.#pool.settings;
+    const body = this.#body;
+    const epoch = this.#pool.epoch;
+    return this.#deps.forwarder.forward(this.#ctx.req, this.#ctx.res, {
+      target: node.target,
+      agent: this.#pool.agent,
+      body: body.kind === 'buffered' ? body.data : undefined,
+      stream: body.kind === 'stream' ? body.stream : undefined,
+      headers: epoch === null ? undefined : { 'x-baton-epoch': String(epoch) },
+      connectTimeoutMs: timeouts.connectMs,
+      responseTimeoutMs: Math.max(1, Math.min(timeouts.responseMs, this.#deadline - now)),
+      owner: this,
+      abort: this.#abort,
+    });
   }
 
   #clientGone(): AbortSignal {
@@ -206,7 +212,7 @@ class AttemptLoop {
   }
 
   #fail(last: AttemptOutcome | undefined): void {
-    if (!last || last.kind === 'breaker-open') return this.#answer('NO_NODE_AVAILABLE', { 'retry-after': RETRY_AFTER_SECONDS });
+    if (!last || last.kind === 'breaker-open') return this.#answer('NO_NODE_AVAILABLE', retryAfter);
     switch (last.kind) {
       case 'aborted':
         return;
@@ -217,7 +223,7 @@ class AttemptLoop {
       case 'timeout':
         return this.#answer(this.#deps.clock.now() >= this.#deadline ? 'GATEWAY_DEADLINE' : 'UPSTREAM_TIMEOUT', undefined, last.detail);
       case 'status':
-        if (last.status === 503) return this.#answer('NO_NODE_AVAILABLE', { 'retry-after': RETRY_AFTER_SECONDS }, last.detail);
+        if (last.status === 503) return this.#answer('NO_NODE_AVAILABLE', retryAfter, last.detail);
         return this.#answer(last.status === 504 ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_BAD_RESPONSE', undefined, last.detail);
       case 'bad-response':
       case 'ok':
@@ -230,3 +236,10 @@ class AttemptLoop {
     sendError(this.#ctx.res, code, { requestId: this.#ctx.state.requestId, headers, detail, close: this.#deps.draining() });
   }
 }
+
+/** The breaker refused the attempt: nothing was sent. */
+const breakerRejected: AttemptResult = {
+  outcome: { kind: 'breaker-open', failed: false, latencyMs: 0, detail: 'circuit breaker open' },
+  committed: false,
+  done: Promise.resolve(),
+};

@@ -1,18 +1,15 @@
 import { stripPrefix } from '../routing/router.ts';
 import { BatonError } from '../util/errors.ts';
-import type { Step } from './state.ts';
+import type { Stage } from './state.ts';
 
 /** First matching route wins; no route is a coded 404. */
-export function matchRoute(): Step {
-  return async (ctx, next) => {
-    const state = ctx.state;
-    const route = state.runtime.router.match(ctx.req.headers.host, state.path, ctx.req.method ?? 'GET');
-    if (!route) throw new BatonError('NO_ROUTE');
-    const pool = state.runtime.pools.get(route.pool);
-    if (!pool) throw new BatonError('INTERNAL', `route ${route.name} names a pool that is not running`);
-    state.route = route;
-    state.pool = pool;
-    state.upstreamTarget = (route.stripPath ? stripPrefix(route.path, state.path) : state.path) + state.query;
-    await next();
-  };
-}
+export const matchRoute: Stage = (ctx) => {
+  const state = ctx.state;
+  const route = state.runtime.router.match(ctx.req.headers.host, state.path, ctx.req.method ?? 'GET');
+  if (!route) throw new BatonError('NO_ROUTE');
+  const pool = state.runtime.pools.get(route.pool);
+  if (!pool) throw new BatonError('INTERNAL', `route ${route.name} names a pool that is not running`);
+  state.route = route;
+  state.pool = pool;
+  state.upstreamTarget = (route.stripPath ? stripPrefix(route.path, state.path) : state.path) + state.query;
+};

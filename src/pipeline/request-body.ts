@@ -17,7 +17,9 @@ export interface BodyLimits {
   readonly bufferLimit: number;
   /** Largest body accepted at all; false for no limit. */
   readonly maxBody: number | false;
-  /** Called when a streamed body of unknown length passes maxBody, to abort the upstream. */
+  /** Called when the body will be streamed without a known length (it may turn out too large). */
+  readonly onStream: () => void;
+  /** Called when such a streamed body passes maxBody, to abort the upstream. */
   readonly onTooLarge: () => void;
 }
 
@@ -40,7 +42,10 @@ export async function readRequestBody(req: IncomingMessage, limits: BodyLimits):
     chunks.push(chunk);
     size += chunk.length;
     if (limits.maxBody !== false && size > limits.maxBody) throw new BatonError('BODY_TOO_LARGE');
-    if (size > limits.bufferLimit) return { kind: 'stream', stream: Readable.from(rest(chunks, size, iterator, limits)) };
+    if (size > limits.bufferLimit) {
+      limits.onStream();
+      return { kind: 'stream', stream: Readable.from(rest(chunks, size, iterator, limits)) };
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Middleware } from 'koa';
+import type { Middleware, ParameterizedContext } from 'koa';
 import type { GatewaySettings, RouteSettings } from '../config/types.ts';
 import type { AttemptOutcome } from '../policy/types.ts';
 import type { RequestMiddleware } from '../policy/plugin.ts';
@@ -40,3 +40,9 @@ export interface GatewayState {
 }
 
 export type Step = Middleware<GatewayState>;
+
+/**
+ * A synchronous step before forwarding (identify, guard, match the route). Stages run inside
+ * one Koa middleware: each async middleware layer costs a promise per request.
+ */
+export type Stage = (ctx: ParameterizedContext<GatewayState>) => void;

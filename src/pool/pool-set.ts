@@ -95,6 +95,7 @@ export class PoolSet {
           hooks: {
             onLocalHealth: (n, t) => this.#onLocalHealth(settings.name, n, t),
             onBreaker: (n, s) => this.#onBreaker(settings.name, n, s),
+            onTrialSlotFree: () => this.#pools.get(settings.name)?.changed(),
           },
         }),
     );

@@ -12,6 +12,8 @@ import type { Clock } from '../util/clock.ts';
 export interface NodeHooks {
   onLocalHealth(node: UpstreamNode, transition: HealthTransition): void;
   onBreaker(node: UpstreamNode, state: BreakerState): void;
+  /** A node on probation finished its trial request: it may take the next one. */
+  onTrialSlotFree(node: UpstreamNode): void;
 }
 
 export interface NodeWiring {
@@ -42,6 +44,7 @@ export class UpstreamNode implements NodeView {
   readonly breakerState: NodeBreaker;
   #clusterHealth: ClusterHealth | undefined;
   #prober: Prober | undefined;
+  readonly #hooks: NodeHooks;
 
   constructor(settings: NodeSettings, wiring: NodeWiring) {
     this.id = settings.id;
@@ -50,6 +53,7 @@ export class UpstreamNode implements NodeView {
     this.tier = settings.tier;
     this.standby = settings.standby;
     this.target = proxyTarget(settings.url);
+    this.#hooks = wiring.hooks;
     this.localHealth = new NodeHealth(
       { heartbeats: wiring.health !== false, rise: wiring.health ? wiring.health.rise : 1, fall: wiring.health ? wiring.health.fall : 1, passive: wiring.passive },
       wiring.clock,
@@ -101,6 +105,12 @@ export class UpstreamNode implements NodeView {
   /** The store's verdict changed (or the store was lost: undefined falls back to local). */
   setClusterHealth(health: ClusterHealth | undefined): void {
     this.#clusterHealth = health;
+  }
+
+  /** An attempt on this node is over (its response finished or failed). */
+  attemptEnded(): void {
+    this.inflight -= 1;
+    if (this.localHealth.probation) this.#hooks.onTrialSlotFree(this);
   }
 
   observe(outcome: AttemptOutcome): void {

@@ -25,9 +25,12 @@ const hopByHop = new Set([
 const framing = new Set(['content-length', 'transfer-encoding', 'host']);
 
 /** Names listed in Connection headers, lower-cased; undefined when it lists a framing header. */
-export function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
+const nothingListed: ReadonlySet<string> = new Set();
+
+export function connectionListed(value: string | string[] | undefined): ReadonlySet<string> | undefined {
+  // The usual values list only hop-by-hop names: no work, no allocation.
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'upgrade') return nothingListed;
   const listed = new Set<string>();
-  if (value === undefined) return listed;
   for (const part of Array.isArray(value) ? value : [value]) {
     for (const token of part.split(',')) {
       const name = token.trim().toLowerCase();
@@ -95,7 +98,7 @@ export function upstreamHeaders(req: IncomingMessage, facts: ForwardedFacts): In
  * such as Set-Cookie kept, original case kept), without hop-by-hop headers.
  */
 export function clientResponseHeaders(rawHeaders: readonly string[], extra: readonly string[]): string[] {
-  let listed: Set<string> | undefined;
+  let listed: ReadonlySet<string> | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     if (rawHeaders[i]!.toLowerCase() === 'connection') {
       listed = connectionListed(rawHeaders[i + 1]) ?? new Set();

@@ -79,6 +79,11 @@ export class ProxyServer {
     this.#proxy.on('econnreset', () => {});
   }
 
+  /** One listener for every request's upstream response (http-proxy emits it per request). */
+  onResponse(listener: (proxyRes: IncomingMessage, res: ServerResponse) => void): void {
+    this.#proxy.on('proxyRes', (proxyRes: IncomingMessage, _req: IncomingMessage, res: ServerResponse) => listener(proxyRes, res));
+  }
+
   web(req: IncomingMessage, res: ServerResponse, call: WebCall): void {
     const options: HookedOptions = {
       target: call.target as unknown as httpProxy.ProxyTargetUrl,
