@@ -1,0 +1,96 @@
+/**
+ * CPU cost per proxied request at a fixed request rate, for A/B comparisons of proxy variants:
+ * each variant is a command that prints "listening <port>" (or Baton's start line); all run
+ * at once against the same two upstreams, in interleaved rounds, and the proxy process's own
+ * CPU time (from /proc) is divided by the requests it served.
+ *
+ *   node --import tsx bench/cpu-per-request.ts --rate 3000 --seconds 8 --rounds 3 raw baton
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { cpuSeconds, startNode, stopAll } from './lib/processes.ts';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    rate: { type: 'string', default: '3000' },
+    seconds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '20' },
+    pool: { type: 'string', default: '' },
+    tool: { type: 'string', default: 'autocannon' },
+    pin: { type: 'boolean', default: false },
+  },
+});
+
+/** wrk (C, light on CPU) at saturation, or autocannon at a fixed rate. Returns requests served. */
+async function drive(url: string): Promise<number> {
+  if (values.tool === 'wrk') {
+    const wrk = ['wrk', '-t1', `-c${values.connections}`, `-d${seconds}s`, url];
+    const [command, ...args] = values.pin ? ['taskset', '-c', '1', ...wrk] : wrk;
+    const out = execFileSync(command!, args, { encoding: 'utf8' });
+    return Number(/(\d+) requests in/.exec(out)![1]);
+  }
+  const r = await autocannon({ url, connections: Number(values.connections), duration: seconds, overallRate: rate });
+  return r.requests.total;
+}
+const root = fileURLToPath(new URL('..', import.meta.url));
+const rate = Number(values.rate);
+const seconds = Number(values.seconds);
+
+function batonConfig(ports: string[], poolExtra: string): string {
+  return `import { defineConfig } from '${pathToFileURL(join(root, 'src/index.ts')).href}';
+export default defineConfig({
+  listen: { host: '127.0.0.1', port: 0 }, admin: false, log: { level: 'warn', access: false },
+  pools: { hello: { policy: 'round-robin', nodes: [${ports.map((p) => `{ url: 'http://127.0.0.1:${p}' }`).join(', ')}]${poolExtra} } },
+  routes: [{ path: '/', pool: 'hello' }],
+});`;
+}
+
+const children = [];
+try {
+  // With --pin: proxies on CPU 0; upstreams and the load generator on CPU 1.
+  const proxyCpu = values.pin ? 0 : undefined;
+  const upstreams = await startNode(['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')], /listening (\d+) (\d+)/, {}, values.pin ? 1 : undefined);
+  children.push(upstreams.child);
+  const ports = [upstreams.match[1]!, upstreams.match[2]!];
+  const targets = ports.map((p) => `http://127.0.0.1:${p}`);
+  const dir = mkdtempSync(join(tmpdir(), 'baton-cpu-'));
+  const variants: { name: string; url: string; pid: number }[] = [];
+  for (const name of positionals) {
+    let started;
+    if (name.startsWith('baton')) {
+      // "baton:KEY=value,KEY2=value" runs Baton with those environment variables.
+      const env = Object.fromEntries((name.split(':')[1] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+      const file = join(dir, 'baton.config.ts');
+      writeFileSync(file, batonConfig(ports, values.pool ? `, ${values.pool}` : ''));
+      started = await startNode([join(root, 'bin/baton.js'), 'start', '--config', file], /Baton listening on http:\/\/[^:]+:(\d+)/, env, proxyCpu);
+    } else {
+      started = await startNode(['--import', 'tsx', join(root, `bench/lib/${name}.ts`), ...targets], /listening (\d+)/, {}, proxyCpu);
+    }
+    children.push(started.child);
+    variants.push({ name, url: `http://127.0.0.1:${started.match[1]}/`, pid: started.child.pid! });
+  }
+  for (const v of variants) await drive(v.url);
+  const results = new Map<string, number[]>();
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const v of variants) {
+      const before = cpuSeconds(v.pid);
+      const total = await drive(v.url);
+      const us = ((cpuSeconds(v.pid) - before) / total) * 1e6;
+      results.set(v.name, [...(results.get(v.name) ?? []), us]);
+      process.stderr.write(`round ${round + 1} ${v.name}: ${us.toFixed(1)} us/request (${total} requests)\n`);
+    }
+  }
+  for (const [name, list] of results) {
+    const sorted = [...list].sort((a, b) => a - b);
+    console.log(`${name.padEnd(12)} median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} us/request  (${sorted.map((x) => x.toFixed(0)).join(', ')})`);
+  }
+} finally {
+  stopAll(children);
+}

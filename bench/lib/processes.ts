@@ -1,0 +1,40 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields after the command name: utime is the 12th, stime the 13th (0-based 11, 12).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Starts a Node process and resolves once a line of its stdout matches `ready`. */
+export function startNode(
+  args: string[],
+  ready: RegExp,
+  env: NodeJS.ProcessEnv = {},
+  cpu?: number,
+): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  return new Promise((resolve, reject) => {
+    // Optionally pinned to one CPU (taskset), so that load generator and proxy do not compete.
+    const [command, argv] = cpu === undefined ? [process.execPath, args] : ['taskset', ['-c', String(cpu), process.execPath, ...args]];
+    const child = spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const onData = (data: Buffer) => {
+      out += data.toString();
+      const match = out.match(ready);
+      if (match) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve({ child, match });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}:\n${out}`)));
+  });
+}
+
+export function stopAll(children: ChildProcess[]): void {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+}
