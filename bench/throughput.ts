@@ -2,6 +2,7 @@
  * Throughput benchmark: a small GET through three setups, in interleaved rounds within one run:
  *   direct   → one upstream, no proxy (the ceiling)
  *   raw      → a minimal raw http-proxy server, round-robin over 2 upstreams (the baseline)
+ *   raw+xfwd → the same with http-proxy's X-Forwarded-* headers on
  *   baton    → Baton, round-robin over the same 2 upstreams (access log off, then on)
  * Reports req/s, p50/p99 latency and requests per proxy CPU-second, as ratios to raw.
  *
@@ -68,13 +69,16 @@ async function main() {
     const upstreams = await startNode(['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')], /listening (\d+) (\d+)/);
     children.push(upstreams.child);
     const ports = [upstreams.match[1]!, upstreams.match[2]!];
-    const raw = await startNode(['--import', 'tsx', join(root, 'bench/lib/raw-proxy.ts'), ...ports.map((p) => `http://127.0.0.1:${p}`)], /listening (\d+)/);
-    children.push(raw.child);
+    const rawArgs = ['--import', 'tsx', join(root, 'bench/lib/raw-proxy.ts'), ...ports.map((p) => `http://127.0.0.1:${p}`)];
+    const raw = await startNode(rawArgs, /listening (\d+)/);
+    const rawXfwd = await startNode(rawArgs, /listening (\d+)/, { XFWD: '1' });
+    children.push(raw.child, rawXfwd.child);
     const dir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
     const extra = values.breaker === 'off' ? ', breaker: false, passive: false' : '';
     const setups: Record<string, { url: string; pid: number | undefined }> = {
       direct: { url: `http://127.0.0.1:${ports[0]}/`, pid: undefined },
       raw: { url: `http://127.0.0.1:${raw.match[1]}/`, pid: raw.child.pid },
+      'raw+xfwd': { url: `http://127.0.0.1:${rawXfwd.match[1]}/`, pid: rawXfwd.child.pid },
     };
     for (const accessLog of [false, true]) {
       const file = join(dir, `baton-${accessLog}.config.ts`);

@@ -1,0 +1,33 @@
+/**
+ * A/B variant for bench/cpu-per-request.ts: Baton's forwarder (src/proxy) in a plain Node
+ * server, with no Koa, no pipeline, no breaker. Shows what our proxy layer costs by itself.
+ */
+import http from 'node:http';
+import { Forwarder } from '../../src/proxy/forwarder.ts';
+import { ProxyServer, proxyTarget } from '../../src/proxy/proxy-server.ts';
+import { createAgent } from '../../src/pool/pool.ts';
+
+const targets = process.argv.slice(2).map((u) => proxyTarget(new URL(u)));
+const agent = createAgent('http:');
+const forwarder = new Forwarder(new ProxyServer(() => {}));
+const owner = { holdStatus: () => false, responseHeaders: () => [] };
+let next = 0;
+
+export function forwardOnce(req: http.IncomingMessage, res: http.ServerResponse) {
+  return forwarder.forward(req, res, {
+    target: targets[next++ % targets.length]!,
+    agent,
+    body: undefined,
+    stream: undefined,
+    headers: undefined,
+    connectTimeoutMs: 2000,
+    responseTimeoutMs: 30000,
+    owner,
+    abort: undefined,
+  });
+}
+
+if (!process.env.AS_MODULE) {
+  const server = http.createServer((req, res) => void forwardOnce(req, res));
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`));
+}
