@@ -1,0 +1,123 @@
+import test from 'ava';
+import { initialHealth, nextHealth, type HealthInput, type HealthRules, type HealthState } from '../../src/health/thresholds.ts';
+
+const passive = { failures: 3, statuses: [502, 503, 504], ejectTimeMs: 1000, maxEjectTimeMs: 5000 };
+const withHeartbeats: HealthRules = { heartbeats: true, rise: 2, fall: 3, passive };
+const withoutHeartbeats: HealthRules = { heartbeats: false, rise: 2, fall: 3, passive };
+
+const probe = (ok: boolean): HealthInput => ({ type: 'probe', ok, detail: ok ? 'status 200' : 'timeout' });
+const request = (ok: boolean, certain = false): HealthInput => ({ type: 'passive', ok, certain, detail: ok ? '200' : 'reset' });
+const tick: HealthInput = { type: 'tick' };
+
+/** Feeds inputs at the given times; returns the verdict after each one. */
+function run(rules: HealthRules, steps: Array<[at: number, input: HealthInput]>, start?: HealthState): { verdicts: string[]; state: HealthState } {
+  let state = start ?? initialHealth(0);
+  const verdicts: string[] = [];
+  for (const [at, input] of steps) {
+    state = nextHealth(state, input, rules, at).state;
+    verdicts.push(state.verdict);
+  }
+  return { verdicts, state };
+}
+
+const table: Array<{ name: string; rules: HealthRules; steps: Array<[number, HealthInput]>; verdicts: string[] }> = [
+  {
+    name: 'unknown becomes up at the first passing heartbeat',
+    rules: withHeartbeats,
+    steps: [[0, probe(true)]],
+    verdicts: ['up'],
+  },
+  {
+    name: 'fall: down only after 3 failing heartbeats in a row',
+    rules: withHeartbeats,
+    steps: [[0, probe(true)], [1, probe(false)], [2, probe(false)], [3, probe(true)], [4, probe(false)], [5, probe(false)], [6, probe(false)]],
+    verdicts: ['up', 'up', 'up', 'up', 'up', 'up', 'down'],
+  },
+  {
+    name: 'rise: up again only after 2 passing heartbeats in a row',
+    rules: withHeartbeats,
+    steps: [[0, probe(false)], [1, probe(false)], [2, probe(false)], [3, probe(true)], [4, probe(false)], [5, probe(true)], [6, probe(true)]],
+    verdicts: ['unknown', 'unknown', 'down', 'down', 'down', 'down', 'up'],
+  },
+  {
+    name: 'passive: ejected after 3 failed requests in a row; a success resets the count',
+    rules: withHeartbeats,
+    steps: [[0, probe(true)], [1, request(false)], [2, request(false)], [3, request(true)], [4, request(false)], [5, request(false)], [6, request(false)]],
+    verdicts: ['up', 'up', 'up', 'up', 'up', 'up', 'down'],
+  },
+  {
+    name: 'a refused connection ejects at once',
+    rules: withHeartbeats,
+    steps: [[0, probe(true)], [1, request(false, true)]],
+    verdicts: ['up', 'down'],
+  },
+  {
+    name: 'heartbeats cannot bring a node back before its ejection ends',
+    rules: withHeartbeats,
+    steps: [[0, probe(true)], [10, request(false, true)], [200, probe(true)], [400, probe(true)], [1009, tick], [1010, tick]],
+    verdicts: ['up', 'down', 'down', 'down', 'down', 'up'],
+  },
+  {
+    name: 'without heartbeats: after the ejection one trial request decides',
+    rules: withoutHeartbeats,
+    steps: [[0, request(true)], [1, request(false, true)], [1001, tick], [1002, request(true)]],
+    verdicts: ['up', 'down', 'unknown', 'up'],
+  },
+  {
+    name: 'without heartbeats: a failed trial ejects again',
+    rules: withoutHeartbeats,
+    steps: [[0, request(false, true)], [1000, tick], [1001, request(false)]],
+    verdicts: ['down', 'unknown', 'down'],
+  },
+  {
+    name: 'passive off: failed requests change nothing',
+    rules: { ...withHeartbeats, passive: false },
+    steps: [[0, probe(true)], [1, request(false, true)], [2, request(false)], [3, request(false)], [4, request(false)]],
+    verdicts: ['up', 'up', 'up', 'up', 'up'],
+  },
+];
+
+for (const { name, rules, steps, verdicts } of table) {
+  test(name, (t) => {
+    t.deepEqual(run(rules, steps).verdicts, verdicts);
+  });
+}
+
+test('repeated ejections last longer: base × count, capped at the maximum', (t) => {
+  let state = nextHealth(initialHealth(0), probe(true), withHeartbeats, 0).state;
+  const lengths: number[] = [];
+  let now = 0;
+  for (let i = 0; i < 7; i++) {
+    now += 10;
+    state = nextHealth(state, request(false, true), withHeartbeats, now).state;
+    lengths.push(state.ejectedUntil - now);
+    now = state.ejectedUntil;
+    state = nextHealth(state, tick, withHeartbeats, now).state;
+    state = nextHealth(state, probe(true), withHeartbeats, now).state;
+    state = nextHealth(state, probe(true), withHeartbeats, now).state;
+    t.is(state.verdict, 'up');
+  }
+  t.deepEqual(lengths, [1000, 2000, 3000, 4000, 5000, 5000, 5000]);
+});
+
+test('a long healthy spell forgives earlier ejections', (t) => {
+  let state = nextHealth(initialHealth(0), probe(true), withHeartbeats, 0).state;
+  state = nextHealth(state, request(false, true), withHeartbeats, 1).state;
+  state = nextHealth(state, tick, withHeartbeats, 1001).state;
+  state = nextHealth(state, request(false, true), withHeartbeats, 2000).state;
+  t.is(state.ejectedUntil - 2000, 2000, 'second ejection in a row: twice as long');
+  state = nextHealth(state, tick, withHeartbeats, 4000).state;
+  state = nextHealth(state, request(false, true), withHeartbeats, 4000 + 6000).state;
+  t.is(state.ejectedUntil - 10_000, 1000, 'after more than maxEjectTime of health: back to the base time');
+});
+
+test('transitions carry the reason', (t) => {
+  const step = nextHealth(nextHealth(initialHealth(0), probe(true), withHeartbeats, 0).state, request(false, true), withHeartbeats, 5);
+  t.like(step.transition, { from: 'up', to: 'down' });
+  t.regex(step.transition!.reason, /ejected for 1000ms: reset/);
+});
+
+test('a success that changes nothing keeps the same state object (no allocation on the hot path)', (t) => {
+  const state = nextHealth(initialHealth(0), probe(true), withHeartbeats, 0).state;
+  t.is(nextHealth(state, request(true), withHeartbeats, 1).state, state);
+});
