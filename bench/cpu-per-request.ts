@@ -67,8 +67,17 @@ try {
     if (name.startsWith('baton')) {
       // "baton:KEY=value,KEY2=value" runs Baton with those environment variables.
       const env = Object.fromEntries((name.split(':')[1] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
-      const file = join(dir, 'baton.config.ts');
-      writeFileSync(file, batonConfig(ports, values.pool ? `, ${values.pool}` : ''));
+      // "baton-bare": heartbeats, passive health and breakers off (what failure handling costs);
+      // "baton-nobreaker": only the breakers off.
+      const extra = name.startsWith('baton-bare')
+        ? ', health: false, passive: false, breaker: false'
+        : name.startsWith('baton-nobreaker')
+          ? ', breaker: false'
+          : values.pool
+            ? `, ${values.pool}`
+            : '';
+      const file = join(dir, `${name.replace(/[^a-z-]/gi, '_')}.config.ts`);
+      writeFileSync(file, batonConfig(ports, extra));
       started = await startNode([join(root, 'bin/baton.js'), 'start', '--config', file], /Baton listening on http:\/\/[^:]+:(\d+)/, env, proxyCpu);
     } else {
       started = await startNode(['--import', 'tsx', join(root, `bench/lib/${name}.ts`), ...targets], /listening (\d+)/, {}, proxyCpu);

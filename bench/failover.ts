@@ -1,0 +1,119 @@
+/**
+ * Failover benchmark: steady GET load over three upstream processes, then one node is killed
+ * (kill -9) or hung (accepts, never answers). Reports the time until the gateway marks the node
+ * down, the failed requests, and how much latency the retried requests paid.
+ *
+ *   node --import tsx bench/failover.ts [--rate 200] [--seconds 6] [--fault kill|hang|both]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { builtinPlugins } from '../plugins/index.ts';
+import { validateConfig } from '../src/config/validate.ts';
+import { createGateway } from '../src/gateway.ts';
+import { createLogger } from '../src/util/logger.ts';
+import { steadyLoad } from '../test/helpers/load.ts';
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '6' },
+    fault: { type: 'string', default: 'both' },
+  },
+});
+const rate = Number(values.rate);
+const durationMs = Number(values.seconds) * 1000;
+const upstreamScript = fileURLToPath(new URL('../examples/upstream.ts', import.meta.url));
+
+function startUpstream(name: string): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', upstreamScript, '--name', name], { stdio: ['pipe', 'pipe', 'inherit'] });
+    child.once('exit', (code) => reject(new Error(`${name} exited ${code}`)));
+    child.stdout!.once('data', (d: Buffer) => resolve({ child, url: `http://127.0.0.1:${/listening (\d+)/.exec(d.toString())![1]}` }));
+  });
+}
+
+interface Access {
+  attempts: number;
+  durationMs: number;
+  status: number;
+}
+
+const profiles = {
+  defaults: { note: 'default heartbeats (1s, timeout 500ms, fall 3), response timeout 1s', health: { path: '/health' }, timeouts: { response: '1s' } },
+  fast: {
+    note: 'heartbeats 250ms, timeout 200ms, fall 2; response timeout 500ms',
+    health: { path: '/health', interval: '250ms', timeout: '200ms', fall: 2 },
+    timeouts: { response: '500ms' },
+  },
+};
+
+async function scenario(fault: 'kill' | 'hang', profile: keyof typeof profiles) {
+  const nodes = await Promise.all(['n1', 'n2', 'n3'].map(startUpstream));
+  const access: Access[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line.includes('"msg":"request"')) continue;
+        const entry = JSON.parse(line) as Access;
+        access.push(entry);
+      }
+      done();
+    },
+  });
+  const { note, ...pool } = profiles[profile];
+  const result = validateConfig(
+    {
+      listen: { host: '127.0.0.1', port: 0 },
+      admin: false,
+      pools: { api: { policy: 'round-robin', nodes: nodes.map((n, i) => ({ url: n.url, id: `n${i + 1}` })), ...pool } },
+      routes: [{ path: '/', pool: 'api' }],
+    },
+    { plugins: builtinPlugins.map((plugin) => ({ plugin, path: '' })), env: {} },
+  );
+  if (!result.ok) throw new Error(JSON.stringify(result.problems));
+  const gateway = createGateway(result.settings, { logger: createLogger({ level: 'info', destination: sink }) });
+  const { url } = await gateway.start();
+  let downAt = 0;
+  gateway.events.subscribe((event) => {
+    if (event.type === 'health' && event.node === 'n2' && event.to === 'down' && !downAt) downAt = performance.now();
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // heartbeats settle
+  const load = steadyLoad(`${url}/work`, { rate, durationMs });
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const faultAt = performance.now();
+  if (fault === 'kill') nodes[1]!.child.kill('SIGKILL');
+  else nodes[1]!.child.stdin!.write('mode hang\n');
+  const outcome = await load;
+  await gateway.stop();
+  for (const node of nodes) node.child.kill('SIGKILL');
+  const ok = access.filter((a) => a.attempts === 1 && a.status === 200).map((a) => a.durationMs).sort((a, b) => a - b);
+  const retried = access.filter((a) => a.attempts > 1).map((a) => a.durationMs).sort((a, b) => a - b);
+  const pct = (list: number[], p: number) => (list.length ? list[Math.min(list.length - 1, Math.floor(list.length * p))]! : NaN);
+  return {
+    fault,
+    profile,
+    note,
+    detectionMs: downAt ? Math.round(downAt - faultAt) : NaN,
+    sent: outcome.sent,
+    failed: outcome.failures.length,
+    retried: retried.length,
+    baselineP50: pct(ok, 0.5),
+    retriedP50: pct(retried, 0.5),
+    retriedMax: pct(retried, 1),
+  };
+}
+
+const faults = values.fault === 'both' ? (['kill', 'hang'] as const) : [values.fault as 'kill' | 'hang'];
+const rows = [];
+for (const fault of faults) for (const profile of ['defaults', 'fast'] as const) rows.push(await scenario(fault, profile));
+console.log(`\n${rate} req/s for ${durationMs / 1000} s over 3 nodes; fault on one node after 2 s (node ${process.version})\n`);
+console.log('| fault | settings | marked down after | failed / sent | retried requests | latency p50 (not retried) | retried p50 / max |');
+console.log('|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(
+    `| ${r.fault === 'kill' ? 'kill -9' : 'hang'} | ${r.note} | ${r.detectionMs} ms | ${r.failed} / ${r.sent} | ${r.retried} | ${r.baselineP50} ms | ${r.retriedP50} / ${r.retriedMax} ms |`,
+  );
+}
+process.exit(0);
