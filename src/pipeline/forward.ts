@@ -141,23 +141,31 @@ class AttemptLoop implements AttemptOwner {
 
   // ---------------------------------------------------------------------------------------
 
-  #pickContext(now: number): PickContext {
+  #pickContext(now: number, tried: ReadonlySet<string> = this.#tried): PickContext {
     return {
       method: this.#ctx.req.method ?? 'GET',
       path: this.#ctx.state.path,
       headers: this.#clientHeaders,
       clientIp: this.#ctx.state.clientIp,
       attempt: this.#attempt + 1,
-      tried: this.#tried,
+      tried,
       now,
     };
   }
 
   #pick(now: number): UpstreamNode | undefined {
-    const picked = this.#pool.policy.pick(this.#pool, this.#pickContext(now)) as UpstreamNode | undefined;
-    // A policy bug must never send a request twice to one node or to an unusable one.
-    if (!picked || this.#tried.has(picked.id) || !picked.usable || this.#pool.node(picked.id) !== picked) return undefined;
-    return picked;
+    // A pick that is not usable right now (a cached candidate list can lag behind a half-open
+    // breaker's trial or a node on probation) is skipped and the policy asked again; a node
+    // already tried is never sent the request twice, whatever the policy says.
+    let exclude: Set<string> = this.#tried;
+    for (let round = 0; round <= this.#pool.nodes.length; round++) {
+      const picked = this.#pool.policy.pick(this.#pool, this.#pickContext(now, exclude)) as UpstreamNode | undefined;
+      if (!picked || exclude.has(picked.id) || this.#pool.node(picked.id) !== picked) return undefined;
+      if (picked.usable) return picked;
+      if (exclude === this.#tried) exclude = new Set(this.#tried);
+      exclude.add(picked.id);
+    }
+    return undefined;
   }
 
   #mayRetry(outcome: AttemptOutcome['kind'], now: number): boolean {
@@ -183,7 +191,7 @@ class AttemptLoop implements AttemptOwner {
     void result.done.then(() => node.attemptEnded());
     this.#ctx.state.attempts.push({ node: node.id, outcome: result.outcome });
     node.observe(result.outcome);
-    pool.policy.observe?.(node, result.outcome);
+    pool.policy.observe?.(node, result.outcome, this.#deps.clock.now());
     this.#deps.onAttempt?.(pool, node, result.outcome, this.#attempt > 1);
     return result;
   }

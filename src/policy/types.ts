@@ -52,6 +52,13 @@ export interface PoolView {
   readonly active: string | null;
   /** Active-passive pools: rises on every change of the active node (a fencing token). */
   readonly epoch: number | null;
+  /**
+   * Rises whenever a node's health, breaker or drain state changes. Policies may cache what
+   * they derive from `nodes` (candidate lists, rings) until it moves. Without it, no caching.
+   * (Two things change without an event: a half-open breaker's trial being taken and a node
+   * on probation taking its one request; the gateway re-picks when a pick is no longer usable.)
+   */
+  readonly version?: number;
 }
 
 export interface PickContext {
@@ -96,7 +103,7 @@ export interface Policy {
   /** Sync and pure: choose a usable node not in `ctx.tried`, or undefined when there is none. */
   pick(pool: PoolView, ctx: PickContext): NodeView | undefined;
   /** Called after every attempt, for adaptive policies (latency, errors). */
-  observe?(node: NodeView, outcome: AttemptOutcome): void;
+  observe?(node: NodeView, outcome: AttemptOutcome, now: number): void;
   /**
    * Active-passive policies only: which node should be active now. Pure. The gateway asks on
    * every health change and on a timer, and applies a change through the store's

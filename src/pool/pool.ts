@@ -28,6 +28,7 @@ export class Pool implements PoolView {
   readonly agent: http.Agent;
   readonly #byId: Map<string, UpstreamNode>;
   #activeState: ActiveState | undefined;
+  #version = 0;
   readonly #waiters = new Set<() => void>();
 
   constructor(settings: PoolSettings, nodes: readonly UpstreamNode[], policy: Policy, agent: http.Agent) {
@@ -64,8 +65,13 @@ export class Pool implements PoolView {
     this.changed();
   }
 
-  /** Something that can make a node usable changed: wake requests waiting for one. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Something that can make a node usable changed: bump the version, wake waiting requests. */
   changed(): void {
+    this.#version += 1;
     for (const wake of this.#waiters) wake();
     this.#waiters.clear();
   }

@@ -22,7 +22,7 @@ export function fakeNode(id: string, over: Partial<FakeNode> = {}): FakeNode {
   };
 }
 
-export type FakePool = PoolView & { nodes: FakeNode[]; active: string | null; epoch: number | null; node(id: string): FakeNode };
+export type FakePool = PoolView & { nodes: FakeNode[]; active: string | null; epoch: number | null; version?: number; node(id: string): FakeNode };
 
 export function fakePool(nodes: FakeNode[], over: Partial<Pick<PoolView, 'active' | 'epoch' | 'name'>> = {}): FakePool {
   return {
