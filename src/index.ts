@@ -7,6 +7,8 @@ export { definePolicy, definePlugin } from './policy/define.ts';
 export { eligibleNodes } from './policy/eligible.ts';
 /** zod, for plugin option schemas: the same version the gateway validates with. */
 export { z } from './config/zod.ts';
+/** zod schemas for option values written like the config's: `duration` ('5s' → 5000), `size` ('64kb' → 65536). */
+export { duration, size } from './config/schema.ts';
 
 export type {
   BatonConfig,

@@ -49,7 +49,7 @@ export function statusDocument(store: StateStore, pools: PoolSet): StatusDocumen
       policy: pool.settings.policy.name,
       active: pool.active,
       epoch: pool.epoch,
-      activeSince: pool.activePassive ? (pool.activeState?.since ?? null) : null,
+      activeSince: pool.activeSince,
       nodes: pool.nodes.map((node) => ({
         id: node.id,
         url: node.url.href,

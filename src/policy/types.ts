@@ -52,6 +52,8 @@ export interface PoolView {
   readonly active: string | null;
   /** Active-passive pools: rises on every change of the active node (a fencing token). */
   readonly epoch: number | null;
+  /** Active-passive pools: when the active node last changed (store time); null otherwise. */
+  readonly activeSince: number | null;
   /**
    * Rises whenever a node's health, breaker or drain state changes. Policies may cache what
    * they derive from `nodes` (candidate lists, rings) until it moves. Without it, no caching.

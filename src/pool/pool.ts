@@ -52,6 +52,10 @@ export class Pool implements PoolView {
     return this.activePassive ? (this.#activeState?.epoch ?? 0) : null;
   }
 
+  get activeSince(): number | null {
+    return this.activePassive ? (this.#activeState?.since ?? null) : null;
+  }
+
   get activeState(): ActiveState | undefined {
     return this.#activeState;
   }

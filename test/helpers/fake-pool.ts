@@ -22,14 +22,22 @@ export function fakeNode(id: string, over: Partial<FakeNode> = {}): FakeNode {
   };
 }
 
-export type FakePool = PoolView & { nodes: FakeNode[]; active: string | null; epoch: number | null; version?: number; node(id: string): FakeNode };
+export type FakePool = PoolView & {
+  nodes: FakeNode[];
+  active: string | null;
+  epoch: number | null;
+  activeSince: number | null;
+  version?: number;
+  node(id: string): FakeNode;
+};
 
-export function fakePool(nodes: FakeNode[], over: Partial<Pick<PoolView, 'active' | 'epoch' | 'name'>> = {}): FakePool {
+export function fakePool(nodes: FakeNode[], over: Partial<Pick<PoolView, 'active' | 'epoch' | 'name' | 'activeSince'>> = {}): FakePool {
   return {
     name: over.name ?? 'pool',
     nodes,
     active: over.active ?? null,
     epoch: over.epoch ?? null,
+    activeSince: over.activeSince ?? null,
     node(id: string) {
       const found = nodes.find((n) => n.id === id);
       if (!found) throw new Error(`no node ${id}`);

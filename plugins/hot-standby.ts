@@ -1,0 +1,84 @@
+import { definePolicy, duration, z, type Election, type NodeView, type PoolView } from '../src/index.ts';
+
+/**
+ * Active-passive: exactly one active node per pool, shared by every gateway instance through
+ * the state store (the gateway applies `elect`'s answer by compare-and-set on the epoch).
+ * Nodes rank by tier, then config order. When the active node becomes unusable (down, breaker
+ * open, drained), the best usable standby takes over. Failback to a better-ranked node is
+ * automatic once it has been up for `failbackDelay` and the current node has been active as
+ * long (a hold-down: no flapping, and an operator's forced failover is not undone at once),
+ * or manual (`POST /pools/:pool/failback`). Cold standbys (`standby: 'cold'`) are chosen only
+ * when no hot node can serve; the gateway activates them through plugins' `activate` hook.
+ */
+const options = z.strictObject({
+  failback: z.enum(['auto', 'manual']).default('auto'),
+  failbackDelay: duration.default(30_000),
+});
+
+export default definePolicy({
+  name: 'hot-standby',
+  options,
+  // A dead active node must be noticed in well under a second, and requests wait for the
+  // takeover rather than fail.
+  poolDefaults: {
+    health: { interval: '250ms', timeout: '200ms', fall: 2, rise: 2 },
+    retry: { waitForNode: '2s' },
+  },
+  create({ failback, failbackDelay }) {
+    const ranked = new WeakMap<readonly NodeView[], NodeView[]>();
+    const rank = (pool: PoolView): NodeView[] => {
+      let list = ranked.get(pool.nodes);
+      if (!list) {
+        list = [...pool.nodes].sort((a, b) => a.tier - b.tier); // stable: config order within a tier
+        ranked.set(pool.nodes, list);
+      }
+      return list;
+    };
+    const activeNode = (pool: PoolView) => (pool.active === null ? undefined : pool.nodes.find((n) => n.id === pool.active));
+
+    return {
+      pick(pool, ctx) {
+        const active = activeNode(pool);
+        return active && active.usable && !ctx.tried.has(active.id) ? active : undefined;
+      },
+
+      elect(pool, now, intent): Election | { recheckAt: number } | undefined {
+        const nodes = rank(pool);
+        const current = activeNode(pool);
+        const hot = nodes.filter((n) => n.usable && n.standby !== 'cold');
+        const best = hot[0] ?? nodes.find((n) => n.standby === 'cold' && !n.draining);
+        if (intent === 'failover') {
+          const next = hot.find((n) => n !== current) ?? nodes.find((n) => n.standby === 'cold' && !n.draining && n !== current);
+          return next && { to: next.id, reason: `forced failover from ${current?.id ?? 'none'}` };
+        }
+        if (intent === 'failback') {
+          return best && best !== current ? { to: best.id, reason: `failback to ${best.id}` } : undefined;
+        }
+        if (!current) return best && { to: best.id, reason: pool.active === null ? `initial active node` : `${pool.active} is no longer configured` };
+        if (!current.usable && !(current.standby === 'cold' && !current.draining && !hot.length)) {
+          return best && best !== current ? { to: best.id, reason: `${current.id} is ${why(current)}` } : undefined;
+        }
+        if (failback === 'manual' || !best || best === current || !ranksBefore(nodes, best, current)) return undefined;
+        return failbackAfter(best, pool.activeSince, failbackDelay, now);
+      },
+    };
+  },
+});
+
+function why(node: NodeView): string {
+  if (node.draining) return 'drained';
+  if (node.breaker === 'open') return 'failing (breaker open)';
+  return node.health === 'down' ? 'down' : 'not usable';
+}
+
+function ranksBefore(ranked: NodeView[], a: NodeView, b: NodeView): boolean {
+  return ranked.indexOf(a) < ranked.indexOf(b);
+}
+
+/** Fail back once the better node has been up, and the current one active, for the whole delay. */
+function failbackAfter(best: NodeView, activeSince: number | null, delay: number, now: number): Election | { recheckAt: number } | undefined {
+  if (best.upSince === undefined) return undefined;
+  const at = Math.max(best.upSince, activeSince ?? 0) + delay;
+  if (now >= at) return { to: best.id, reason: `failback: ${best.id} up for ${Math.round((now - best.upSince) / 1000)}s` };
+  return { recheckAt: at };
+}

@@ -1,0 +1,167 @@
+import test from 'ava';
+import hotStandby from '../../plugins/hot-standby.ts';
+import type { ElectionIntent, Policy } from '../../src/policy/types.ts';
+import { fakeNode, fakePool, instantiate, pickContext, type FakePool } from '../helpers/fake-pool.ts';
+
+/**
+ * Hot standby as a state machine: a fake pool plays the store (applying each election as the
+ * gateway's compare-and-set would), time is a number we move.
+ */
+class Harness {
+  now = 1_000_000;
+  readonly policy: Policy;
+  readonly changes: string[] = [];
+
+  constructor(
+    readonly pool: FakePool,
+    options: object = {},
+  ) {
+    this.policy = instantiate(hotStandby, options, pool);
+  }
+
+  /** Asks like the gateway does and applies a change; returns the recheck time, if any. */
+  elect(intent: ElectionIntent = 'auto'): number | undefined {
+    const answer = this.policy.elect!(this.pool, this.now, intent);
+    if (!answer) return undefined;
+    if ('recheckAt' in answer) return answer.recheckAt;
+    this.pool.active = answer.to;
+    this.pool.epoch = (this.pool.epoch ?? 0) + 1;
+    this.pool.activeSince = this.now;
+    this.changes.push(answer.to);
+    return undefined;
+  }
+
+  down(id: string) {
+    Object.assign(this.pool.node(id), { health: 'down', local: 'down', usable: false, upSince: undefined });
+  }
+
+  up(id: string) {
+    Object.assign(this.pool.node(id), { health: 'up', local: 'up', usable: true, upSince: this.now });
+  }
+
+  advance(ms: number) {
+    this.now += ms;
+  }
+}
+
+const standbyPool = () => fakePool([fakeNode('primary'), fakeNode('standby', { tier: 1 }), fakeNode('dr', { tier: 2 })], { epoch: 0 });
+
+test('the first election makes the best-ranked node active; picks go only to it', (t) => {
+  const h = new Harness(standbyPool());
+  h.elect();
+  t.is(h.pool.active, 'primary');
+  t.is(h.pool.epoch, 1);
+  for (let i = 0; i < 5; i++) t.is(h.policy.pick(h.pool, pickContext())?.id, 'primary');
+  t.is(h.policy.pick(h.pool, pickContext({ tried: new Set(['primary']) })), undefined, 'a retry waits for the takeover');
+});
+
+test('a down active node is replaced by the best usable standby, once', (t) => {
+  const h = new Harness(standbyPool());
+  h.elect();
+  h.down('primary');
+  h.elect();
+  h.elect();
+  h.elect();
+  t.deepEqual(h.changes, ['primary', 'standby'], 'no flapping: one change per event');
+  t.is(h.pool.epoch, 2);
+  t.is(h.policy.pick(h.pool, pickContext())?.id, 'standby');
+  h.down('standby');
+  h.elect();
+  t.is(h.pool.active, 'dr');
+});
+
+test('breaker open or drained counts as unusable', (t) => {
+  const h = new Harness(standbyPool());
+  h.elect();
+  Object.assign(h.pool.node('primary'), { breaker: 'open', usable: false });
+  h.elect();
+  t.is(h.pool.active, 'standby');
+  Object.assign(h.pool.node('standby'), { draining: true, usable: false });
+  h.elect();
+  t.is(h.pool.active, 'dr');
+});
+
+test('no usable node at all: the active node stays (nothing better to switch to)', (t) => {
+  const h = new Harness(standbyPool());
+  h.elect();
+  for (const id of ['primary', 'standby', 'dr']) h.down(id);
+  h.elect();
+  t.deepEqual(h.changes, ['primary']);
+});
+
+test('auto failback only after the primary has been up for failbackDelay, and not before the hold-down', (t) => {
+  const h = new Harness(standbyPool(), { failbackDelay: '30s' });
+  h.elect();
+  h.down('primary');
+  h.elect();
+  h.advance(5_000);
+  h.up('primary');
+  const recheck = h.elect();
+  t.is(h.pool.active, 'standby', 'not yet: the primary just came back');
+  t.is(recheck, h.now + 30_000, 'asks to be consulted when the delay ends');
+  h.advance(20_000);
+  h.down('primary');
+  h.elect();
+  h.advance(1_000);
+  h.up('primary');
+  t.is(h.elect(), h.now + 30_000, 'a flap restarts the delay');
+  h.advance(30_000);
+  h.elect();
+  t.is(h.pool.active, 'primary');
+  t.deepEqual(h.changes, ['primary', 'standby', 'primary']);
+});
+
+test('manual failback: never automatic, only on request', (t) => {
+  const h = new Harness(standbyPool(), { failback: 'manual' });
+  h.elect();
+  h.down('primary');
+  h.elect();
+  h.up('primary');
+  h.advance(3_600_000);
+  t.is(h.elect(), undefined);
+  t.is(h.pool.active, 'standby');
+  h.elect('failback');
+  t.is(h.pool.active, 'primary');
+});
+
+test('forced failover moves to the next usable node and is not undone before the hold-down', (t) => {
+  const h = new Harness(standbyPool(), { failbackDelay: '30s' });
+  h.elect();
+  h.advance(60_000);
+  h.elect('failover');
+  t.is(h.pool.active, 'standby');
+  t.is(h.elect(), h.now + 30_000, 'the primary is healthy, but the operator’s choice holds for the delay');
+  h.advance(30_000);
+  h.elect();
+  t.is(h.pool.active, 'primary');
+});
+
+test('a cold standby is chosen only when no hot node can serve', (t) => {
+  const pool = fakePool([fakeNode('primary'), fakeNode('cold', { tier: 1, standby: 'cold', health: 'down', usable: false })], { epoch: 0 });
+  const h = new Harness(pool);
+  h.elect();
+  h.down('primary');
+  h.elect();
+  t.is(h.pool.active, 'cold', 'promoted although it is not up yet: activation brings it up');
+  h.elect();
+  t.deepEqual(h.changes, ['primary', 'cold'], 'and it stays active while it starts');
+  t.is(h.policy.pick(h.pool, pickContext()), undefined, 'traffic waits until its heartbeat passes');
+  h.up('cold');
+  t.is(h.policy.pick(h.pool, pickContext())?.id, 'cold');
+});
+
+test('an active node that is no longer configured is replaced', (t) => {
+  const h = new Harness(standbyPool());
+  h.pool.active = 'removed-node';
+  h.pool.epoch = 7;
+  h.elect();
+  t.is(h.pool.active, 'primary');
+  t.is(h.pool.epoch, 8);
+});
+
+test('options are validated', (t) => {
+  t.false(hotStandby.options!.safeParse({ failback: 'sometimes' }).success);
+  t.false(hotStandby.options!.safeParse({ failbackDelay: 'soon' }).success);
+  t.false(hotStandby.options!.safeParse({ retries: 3 }).success);
+  t.like(hotStandby.options!.parse({}), { failback: 'auto', failbackDelay: 30_000 });
+});
