@@ -15,8 +15,8 @@ export async function importModule(specifier: string, parentUrl: string): Promis
  */
 export function defaultExport(module: Record<string, unknown>): unknown {
   const value = module.default;
-  if (value !== null && typeof value === 'object' && (value as { __esModule?: boolean }).__esModule && 'default' in value) {
-    return (value as { default: unknown }).default;
+  if (value !== null && typeof value === 'object' && (value as { __esModule?: boolean }).__esModule) {
+    return (value as { default?: unknown }).default;
   }
   return value;
 }
