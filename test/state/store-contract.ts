@@ -1,0 +1,93 @@
+import test, { type ExecutionContext } from 'ava';
+import type { StateStore, StoreChange } from '../../src/state/types.ts';
+import { eventually } from '../helpers/http.ts';
+
+/** Makes `count` started stores that form one cluster (instances i0, i1, …). */
+export type ClusterFactory = (t: ExecutionContext, count: number, options: { quorum?: number | 'majority' }) => Promise<StateStore[]>;
+
+/** Collects every change a store announces. */
+function record(store: StateStore): StoreChange[] {
+  const changes: StoreChange[] = [];
+  store.onChange((change) => changes.push(change));
+  return changes;
+}
+
+/**
+ * The behaviour every StateStore must have, run against the memory store (a shared hub) and
+ * the Redis store (a real redis-server): the same tests, so both can stand in for each other.
+ */
+export function storeContract(name: string, cluster: ClusterFactory): void {
+  test(`${name}: one instance's down vote is the cluster verdict with quorum 1, seen by all`, async (t) => {
+    const [a, b] = await cluster(t, 2, {});
+    const seenByB = record(b!);
+    a!.reportHealth('api', 'n1', 'up', 'probe ok');
+    await eventually(() => b!.clusterHealth('api', 'n1')?.verdict === 'up', 2000);
+    a!.reportHealth('api', 'n1', 'down', 'probe failed');
+    await eventually(() => b!.clusterHealth('api', 'n1')?.verdict === 'down', 2000);
+    t.deepEqual(a!.clusterHealth('api', 'n1')?.downVotes, [a!.instanceId]);
+    t.true(seenByB.some((c) => c.type === 'health' && c.node === 'n1' && c.health.verdict === 'down'));
+    t.true(seenByB.some((c) => c.type === 'suspect' && c.node === 'n1' && c.by === a!.instanceId), 'others hear the suspicion');
+  });
+
+  test(`${name}: quorum 2 needs two instances to agree that a node is down`, async (t) => {
+    const [a, b, c] = await cluster(t, 3, { quorum: 2 });
+    a!.reportHealth('api', 'n1', 'up', 'ok');
+    b!.reportHealth('api', 'n1', 'up', 'ok');
+    await eventually(() => c!.clusterHealth('api', 'n1')?.verdict === 'up', 2000);
+    a!.reportHealth('api', 'n1', 'down', 'a cannot reach it');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    t.is(c!.clusterHealth('api', 'n1')?.verdict, 'up', 'one vote is not enough');
+    b!.reportHealth('api', 'n1', 'down', 'b cannot reach it either');
+    await eventually(() => c!.clusterHealth('api', 'n1')?.verdict === 'down', 2000);
+    a!.reportHealth('api', 'n1', 'up', 'a reaches it again');
+    await eventually(() => c!.clusterHealth('api', 'n1')?.verdict === 'up', 2000);
+  });
+
+  test(`${name}: 'majority' means more than half of the live instances`, async (t) => {
+    const [a, b, c] = await cluster(t, 3, { quorum: 'majority' });
+    a!.reportHealth('api', 'n1', 'down', 'x');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    t.not(c!.clusterHealth('api', 'n1')?.verdict, 'down');
+    b!.reportHealth('api', 'n1', 'down', 'x');
+    await eventually(() => c!.clusterHealth('api', 'n1')?.verdict === 'down', 2000);
+  });
+
+  test(`${name}: compare-and-set on the epoch: a stale proposal loses, every instance follows the winner`, async (t) => {
+    const [a, b] = await cluster(t, 2, {});
+    const won = await a!.propose('db', 0, 'primary', 'initial');
+    t.like(won, { active: 'primary', epoch: 1, by: a!.instanceId });
+    t.is(await b!.propose('db', 0, 'standby', 'stale view'), undefined);
+    await eventually(() => b!.activeState('db')?.epoch === 1, 2000);
+    t.like(b!.activeState('db'), { active: 'primary', epoch: 1 });
+    const next = await b!.propose('db', 1, 'standby', 'primary down');
+    t.like(next, { active: 'standby', epoch: 2 });
+    await eventually(() => a!.activeState('db')?.active === 'standby', 2000);
+  });
+
+  test(`${name}: three instances racing for 100 rounds: exactly one winner per round, all agree`, async (t) => {
+    t.timeout(60_000);
+    const stores = await cluster(t, 3, {});
+    for (let round = 0; round < 100; round++) {
+      const epoch = round;
+      const results = await Promise.all(stores.map((store, i) => store.propose('race', epoch, `node-${i}`, `round ${round}`)));
+      const winners = results.filter((r) => r !== undefined);
+      t.is(winners.length, 1, `round ${round}: ${winners.length} winners`);
+      await eventually(() => stores.every((s) => s.activeState('race')?.epoch === epoch + 1), 2000);
+      const actives = new Set(stores.map((s) => s.activeState('race')!.active));
+      t.is(actives.size, 1, `round ${round}: instances disagree`);
+      t.is([...actives][0], winners[0]!.active);
+    }
+  });
+
+  test(`${name}: live instances are listed; a stopped one is gone and its votes stop counting`, async (t) => {
+    const [a, b] = await cluster(t, 2, {});
+    await eventually(() => a!.instances().length === 2, 3000);
+    t.true(a!.instances().some((i) => i.self && i.id === a!.instanceId));
+    b!.reportHealth('api', 'n1', 'down', 'b sees it down');
+    await eventually(() => a!.clusterHealth('api', 'n1')?.verdict === 'down', 2000);
+    await b!.stop();
+    await eventually(() => a!.instances().length === 1, 3000);
+    await eventually(() => a!.clusterHealth('api', 'n1')?.verdict !== 'down', 3000);
+    t.pass();
+  });
+}
