@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { heartbeatScript, leaveScript, proposeScript, reportScript, seedActiveScript } from './redis-scripts.ts';
 
@@ -20,7 +19,6 @@ export interface Connections {
   readonly cmd: Redis;
   readonly sub: Redis;
   readonly scripts: ScriptCalls;
-  readonly bootCandidate: string;
 }
 
 export function openConnections(target: string | Record<string, unknown>, timeoutMs: number): Connections {
@@ -49,7 +47,6 @@ export function openConnections(target: string | Record<string, unknown>, timeou
   return {
     cmd,
     sub,
-    bootCandidate: randomUUID(),
     scripts: {
       report: (...args) => c.batonReport!(...args),
       propose: (...args) => c.batonPropose!(...args),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Health } from '../policy/types.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
@@ -173,7 +174,8 @@ export class RedisStore implements StateStore {
     if (!connections || this.#stopped) return;
     try {
       const [boot] = await connections.scripts.heartbeat(
-        this.#prefix, this.instanceId, this.#startedAt, this.#liveWindow, String(this.#options.quorum), connections.bootCandidate,
+        // A fresh candidate each time: after an empty restart the new boot id must differ.
+        this.#prefix, this.instanceId, this.#startedAt, this.#liveWindow, String(this.#options.quorum), randomUUID(),
       );
       this.#lastBeat = this.#options.clock.now();
       const reset = this.#boot !== undefined && boot !== this.#boot;
