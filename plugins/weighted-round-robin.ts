@@ -1,31 +1,41 @@
-import { definePolicy, eligibleNodes } from '../src/index.ts';
+import { definePolicy, duration, eligibleNodes, slowStartWeight, z, type NodeView } from '../src/index.ts';
 
 /**
  * Smooth weighted round-robin, as NGINX does it: every pick adds each candidate's weight to its
  * running score, takes the highest, and subtracts the total from it. Weights 5:1:1 give
- * a a b a c a a, spread out rather than in bursts.
+ * a a b a c a a, spread out rather than in bursts. With `slowStart`, a node that came up
+ * recently counts with a weight that grows with its uptime, so a cold node is not flooded.
  */
 export default definePolicy({
   name: 'weighted-round-robin',
-  create() {
-    const score = new Map<string, number>();
+  options: z.strictObject({ slowStart: duration.default(0) }),
+  create({ slowStart }) {
+    // Scores live in an array aligned with the candidate list, which eligibleNodes hands back
+    // unchanged while the pool's version holds: a pick is one pass over numbers, no lookups.
+    // When the list changes, scores carry over by node id.
+    let list: readonly NodeView[] = [];
+    let scores = new Float64Array(0);
+    const align = (candidates: readonly NodeView[]) => {
+      if (candidates === list) return;
+      const previous = new Map(list.map((node, i) => [node.id, scores[i]!]));
+      scores = Float64Array.from(candidates, (node) => previous.get(node.id) ?? 0);
+      list = candidates;
+    };
     return {
       pick(pool, ctx) {
         const candidates = eligibleNodes(pool, ctx);
-        let best;
-        let bestScore = -Infinity;
+        align(candidates);
+        let best = -1;
         let total = 0;
-        for (const node of candidates) {
-          const current = (score.get(node.id) ?? 0) + node.weight;
-          score.set(node.id, current);
-          total += node.weight;
-          if (current > bestScore) {
-            best = node;
-            bestScore = current;
-          }
+        for (let i = 0; i < candidates.length; i++) {
+          const weight = slowStart > 0 ? slowStartWeight(candidates[i]!, ctx.now, slowStart) : candidates[i]!.weight;
+          scores[i]! += weight;
+          total += weight;
+          if (best === -1 || scores[i]! > scores[best]!) best = i;
         }
-        if (best) score.set(best.id, bestScore - total);
-        return best;
+        if (best === -1) return undefined;
+        scores[best]! -= total;
+        return candidates[best];
       },
     };
   },

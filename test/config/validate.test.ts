@@ -105,12 +105,12 @@ const invalid: Case[] = [
   {
     name: 'unknown policy name',
     mutate: (c) => (c.pools.api.policy = 'fastest'),
-    problems: ["pools.api.policy: unknown policy 'fastest' (known: round-robin, weighted-round-robin)"],
+    problems: ["pools.api.policy: unknown policy 'fastest' (known: consistent-hash, hot-standby, least-connections, p2c-ewma, random, round-robin, weighted-round-robin)"],
   },
   {
     name: 'unknown policy name in the object form',
     mutate: (c) => (c.pools.api.policy = { name: 'fastest' }),
-    problems: ["pools.api.policy.name: unknown policy 'fastest' (known: round-robin, weighted-round-robin)"],
+    problems: ["pools.api.policy.name: unknown policy 'fastest' (known: consistent-hash, hot-standby, least-connections, p2c-ewma, random, round-robin, weighted-round-robin)"],
   },
   {
     name: 'options for a policy that takes none',

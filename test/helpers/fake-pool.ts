@@ -66,3 +66,10 @@ export function tally(policy: Policy, pool: PoolView, count: number, ctx: (i: nu
   }
   return counts;
 }
+
+/** The fraction of the tallied picks that went to `id`. */
+export function share(counts: Map<string, number>, id: string): number {
+  let total = 0;
+  for (const n of counts.values()) total += n;
+  return (counts.get(id) ?? 0) / total;
+}

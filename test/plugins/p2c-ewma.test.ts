@@ -1,0 +1,166 @@
+import test from 'ava';
+import p2c from '../../plugins/p2c-ewma.ts';
+import type { AttemptOutcome, Policy } from '../../src/index.ts';
+import { fakeNode, fakePool, instantiate, pickContext, share, tally, type FakePool } from '../helpers/fake-pool.ts';
+
+const N = 10_000;
+const near = (got: number, expected: number, tolerance = 0.03) => Math.abs(got - expected) <= tolerance;
+
+const ok = (latencyMs: number): AttemptOutcome => ({ kind: 'ok', status: 200, latencyMs, failed: false });
+const failed = (latencyMs = 2): AttemptOutcome => ({ kind: 'connect', latencyMs, failed: true });
+
+/** A policy that has seen `samples`: [node id, outcome, now]. */
+function trained(pool: FakePool, samples: Array<[string, AttemptOutcome, number]>, options: object = {}): Policy {
+  const policy = instantiate(p2c, options, pool);
+  for (const [id, outcome, now] of samples) policy.observe!(pool.node(id), outcome, now);
+  return policy;
+}
+
+const picksAt = (policy: Policy, pool: FakePool, now: number) => tally(policy, pool, N, () => pickContext({ now }));
+
+test('one eligible node: that node, however slow', (t) => {
+  const pool = fakePool([fakeNode('a', { usable: false }), fakeNode('b')]);
+  const policy = trained(pool, [
+    ['a', ok(1), 0],
+    ['b', ok(5000), 0],
+  ]);
+  t.deepEqual(Object.fromEntries(picksAt(policy, pool, 0)), { b: N });
+});
+
+test('of two nodes, the faster one always', (t) => {
+  const pool = fakePool([fakeNode('a'), fakeNode('b')]);
+  const policy = trained(pool, [
+    ['a', ok(10), 0],
+    ['b', ok(100), 0],
+  ]);
+  t.deepEqual(Object.fromEntries(picksAt(policy, pool, 1)), { a: N });
+});
+
+test('of three, each pair goes to its cheaper node; the failing one gets nothing', (t) => {
+  const pool = fakePool([fakeNode('fast'), fakeNode('slow'), fakeNode('failing')]);
+  pool.version = 1;
+  const policy = trained(pool, [
+    ['fast', ok(10), 0],
+    ['slow', ok(100), 0],
+    ['failing', failed(), 0],
+  ]);
+  // Pairs {fast, slow} and {fast, failing} go to fast, {slow, failing} to slow.
+  const counts = picksAt(policy, pool, 100);
+  t.true(near(share(counts, 'fast'), 2 / 3), `fast: ${share(counts, 'fast')}`);
+  t.true(near(share(counts, 'slow'), 1 / 3), `slow: ${share(counts, 'slow')}`);
+  t.is(counts.get('failing'), undefined);
+});
+
+test('cost is latency × (in flight + 1): a busy fast node loses to an idle slower one', (t) => {
+  const pool = fakePool([fakeNode('a', { inflight: 20 }), fakeNode('b')]);
+  const policy = trained(pool, [
+    ['a', ok(10), 0],
+    ['b', ok(100), 0],
+  ]);
+  const cases: Array<[number, string]> = [
+    [20, 'b'], // 210 vs 100
+    [5, 'a'], // 60 vs 100
+  ];
+  for (const [inflight, expected] of cases) {
+    pool.node('a').inflight = inflight;
+    t.deepEqual(Object.fromEntries(picksAt(policy, pool, 1)), { [expected]: N }, `a in flight ${inflight}`);
+  }
+});
+
+test('peak-sensitive: a node that slows down is avoided at once; its recovery decays in', (t) => {
+  const pool = fakePool([fakeNode('a'), fakeNode('b')]);
+  const policy = trained(pool, [
+    ['a', ok(20), 0],
+    ['b', ok(10), 0],
+    ['b', ok(200), 1],
+  ]);
+  t.deepEqual(Object.fromEntries(picksAt(policy, pool, 2)), { a: N });
+  // 10 ms samples shortly after barely move b's estimate (10 s decay); 40 s of them bring it
+  // to about 10 + 190·e⁻⁴ ≈ 13.5 ms, under a's 20.
+  policy.observe!(pool.node('b'), ok(10), 100);
+  t.deepEqual(Object.fromEntries(picksAt(policy, pool, 100)), { a: N });
+  for (let now = 1000; now <= 40_000; now += 1000) {
+    policy.observe!(pool.node('a'), ok(20), now);
+    policy.observe!(pool.node('b'), ok(10), now);
+  }
+  t.deepEqual(Object.fromEntries(picksAt(policy, pool, 40_000)), { b: N });
+});
+
+test('a failure counts as the penalty even when it failed fast', (t) => {
+  const pool = fakePool([fakeNode('a'), fakeNode('b')]);
+  const cases: Array<[object, string]> = [
+    [{}, 'a'], // b: 1 s penalty vs a: 500 ms
+    [{ penalty: '100ms' }, 'b'], // b: 100 ms vs 500 ms
+  ];
+  for (const [options, expected] of cases) {
+    const policy = trained(pool, [['a', ok(500), 0], ['b', ok(5), 0], ['b', failed(1), 0]], options);
+    t.deepEqual(Object.fromEntries(picksAt(policy, pool, 0)), { [expected]: N }, JSON.stringify(options));
+  }
+});
+
+test('a penalised node is tried again once the penalty has faded', (t) => {
+  const pool = fakePool([fakeNode('a'), fakeNode('b')]);
+  const policy = trained(pool, [
+    ['a', ok(20), 0],
+    ['b', failed(), 0],
+  ]);
+  // a is 20 ms with 1 in flight (cost 40); b fades from 1000 ms toward the typical 20 ms.
+  pool.node('a').inflight = 1;
+  t.deepEqual(Object.fromEntries(picksAt(policy, pool, 10_000)), { a: N });
+  t.deepEqual(Object.fromEntries(picksAt(policy, pool, 60_000)), { b: N });
+});
+
+test('a node without samples starts at the typical latency, so it gets tried', (t) => {
+  const pool = fakePool([fakeNode('a'), fakeNode('b'), fakeNode('new')]);
+  const policy = trained(pool, [
+    ['a', ok(20), 0],
+    ['b', ok(20), 0],
+  ]);
+  // Three equal costs: ties go to the first of the two random draws, so a third each.
+  const counts = picksAt(policy, pool, 0);
+  for (const id of ['a', 'b', 'new']) t.true(near(share(counts, id), 1 / 3), `${id}: ${share(counts, id)}`);
+});
+
+test('failures do not raise the typical latency that new nodes start at', (t) => {
+  const pool = fakePool([fakeNode('a'), fakeNode('b'), fakeNode('new')]);
+  const policy = trained(pool, [
+    ['a', ok(20), 0],
+    ['b', failed(), 0],
+  ]);
+  pool.node('a').usable = false;
+  t.deepEqual(Object.fromEntries(picksAt(policy, pool, 0)), { new: N });
+});
+
+test('client aborts are not samples', (t) => {
+  const pool = fakePool([fakeNode('a'), fakeNode('b')]);
+  const policy = trained(pool, [
+    ['a', ok(10), 0],
+    ['b', ok(50), 0],
+    ['b', { kind: 'aborted', latencyMs: 1, failed: false }, 0],
+  ]);
+  t.deepEqual(Object.fromEntries(picksAt(policy, pool, 0)), { a: N });
+});
+
+test('skips unusable and tried nodes; the lowest tier first', (t) => {
+  const pool = fakePool([fakeNode('a'), fakeNode('b', { usable: false }), fakeNode('c'), fakeNode('s', { tier: 1 })]);
+  const policy = trained(pool, [['s', ok(1), 0], ['b', ok(1), 0], ['a', ok(500), 0], ['c', ok(500), 0]]);
+  const cases: Array<[string[], string[]]> = [
+    [[], ['a', 'c']],
+    [['a'], ['c']],
+    [['a', 'c'], ['s']],
+    [['a', 'c', 's'], ['(none)']],
+  ];
+  for (const [tried, expected] of cases) {
+    const counts = tally(policy, pool, 1000, () => pickContext({ tried: new Set(tried) }));
+    t.deepEqual([...counts.keys()].sort(), expected, tried.join());
+  }
+});
+
+test('options: durations; decay must be positive', (t) => {
+  t.deepEqual(p2c.options!.parse({}), { decay: 10_000, penalty: 1000 });
+  t.deepEqual(p2c.options!.parse({ decay: '30s', penalty: 250 }), { decay: 30_000, penalty: 250 });
+  for (const bad of [{ decay: 0 }, { decay: '0s' }, { decay: 'slow' }, { penalty: -1 }, { penalty: 'an hour' }, { ewma: 1 }]) {
+    t.false(p2c.options!.safeParse(bad).success, JSON.stringify(bad));
+  }
+  t.is(p2c.options!.safeParse({ decay: 0 }).error!.issues[0]!.message, 'decay must be more than 0');
+});
