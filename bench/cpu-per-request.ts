@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/cpu-per-request.ts --rate 3000 --seconds 8 --rounds 3 raw baton
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,16 +43,27 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 
-function batonConfig(ports: string[], poolExtra: string): string {
+function batonConfig(ports: string[], poolExtra: string, redisUrl?: string): string {
   return `import { defineConfig } from '${pathToFileURL(join(root, 'src/index.ts')).href}';
 export default defineConfig({
-  listen: { host: '127.0.0.1', port: 0 }, admin: false, log: { level: 'warn', access: false },
+  listen: { host: '127.0.0.1', port: 0 }, admin: false, log: { level: 'warn', access: false },${redisUrl ? `\n  cluster: { name: 'cpu', redis: '${redisUrl}' },` : ''}
   pools: { hello: { policy: 'round-robin', nodes: [${ports.map((p) => `{ url: 'http://127.0.0.1:${p}' }`).join(', ')}]${poolExtra} } },
   routes: [{ path: '/', pool: 'hello' }],
 });`;
 }
 
-const children = [];
+let redisUrl: string | undefined;
+async function redisFor(children: ChildProcess[]): Promise<string> {
+  if (redisUrl) return redisUrl;
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(redis);
+  await new Promise<void>((resolve) => redis.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready') && resolve()));
+  redisUrl = `redis://127.0.0.1:${port}`;
+  return redisUrl;
+}
+
+const children: ChildProcess[] = [];
 try {
   // With --pin: proxies on CPU 0; upstreams and the load generator on CPU 1.
   const proxyCpu = values.pin ? 0 : undefined;
@@ -76,8 +87,10 @@ try {
           : values.pool
             ? `, ${values.pool}`
             : '';
+      // "baton-redis": the shared store over a redis-server started here (its CPU is not counted).
+      const redisUrl = name.startsWith('baton-redis') ? await redisFor(children) : undefined;
       const file = join(dir, `${name.replace(/[^a-z-]/gi, '_')}.config.ts`);
-      writeFileSync(file, batonConfig(ports, extra));
+      writeFileSync(file, batonConfig(ports, extra, redisUrl));
       started = await startNode([join(root, 'bin/baton.js'), 'start', '--config', file], /Baton listening on http:\/\/[^:]+:(\d+)/, env, proxyCpu);
     } else {
       started = await startNode(['--import', 'tsx', join(root, `bench/lib/${name}.ts`), ...targets], /listening (\d+)/, {}, proxyCpu);
