@@ -5,6 +5,7 @@
 export { defineConfig } from './config/define-config.ts';
 export { definePolicy, definePlugin } from './policy/define.ts';
 export { eligibleNodes } from './policy/eligible.ts';
+export { slowStartWeight } from './policy/slow-start.ts';
 /** zod, for plugin option schemas: the same version the gateway validates with. */
 export { z } from './config/zod.ts';
 /** zod schemas for option values written like the config's: `duration` ('5s' → 5000), `size` ('64kb' → 65536). */
