@@ -2,14 +2,10 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { PoolSet } from '../pool/pool-set.ts';
 import type { Pool } from '../pool/pool.ts';
-import type { EventBus } from '../events/bus.ts';
-import type { StateStore } from '../state/types.ts';
 import { BatonError } from '../util/errors.ts';
 
 interface ActionDeps {
   readonly pools: () => PoolSet;
-  readonly bus: EventBus;
-  readonly store: StateStore;
 }
 
 /** Operator actions: drain/enable a node, force a failover or a failback. */
@@ -21,26 +17,13 @@ export function poolActions(router: Router, deps: ActionDeps): void {
   };
 
   for (const action of ['drain', 'enable'] as const) {
-    router.post(`/pools/:pool/nodes/:id/${action}`, (ctx) => {
+    router.post(`/pools/:pool/nodes/:id/${action}`, async (ctx) => {
       const pool = poolOf(ctx);
       const node = pool.node(ctx.params.id ?? '');
       if (!node) throw new BatonError('NODE_NOT_FOUND', ctx.params.id);
-      const draining = action === 'drain';
-      if (node.draining !== draining) {
-        node.draining = draining;
-        deps.bus.emit({
-          type: 'drain',
-          time: Date.now(),
-          instance: deps.store.instanceId,
-          pool: pool.name,
-          node: node.id,
-          to: draining ? 'draining' : 'enabled',
-          reason: `${action} requested by operator`,
-        });
-        pool.changed();
-        deps.pools().controller.evaluate(pool);
-      }
-      ctx.body = { pool: pool.name, node: node.id, draining: node.draining, inflight: node.inflight };
+      // Cluster-wide through the store; every instance (this one too) announces the change.
+      const scope = await deps.pools().setDrain(pool, node, action === 'drain');
+      ctx.body = { pool: pool.name, node: node.id, draining: node.draining, inflight: node.inflight, scope };
     });
   }
 

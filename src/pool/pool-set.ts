@@ -1,7 +1,7 @@
 import type { PoolSettings } from '../config/types.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { GatewayEvent } from '../events/types.ts';
-import type { HealthTransition } from '../health/thresholds.ts';
+import type { LocalTransition } from '../health/node-health.ts';
 import { BucketRotation } from '../breaker/breaker.ts';
 import type { BreakerState, PoolInfo } from '../policy/types.ts';
 import type { StateStore, StoreChange } from '../state/types.ts';
@@ -110,6 +110,7 @@ export class PoolSet {
     this.#announced.set(pool.name, state?.epoch ?? 0);
     for (const node of pool.nodes) {
       node.setClusterHealth(this.#deps.store.clusterHealth(pool.name, node.id));
+      node.draining = this.#deps.store.drained(pool.name, node.id);
       node.start();
     }
     this.controller.evaluate(pool);
@@ -126,8 +127,16 @@ export class PoolSet {
     this.#deps.bus.emit({ time: Date.now(), instance: this.#deps.store.instanceId, ...event });
   }
 
-  #onLocalHealth(poolName: string, node: UpstreamNode, transition: HealthTransition): void {
-    this.#emit({ type: 'health', pool: poolName, node: node.id, from: transition.from, to: transition.to, reason: `local: ${transition.reason}` });
+  #onLocalHealth(poolName: string, node: UpstreamNode, transition: LocalTransition): void {
+    this.#emit({
+      type: 'health',
+      pool: poolName,
+      node: node.id,
+      from: transition.from,
+      to: transition.to,
+      detectedAfterMs: transition.detectedAfterMs === undefined ? undefined : Math.round(transition.detectedAfterMs),
+      reason: `local: ${transition.reason}`,
+    });
     this.#deps.store.reportHealth(poolName, node.id, transition.to, transition.reason);
     this.#changed(poolName);
   }
@@ -167,11 +176,31 @@ export class PoolSet {
       }
       case 'suspect':
         return this.#pools.get(change.pool)?.node(change.node)?.probeNow();
+      case 'drain': {
+        const node = this.#pools.get(change.pool)?.node(change.node);
+        if (!node) return;
+        node.draining = change.draining;
+        this.#emit({ type: 'drain', pool: change.pool, node: change.node, to: change.draining ? 'draining' : 'enabled', reason: `${change.draining ? 'drained' : 'enabled'} by an operator on ${change.by}` });
+        return this.#changed(change.pool);
+      }
       case 'connection':
         this.#emit({ type: 'store', reason: change.reason, to: change.connected ? 'connected' : 'disconnected' });
         return this.#refreshFromStore();
       case 'instance':
         return this.#emit({ type: 'instance', reason: `instance ${change.instance} ${change.joined ? 'joined' : 'left'}`, to: change.instance });
+    }
+  }
+
+  /** Drains or enables a node on every instance (through the store; locally if it is unreachable). */
+  async setDrain(pool: Pool, node: UpstreamNode, draining: boolean): Promise<'cluster' | 'local'> {
+    node.draining = draining;
+    this.#changed(pool.name);
+    try {
+      await this.#deps.store.setDrain(pool.name, node.id, draining);
+      return 'cluster';
+    } catch (error) {
+      this.#deps.log.warn({ err: error, pool: pool.name, node: node.id }, 'drain applied on this instance only');
+      return 'local';
     }
   }
 

@@ -10,6 +10,8 @@ import type { HealthRecord } from './redis-codec.ts';
 export class ClusterCache {
   readonly #health = new Map<string, HealthRecord>();
   readonly #active = new Map<string, ActiveState>();
+  /** "<pool>/<node>" → the instance that drained it. */
+  readonly #drained = new Map<string, string>();
 
   health(pool: string, node: string): ClusterHealth | undefined {
     const record = this.#health.get(`${pool}/${node}`);
@@ -22,6 +24,35 @@ export class ClusterCache {
 
   allActive(): ReadonlyMap<string, ActiveState> {
     return this.#active;
+  }
+
+  drained(pool: string, node: string): boolean {
+    return this.#drained.has(`${pool}/${node}`);
+  }
+
+  drainedNodes(): Array<[pool: string, node: string, by: string]> {
+    return [...this.#drained].map(([key, by]) => [...split(key), by]);
+  }
+
+  applyDrain(pool: string, node: string, draining: boolean, by: string): StoreChange | undefined {
+    const key = `${pool}/${node}`;
+    if (this.#drained.has(key) === draining) return undefined;
+    if (draining) this.#drained.set(key, by);
+    else this.#drained.delete(key);
+    return { type: 'drain', pool, node, draining, by };
+  }
+
+  /** The store's drained nodes, replacing ours; returns what changed. */
+  applyDrainSnapshot(drained: ReadonlyMap<string, string>): StoreChange[] {
+    const changes: StoreChange[] = [];
+    for (const [key, by] of drained) if (!this.#drained.has(key)) changes.push(this.#drainChange(key, true, by));
+    for (const key of [...this.#drained.keys()]) if (!drained.has(key)) changes.push(this.#drainChange(key, false, 'resync'));
+    return changes;
+  }
+
+  #drainChange(key: string, draining: boolean, by: string): StoreChange {
+    const [pool, node] = split(key);
+    return this.applyDrain(pool, node, draining, by)!;
   }
 
   /** Applies a node record if it is newer than what we have; returns the change to announce. */

@@ -15,6 +15,7 @@ export class MemoryHub {
   readonly #health = new Map<string, ClusterHealth>();
   readonly #active = new Map<string, ActiveState>();
   readonly #members = new Map<string, { info: InstanceInfo; notify: (change: StoreChange) => void }>();
+  readonly #drained = new Set<string>();
   readonly #quorum: number | 'majority';
   readonly #clock: Clock;
 
@@ -60,6 +61,18 @@ export class MemoryHub {
     this.#active.set(pool, state);
     this.#broadcast({ type: 'active', pool, state, previous });
     return state;
+  }
+
+  setDrain(instance: string, pool: string, node: string, draining: boolean): void {
+    const key = `${pool}\u0000${node}`;
+    if (this.#drained.has(key) === draining) return;
+    if (draining) this.#drained.add(key);
+    else this.#drained.delete(key);
+    this.#broadcast({ type: 'drain', pool, node, draining, by: instance });
+  }
+
+  drained(pool: string, node: string): boolean {
+    return this.#drained.has(`${pool}\u0000${node}`);
   }
 
   instances(self: string): InstanceInfo[] {
@@ -140,6 +153,14 @@ export class MemoryStore implements StateStore {
 
   instances(): readonly InstanceInfo[] {
     return this.#hub.instances(this.instanceId);
+  }
+
+  async setDrain(pool: string, node: string, draining: boolean): Promise<void> {
+    this.#hub.setDrain(this.instanceId, pool, node, draining);
+  }
+
+  drained(pool: string, node: string): boolean {
+    return this.#hub.drained(pool, node);
   }
 
   setTopology(pools: ReadonlyMap<string, readonly string[]>): void {

@@ -18,7 +18,8 @@ export type Notice =
   | { readonly type: 'health'; readonly pool: string; readonly node: string; readonly seq: number; readonly record: HealthRecord }
   | { readonly type: 'active'; readonly pool: string; readonly seq: number; readonly state: ActiveState }
   | { readonly type: 'suspect'; readonly pool: string; readonly node: string; readonly by: string }
-  | { readonly type: 'instance'; readonly instance: string; readonly joined: boolean };
+  | { readonly type: 'instance'; readonly instance: string; readonly joined: boolean }
+  | { readonly type: 'drain'; readonly pool: string; readonly node: string; readonly draining: boolean; readonly by: string; readonly seq: number };
 
 const verdicts = new Set(['up', 'down', 'unknown']);
 const isString = (v: unknown): v is string => typeof v === 'string';
@@ -70,6 +71,10 @@ export function decodeNotice(text: string): Notice | undefined {
       return isString(m.pool) && isString(m.node) && isString(m.by) ? { type: 'suspect', pool: m.pool, node: m.node, by: m.by } : undefined;
     case 'instance':
       return isString(m.instance) ? { type: 'instance', instance: m.instance, joined: m.joined === true } : undefined;
+    case 'drain':
+      return isString(m.pool) && isString(m.node) && isString(m.by) && isNumber(m.seq)
+        ? { type: 'drain', pool: m.pool, node: m.node, draining: m.draining === true, by: m.by, seq: m.seq }
+        : undefined;
     default:
       return undefined;
   }

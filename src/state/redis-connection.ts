@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { heartbeatScript, leaveScript, proposeScript, reportScript, seedActiveScript } from './redis-scripts.ts';
+import { drainScript, heartbeatScript, leaveScript, proposeScript, reportScript, seedActiveScript } from './redis-scripts.ts';
 
 /**
  * The two Redis connections of one instance and the scripts on them. Commands fail fast
@@ -13,6 +13,7 @@ export interface ScriptCalls {
   seedActive(prefix: string, pool: string, state: string): Promise<string>;
   heartbeat(prefix: string, instance: string, startedAt: number, windowMs: number, quorum: string, bootCandidate: string): Promise<[string, number]>;
   leave(prefix: string, instance: string, windowMs: number, quorum: string): Promise<number>;
+  drain(prefix: string, pool: string, node: string, draining: '1' | '0', instance: string): Promise<number>;
 }
 
 export interface Connections {
@@ -43,6 +44,7 @@ export function openConnections(target: string | Record<string, unknown>, timeou
   define('batonSeedActive', seedActiveScript);
   define('batonHeartbeat', heartbeatScript);
   define('batonLeave', leaveScript);
+  define('batonDrain', drainScript);
   const c = cmd as unknown as Record<string, (...args: unknown[]) => Promise<never>>;
   return {
     cmd,
@@ -53,6 +55,7 @@ export function openConnections(target: string | Record<string, unknown>, timeou
       seedActive: (...args) => c.batonSeedActive!(...args),
       heartbeat: (...args) => c.batonHeartbeat!(...args),
       leave: (...args) => c.batonLeave!(...args),
+      drain: (...args) => c.batonDrain!(...args),
     },
   };
 }

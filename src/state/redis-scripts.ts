@@ -11,6 +11,7 @@
  *   P instances   zset   instance → last heartbeat (ms, server time)
  *   P started     hash   instance → start time
  *   P seq         string a counter bumped by every state change (lets subscribers see gaps)
+ *   P drain       hash   "<pool>/<node>" → instance that drained it
  *   P boot        string a random id set by the first instance after Redis (re)started empty
  *   P events      channel for change notices
  * Vote keys are computed inside scripts, so Redis Cluster is not supported (Sentinel is).
@@ -167,4 +168,20 @@ for _, field in ipairs(redis.call('SMEMBERS', P .. 'nodes')) do
   end
 end
 return 1
+`;
+
+/**
+ * An operator drains or enables a node, for every instance.
+ * ARGV: prefix, pool, node, draining ('1' | '0'), instance
+ */
+export const drainScript = `
+local P, pool, node, draining, instance = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1', ARGV[5]
+local field = pool .. '/' .. node
+local changed
+if draining then changed = redis.call('HSET', P .. 'drain', field, instance) else changed = redis.call('HDEL', P .. 'drain', field) end
+if changed == 1 then
+  local seq = redis.call('INCR', P .. 'seq')
+  redis.call('PUBLISH', P .. 'events', cjson.encode({ type = 'drain', pool = pool, node = node, draining = draining, by = instance, seq = seq }))
+end
+return changed
 `;

@@ -131,6 +131,16 @@ export class RedisStore implements StateStore {
     return [...this.#instances.values()].map((info) => ({ ...info, self: info.id === this.instanceId }));
   }
 
+  async setDrain(pool: string, node: string, draining: boolean): Promise<void> {
+    this.#emit(this.#cache.applyDrain(pool, node, draining, this.instanceId));
+    if (!this.#connected || !this.#connections) throw new Error('Redis unreachable: drained on this instance only');
+    await this.#connections.scripts.drain(this.#prefix, pool, node, draining ? '1' : '0', this.instanceId);
+  }
+
+  drained(pool: string, node: string): boolean {
+    return this.#cache.drained(pool, node);
+  }
+
   setTopology(): void {
     // Votes for nodes that left the config age out with the instances that cast them.
   }
@@ -203,6 +213,9 @@ export class RedisStore implements StateStore {
       if (winner && decidedLocally.has(pool)) this.#emit(this.#cache.replaceActive(pool, winner));
     }
     this.#provisional.clear();
+    if (reset) {
+      for (const [pool, node, by] of this.#cache.drainedNodes()) await scripts.drain(this.#prefix, pool, node, '1', by).catch(() => {});
+    }
     for (const vote of this.#votes.values()) await this.#sendVote(vote.pool, vote.node, vote.verdict, vote.reason);
     await this.#resync('after re-seeding');
   }
@@ -226,6 +239,9 @@ export class RedisStore implements StateStore {
     const notice = decodeNotice(text);
     if (!notice) return;
     switch (notice.type) {
+      case 'drain':
+        this.#lastSeq = Math.max(this.#lastSeq, notice.seq);
+        return this.#emit(this.#cache.applyDrain(notice.pool, notice.node, notice.draining, notice.by));
       case 'health':
       case 'active':
         if (this.#lastSeq > 0 && notice.seq > this.#lastSeq + 1) void this.#resync(`missed notices ${this.#lastSeq + 1}–${notice.seq - 1}`);
@@ -257,12 +273,13 @@ export class RedisStore implements StateStore {
     if (!connections || this.#stopped) return;
     const client = viaSubscriber ? connections.sub : connections.cmd;
     const P = this.#prefix;
-    const [health, active, instances, started, seq] = await Promise.all([
+    const [health, active, instances, started, seq, drained] = await Promise.all([
       client.hgetall(`${P}health`),
       client.hgetall(`${P}active`),
       client.zrange(`${P}instances`, '0', '-1', 'WITHSCORES'),
       client.hgetall(`${P}started`),
       client.get(`${P}seq`),
+      client.hgetall(`${P}drain`),
     ]);
     const records = new Map<string, HealthRecord>();
     for (const [key, raw] of Object.entries(health)) {
@@ -281,6 +298,8 @@ export class RedisStore implements StateStore {
       this.#instances.set(id, { id, startedAt: Number(started[id] ?? 0), lastSeen: Number(instances[i + 1]), self: false });
     }
     for (const change of this.#cache.applySnapshot(records, states, reset)) this.#emit(change);
+    // After an empty restart the drains are re-seeded from the cache instead (see #recover).
+    if (!reset) for (const change of this.#cache.applyDrainSnapshot(new Map(Object.entries(drained)))) this.#emit(change);
   }
 
   #emit(change: StoreChange | undefined): void {

@@ -39,7 +39,9 @@ export type StoreChange =
   /** Another instance reports a node down locally: probe it now rather than at the next interval. */
   | { readonly type: 'suspect'; readonly pool: string; readonly node: string; readonly by: string }
   | { readonly type: 'connection'; readonly connected: boolean; readonly reason: string }
-  | { readonly type: 'instance'; readonly instance: string; readonly joined: boolean };
+  | { readonly type: 'instance'; readonly instance: string; readonly joined: boolean }
+  /** An operator drained or enabled a node (on any instance): it applies on every instance. */
+  | { readonly type: 'drain'; readonly pool: string; readonly node: string; readonly draining: boolean; readonly by: string };
 
 export interface StateStore {
   readonly kind: 'memory' | 'redis';
@@ -61,6 +63,10 @@ export interface StateStore {
    */
   propose(pool: string, expectedEpoch: number, to: string, reason: string): Promise<ActiveState | undefined>;
   instances(): readonly InstanceInfo[];
+  /** Drains (or enables) a node on every instance. Applied to the local cache at once. */
+  setDrain(pool: string, node: string, draining: boolean): Promise<void>;
+  /** Sync, from the cache: is the node drained cluster-wide? */
+  drained(pool: string, node: string): boolean;
   /** The nodes the config currently has; votes for others are dropped. */
   setTopology(pools: ReadonlyMap<string, readonly string[]>): void;
   onChange(listener: (change: StoreChange) => void): () => void;

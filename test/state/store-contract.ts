@@ -90,4 +90,15 @@ export function storeContract(name: string, cluster: ClusterFactory): void {
     await eventually(() => a!.clusterHealth('api', 'n1')?.verdict !== 'down', 3000);
     t.pass();
   });
+
+  test(`${name}: a drain on one instance applies on every instance, and so does enabling`, async (t) => {
+    const [a, b] = await cluster(t, 2, {});
+    const seenByB = record(b!);
+    await a!.setDrain('api', 'n1', true);
+    t.true(a!.drained('api', 'n1'));
+    await eventually(() => b!.drained('api', 'n1'), 2000);
+    t.true(seenByB.some((c) => c.type === 'drain' && c.node === 'n1' && c.draining && c.by === a!.instanceId));
+    await b!.setDrain('api', 'n1', false);
+    await eventually(() => !a!.drained('api', 'n1'), 2000);
+  });
 }
