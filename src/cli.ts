@@ -1,15 +1,17 @@
 import { parseArgs } from 'node:util';
 import { checkConfig } from './commands/check.ts';
+import { reloadFrom, watchFiles } from './commands/reload.ts';
 import { startGateway, stopOnSignals } from './commands/start.ts';
 import { printStatus } from './commands/status.ts';
 
 /** `baton start | check | status`: argument parsing only; the commands live in commands/. */
 const usage = `usage:
-  baton start  [--config gateway.config.ts]
+  baton start  [--config gateway.config.ts] [--watch]
   baton check  [--config gateway.config.ts]
   baton status [--admin http://127.0.0.1:9901] [--token TOKEN] [--json]`;
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
+
 const err = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(argv: string[]): Promise<number | undefined> {
@@ -21,6 +23,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       admin: { type: 'string', default: process.env.BATON_ADMIN_URL ?? 'http://127.0.0.1:9901' },
       token: { type: 'string', default: process.env.BATON_ADMIN_TOKEN },
       json: { type: 'boolean', default: false },
+      watch: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -28,7 +31,16 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'start': {
       const started = await startGateway({ config: values.config });
       if (!started) return 1;
-      stopOnSignals(started.gateway, () => process.exit(0));
+      // One reload at a time; a change that arrives meanwhile triggers one more.
+      let reloading: Promise<unknown> = Promise.resolve();
+      const reload = () => (reloading = reloading.then(() => reloadFrom(values.config, started.gateway, out, err)));
+      process.on('SIGHUP', reload);
+      // The config file and the plugin files it lists (as of the start).
+      const unwatch = values.watch ? watchFiles(started.gateway.settings.sources ?? [values.config], reload) : () => {};
+      stopOnSignals(started.gateway, () => {
+        unwatch();
+        process.exit(0);
+      });
       return undefined;
     }
     case 'check':

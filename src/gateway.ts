@@ -3,14 +3,15 @@ import type { AddressInfo } from 'node:net';
 import type Router from '@koa/router';
 import type { GatewaySettings } from './config/types.ts';
 import { buildAdminApp } from './admin/server.ts';
+import { createMetrics, type GatewayMetrics } from './admin/metrics.ts';
 import { statusDocument, type StatusDocument } from './admin/status.ts';
 import { EventBus } from './events/bus.ts';
 import { buildApp } from './pipeline/app.ts';
 import type { Runtime } from './pipeline/state.ts';
 import { upgradeHandler } from './pipeline/upgrade.ts';
-import type { Plugin } from './policy/plugin.ts';
-import type { AttemptOutcome, PoolInfo } from './policy/types.ts';
-import { PoolSet } from './pool/pool-set.ts';
+import { PluginHost } from './policy/plugin-host.ts';
+import type { AttemptOutcome } from './policy/types.ts';
+import { PoolSet, type ReloadSummary } from './pool/pool-set.ts';
 import type { Pool } from './pool/pool.ts';
 import type { UpstreamNode } from './pool/upstream-node.ts';
 import { Forwarder } from './proxy/forwarder.ts';
@@ -41,15 +42,25 @@ export interface Listening {
   readonly adminPort: number | undefined;
 }
 
+/** What a reload changed, and what it could not change without a restart. */
+export interface ReloadResult extends ReloadSummary {
+  readonly routes: number;
+  readonly restartNeeded: string[];
+}
+
 export interface Gateway {
   start(): Promise<Listening>;
   /** Graceful: stop accepting, let in-flight requests finish (up to the drain timeout), close. */
   stop(): Promise<void>;
+  /** Applies new settings without dropping a request or losing the state of unchanged nodes. */
+  reload(settings: GatewaySettings): ReloadResult;
   status(): StatusDocument;
   readonly events: EventBus;
   readonly store: StateStore;
+  /** The settings in force (the latest reload's). */
   readonly settings: GatewaySettings;
   readonly pools: PoolSet;
+  readonly metrics: GatewayMetrics;
   readonly inflightRequests: number;
 }
 
@@ -57,24 +68,28 @@ export interface Gateway {
 const TUNNEL_IDLE_MS = 10 * 60_000;
 
 /** The composition root: builds every part of one gateway from validated settings. */
-export function createGateway(settings: GatewaySettings, options: GatewayOptions = {}): Gateway {
+export function createGateway(initial: GatewaySettings, options: GatewayOptions = {}): Gateway {
   const clock = options.clock ?? systemClock();
-  const log = options.logger ?? createLogger({ level: settings.log.level });
+  const log = options.logger ?? createLogger({ level: initial.log.level });
   const bus = new EventBus();
-  const store = options.store ?? createStore(settings.cluster, { clock, log });
-  const plugins = settings.plugins;
-  for (const plugin of plugins) if (plugin.onEvent) bus.subscribe((event) => plugin.onEvent!(event));
+  const store = options.store ?? createStore(initial.cluster, { clock, log });
+  const plugins = new PluginHost(bus, log);
   bus.subscribe((event) => log.info({ event }, `${event.type}: ${event.reason}`));
-
-  const pools = new PoolSet({ clock, store, bus, log, activate: (pool, node) => activate(plugins, pool, node, log) });
-  pools.build(settings.pools);
-  const runtime: Runtime = {
-    settings,
-    router: createRouter(settings.routes),
-    pools,
-    trusted: createTrustedProxies(settings.listen.trustedProxies),
-    middleware: plugins.flatMap((plugin) => (plugin.middleware ? [plugin.middleware] : [])),
-  };
+  const pools = new PoolSet({
+    clock,
+    store,
+    bus,
+    log,
+    activate: async (pool, node) => {
+      await plugins.activate(pool, node);
+      node.probeNow();
+    },
+  });
+  const metrics = createMetrics(() => pools, store);
+  bus.subscribe((event) => metrics.onEvent(event));
+  plugins.use(initial.plugins);
+  pools.build(initial.pools);
+  let runtime = runtimeFor(initial, pools, plugins);
 
   let draining = false;
   let ready = false;
@@ -87,17 +102,21 @@ export function createGateway(settings: GatewaySettings, options: GatewayOptions
     forwarder,
     clock,
     log,
-    accessLog: settings.log.access,
+    accessLog: () => runtime.settings.log.access,
     draining: () => draining,
     runtime: () => runtime,
-    onAttempt: options.onAttempt,
+    onRequest: (record) => metrics.onRequest(record),
+    onAttempt: (pool, node, outcome, retry) => {
+      metrics.onAttempt(pool.name, node.id, outcome, retry);
+      options.onAttempt?.(pool, node, outcome, retry);
+    },
   });
   const handle = app.callback();
   const server = http.createServer({
-    headersTimeout: settings.server.headersTimeoutMs,
-    requestTimeout: settings.server.requestTimeoutMs,
-    keepAliveTimeout: settings.server.keepAliveTimeoutMs,
-    maxHeaderSize: settings.server.maxHeaderSize,
+    headersTimeout: initial.server.headersTimeoutMs,
+    requestTimeout: initial.server.requestTimeoutMs,
+    keepAliveTimeout: initial.server.keepAliveTimeoutMs,
+    maxHeaderSize: initial.server.maxHeaderSize,
     insecureHTTPParser: false,
     requireHostHeader: true,
   });
@@ -117,8 +136,11 @@ export function createGateway(settings: GatewaySettings, options: GatewayOptions
   const gateway: Gateway = {
     events: bus,
     store,
-    settings,
     pools,
+    metrics,
+    get settings() {
+      return runtime.settings;
+    },
     get inflightRequests() {
       return inflight;
     },
@@ -126,23 +148,37 @@ export function createGateway(settings: GatewaySettings, options: GatewayOptions
     async start() {
       await store.start();
       pools.start();
-      await listen(server, settings.listen.port, settings.listen.host);
-      if (settings.admin) {
+      await listen(server, initial.listen.port, initial.listen.host);
+      if (initial.admin) {
         const adminApp = buildAdminApp({
-          token: settings.admin.token,
-          tokenForReads: settings.admin.tokenForReads,
+          token: initial.admin.token,
+          tokenForReads: initial.admin.tokenForReads,
           store,
           pools: () => pools,
           bus,
           log,
           ready: () => ready && !draining,
+          metrics,
           extend: options.extendAdmin ? (router) => options.extendAdmin!(router, gateway) : undefined,
         });
         admin = http.createServer(adminApp.callback());
-        await listen(admin, settings.admin.port, settings.admin.host);
+        await listen(admin, initial.admin.port, initial.admin.host);
       }
       ready = true;
-      return addresses(server, admin, settings);
+      return addresses(server, admin, initial);
+    },
+    reload(next) {
+      const previous = runtime.settings;
+      plugins.use(next.plugins);
+      const summary = pools.reconcile(next.pools);
+      runtime = runtimeFor(next, pools, plugins);
+      server.headersTimeout = next.server.headersTimeoutMs;
+      server.requestTimeout = next.server.requestTimeoutMs;
+      server.keepAliveTimeout = next.server.keepAliveTimeoutMs;
+      log.level = next.log.level;
+      const result: ReloadResult = { ...summary, routes: next.routes.length, restartNeeded: needsRestart(previous, next) };
+      bus.emit({ type: 'reload', time: Date.now(), instance: store.instanceId, reason: describeReload(result) });
+      return result;
     },
     async stop() {
       if (draining) return;
@@ -152,7 +188,7 @@ export function createGateway(settings: GatewaySettings, options: GatewayOptions
       if (inflight > 0) {
         await new Promise<void>((resolve) => {
           drained = resolve;
-          clock.schedule(settings.server.drainTimeoutMs, resolve);
+          clock.schedule(runtime.settings.server.drainTimeoutMs, resolve);
         });
       }
       server.closeAllConnections();
@@ -164,10 +200,42 @@ export function createGateway(settings: GatewaySettings, options: GatewayOptions
       pools.stop();
       proxy.close();
       await store.stop();
-      await Promise.allSettled(plugins.map((plugin) => plugin.dispose?.()));
+      await plugins.disposeAll();
     },
   };
   return gateway;
+}
+
+function runtimeFor(settings: GatewaySettings, pools: PoolSet, plugins: PluginHost): Runtime {
+  return {
+    settings,
+    router: createRouter(settings.routes),
+    pools,
+    trusted: createTrustedProxies(settings.listen.trustedProxies),
+    middleware: plugins.middleware(),
+  };
+}
+
+/** Settings a running gateway cannot take over: its sockets and its store are fixed at start. */
+function needsRestart(before: GatewaySettings, after: GatewaySettings): string[] {
+  const changed: string[] = [];
+  const differs = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b);
+  if (before.listen.host !== after.listen.host || before.listen.port !== after.listen.port) changed.push('listen');
+  if (differs(before.admin, after.admin)) changed.push('admin');
+  if (differs(before.cluster, after.cluster)) changed.push('cluster');
+  if (before.server.maxHeaderSize !== after.server.maxHeaderSize) changed.push('server.maxHeaderSize');
+  return changed;
+}
+
+function describeReload(result: ReloadResult): string {
+  const parts = [
+    result.added.length ? `added ${result.added.join(', ')}` : '',
+    result.changed.length ? `changed ${result.changed.join(', ')}` : '',
+    result.removed.length ? `removed ${result.removed.join(', ')}` : '',
+    `${result.unchanged.length} pools unchanged, ${result.routes} routes`,
+    result.restartNeeded.length ? `needs a restart to change: ${result.restartNeeded.join(', ')}` : '',
+  ];
+  return `configuration reloaded: ${parts.filter(Boolean).join('; ')}`;
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<void> {
@@ -190,18 +258,4 @@ function addresses(server: http.Server, admin: http.Server | undefined, settings
     adminUrl: admin && settings.admin ? `http://${display(settings.admin.host)}:${adminPort}` : undefined,
     adminPort,
   };
-}
-
-/** Cold standby: every plugin with an `activate` hook brings the node up. */
-async function activate(plugins: readonly Plugin[], pool: PoolInfo, node: UpstreamNode, log: Logger): Promise<void> {
-  for (const plugin of plugins) {
-    if (!plugin.activate) continue;
-    try {
-      await plugin.activate(node, pool);
-      log.info({ pool: pool.name, node: node.id, plugin: plugin.name }, 'cold standby activated');
-    } catch (error) {
-      log.error({ pool: pool.name, node: node.id, plugin: plugin.name, err: error }, 'cold standby activation failed');
-    }
-    node.probeNow();
-  }
 }

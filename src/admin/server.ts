@@ -9,6 +9,8 @@ import { adminAuth } from './auth.ts';
 import { eventStream } from './events.ts';
 import { statusDocument } from './status.ts';
 import { poolActions } from './pool-actions.ts';
+import { mountDashboard } from './dashboard.ts';
+import type { GatewayMetrics } from './metrics.ts';
 
 export interface AdminDeps {
   readonly token: string | undefined;
@@ -19,6 +21,7 @@ export interface AdminDeps {
   readonly log: Logger;
   /** Config loaded and the gateway listening. */
   readonly ready: () => boolean;
+  readonly metrics: GatewayMetrics;
   /** Extra routes (metrics, dashboard) mounted by the gateway. */
   readonly extend?: (router: Router) => void;
 }
@@ -42,7 +45,12 @@ export function buildAdminApp(deps: AdminDeps): Koa {
     ctx.body = statusDocument(deps.store, deps.pools());
   });
   router.get('/events', (ctx) => eventStream(ctx, deps.bus));
+  router.get('/metrics', async (ctx) => {
+    ctx.set('content-type', deps.metrics.registry.contentType);
+    ctx.body = await deps.metrics.registry.metrics();
+  });
   poolActions(router, deps);
+  mountDashboard(router);
   deps.extend?.(router);
 
   app.use(async (ctx, next) => {

@@ -24,14 +24,14 @@ export async function loadConfig(file: string, options: LoadOptions): Promise<Ga
   const env = options.env ?? process.env;
   const raw = await readConfigModule(path, env, options.command ?? 'start');
   const listed = (raw as { plugins?: unknown } | null)?.plugins;
-  const loaded = Array.isArray(listed) ? await loadPlugins(listed, path) : { plugins: [], problems: [] };
+  const loaded = Array.isArray(listed) ? await loadPlugins(listed, path) : { plugins: [], problems: [], files: [] };
   const result = validateConfig(raw, {
     plugins: [...options.builtins.map((plugin) => ({ plugin, path: '' })), ...loaded.plugins],
     env,
   });
   const problems = [...loaded.problems, ...(result.ok ? [] : result.problems)];
   if (problems.length > 0 || !result.ok) throw new ConfigError(problems);
-  return result.settings;
+  return { ...result.settings, sources: [path, ...loaded.files] };
 }
 
 async function readConfigModule(path: string, env: Readonly<Record<string, string | undefined>>, command: string): Promise<unknown> {

@@ -270,4 +270,6 @@ export interface GatewaySettings {
   readonly plugins: readonly Plugin[];
   readonly pools: ReadonlyMap<string, PoolSettings>;
   readonly routes: readonly RouteSettings[];
+  /** The files this config was read from (the config file, plugin files): what --watch watches. */
+  readonly sources?: readonly string[];
 }

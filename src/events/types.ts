@@ -22,5 +22,7 @@ export interface GatewayEvent {
   readonly from?: string;
   readonly to?: string;
   readonly epoch?: number;
+  /** For a node going down: how long since it was last seen healthy (time to detect). */
+  readonly detectedAfterMs?: number;
   readonly reason: string;
 }

@@ -28,18 +28,25 @@ export function passiveInput(outcome: AttemptOutcome, unhealthyStatuses: readonl
  * The local verdict of one node: holds the pure state machine's state, feeds it heartbeat
  * results and passive observations, and wakes it when an ejection ends.
  */
+export interface LocalTransition extends HealthTransition {
+  /** Going down: time since the node last passed a heartbeat or served a request. */
+  readonly detectedAfterMs?: number;
+}
+
 export class NodeHealth {
   #state: HealthState;
+  #lastPass: number;
   #cancelTick: (() => void) | undefined;
   #rules: HealthRules;
   readonly #clock: Clock;
-  readonly #onTransition: (transition: HealthTransition) => void;
+  readonly #onTransition: (transition: LocalTransition) => void;
 
-  constructor(rules: HealthRules, clock: Clock, onTransition: (transition: HealthTransition) => void) {
+  constructor(rules: HealthRules, clock: Clock, onTransition: (transition: LocalTransition) => void) {
     this.#rules = rules;
     this.#clock = clock;
     this.#onTransition = onTransition;
     this.#state = initialHealth(clock.now());
+    this.#lastPass = clock.now();
   }
 
   get verdict(): Health {
@@ -66,12 +73,14 @@ export class NodeHealth {
   }
 
   probe(ok: boolean, detail: string): void {
+    if (ok) this.#lastPass = this.#clock.now();
     this.#apply({ type: 'probe', ok, detail });
   }
 
   observe(outcome: AttemptOutcome): void {
     // The common case, a success that changes nothing, costs no allocation on the request path.
     const state = this.#state;
+    if (outcome.kind === 'ok') this.#lastPass = this.#clock.now();
     if (outcome.kind === 'ok' && state.passiveFailures === 0 && !state.probation && (this.#rules.heartbeats || state.verdict === 'up')) return;
     const input = passiveInput(outcome, this.#rules.passive ? this.#rules.passive.statuses : []);
     if (input) this.#apply(input);
@@ -83,11 +92,13 @@ export class NodeHealth {
   }
 
   #apply(input: HealthInput): void {
-    const step = nextHealth(this.#state, input, this.#rules, this.#clock.now());
+    const now = this.#clock.now();
+    const step = nextHealth(this.#state, input, this.#rules, now);
     const wasEjectedUntil = this.#state.ejectedUntil;
     this.#state = step.state;
     if (step.state.ejectedUntil !== wasEjectedUntil) this.#scheduleTick();
-    if (step.transition) this.#onTransition(step.transition);
+    if (!step.transition) return;
+    this.#onTransition(step.transition.to === 'down' ? { ...step.transition, detectedAfterMs: now - this.#lastPass } : step.transition);
   }
 
   #scheduleTick(): void {

@@ -13,11 +13,13 @@ import type { PluginEntry, ConfigProblem } from '../config/validate.ts';
 export async function loadPlugins(
   entries: readonly unknown[],
   configFile: string,
-): Promise<{ plugins: PluginEntry[]; problems: ConfigProblem[] }> {
+): Promise<{ plugins: PluginEntry[]; problems: ConfigProblem[]; files: string[] }> {
   const plugins: PluginEntry[] = [];
   const problems: ConfigProblem[] = [];
+  const files: string[] = [];
   for (const [index, entry] of entries.entries()) {
     const path = `plugins[${index}]`;
+    if (typeof entry === 'string' && (entry.startsWith('.') || isAbsolute(entry))) files.push(resolve(configFile, '..', entry));
     try {
       const plugin = typeof entry === 'string' ? await loadFromModule(entry, configFile) : asPlugin(entry, 'this value');
       plugins.push({ plugin, path });
@@ -25,7 +27,7 @@ export async function loadPlugins(
       problems.push({ path, message: (error as Error).message });
     }
   }
-  return { plugins, problems };
+  return { plugins, problems, files };
 }
 
 function asPlugin(value: unknown, what: string): Plugin {

@@ -9,7 +9,26 @@ import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { ActiveController } from './active-controller.ts';
 import { Pool, createAgent } from './pool.ts';
-import { UpstreamNode } from './upstream-node.ts';
+import { UpstreamNode, type NodeWiring } from './upstream-node.ts';
+
+/** What a reload did to the pools, by name. */
+export interface ReloadSummary {
+  readonly added: string[];
+  readonly removed: string[];
+  readonly changed: string[];
+  readonly unchanged: string[];
+}
+
+/** Removed nodes are disposed once idle, checked this often, and after this long at most. */
+const RETIRE_POLL_MS = 100;
+const RETIRE_WAIT_MS = 5 * 60_000;
+
+/** Equal settings (the policy compared by name and options): the pool stays untouched. */
+function samePool(a: PoolSettings, b: PoolSettings): boolean {
+  const key = (s: PoolSettings) =>
+    JSON.stringify({ ...s, policy: { name: s.policy.name, options: s.policy.ref.options }, nodes: s.nodes.map((n) => ({ ...n, url: n.url.href })) });
+  return key(a) === key(b);
+}
 
 export interface PoolSetDeps {
   readonly clock: Clock;
@@ -28,7 +47,9 @@ export interface PoolSetDeps {
 export class PoolSet {
   readonly #deps: PoolSetDeps;
   readonly #pools = new Map<string, Pool>();
-  readonly #rotations = new Map<string, BucketRotation>();
+  readonly #rotations = new Map<number, BucketRotation>();
+  /** Disposals waiting for removed nodes to finish their in-flight requests. */
+  readonly #retiring = new Set<() => void>();
   /** Highest epoch announced as a promotion event, per pool. */
   readonly #announced = new Map<string, number>();
   readonly controller: ActiveController;
@@ -55,8 +76,44 @@ export class PoolSet {
 
   /** Builds the pools for these settings (first start). */
   build(settings: ReadonlyMap<string, PoolSettings>): void {
-    for (const pool of settings.values()) this.#pools.set(pool.name, this.#createPool(pool));
-    this.#deps.store.setTopology(new Map(this.all().map((pool) => [pool.name, pool.nodes.map((node) => node.id)])));
+    for (const pool of settings.values()) this.#pools.set(pool.name, this.#createPool(pool, undefined));
+    this.#publishTopology();
+  }
+
+  /**
+   * A config reload: pools and nodes that did not change are kept as they are; a changed pool
+   * gets a new Pool with a new policy instance but keeps its connection pool and every node
+   * whose id and URL stayed (health, breaker, in-flight count, drain flag). Removed nodes and
+   * pools stop being probed at once and are disposed once their in-flight requests are done:
+   * a reload never cuts a request off.
+   */
+  reconcile(settings: ReadonlyMap<string, PoolSettings>): ReloadSummary {
+    const summary: ReloadSummary = { added: [], removed: [], changed: [], unchanged: [] };
+    for (const next of settings.values()) {
+      const current = this.#pools.get(next.name);
+      if (!current) {
+        const pool = this.#createPool(next, undefined);
+        this.#pools.set(next.name, pool);
+        if (this.#started) this.#startPool(pool);
+        summary.added.push(next.name);
+      } else if (samePool(current.settings, next)) {
+        summary.unchanged.push(next.name);
+      } else {
+        const pool = this.#createPool(next, current);
+        this.#pools.set(next.name, pool);
+        this.#retire(current.nodes.filter((node) => !pool.nodes.includes(node)), current, false);
+        if (this.#started) this.#startPool(pool);
+        summary.changed.push(next.name);
+      }
+    }
+    for (const [name, pool] of [...this.#pools]) {
+      if (settings.has(name)) continue;
+      this.#pools.delete(name);
+      this.#retire(pool.nodes, pool, true);
+      summary.removed.push(name);
+    }
+    this.#publishTopology();
+    return summary;
   }
 
   start(): void {
@@ -71,37 +128,71 @@ export class PoolSet {
     this.controller.stop();
     for (const pool of this.#pools.values()) this.#disposePool(pool);
     this.#pools.clear();
+    for (const retire of this.#retiring) retire();
     for (const rotation of this.#rotations.values()) rotation.stop();
     this.#rotations.clear();
   }
 
-  #createPool(settings: PoolSettings): Pool {
-    const agent = createAgent(settings.nodes[0]?.url.protocol ?? 'http:');
-    let rotation: BucketRotation | undefined;
-    if (settings.breaker) {
-      rotation = new BucketRotation(settings.breaker.windowMs);
-      this.#rotations.get(settings.name)?.stop();
-      this.#rotations.set(settings.name, rotation);
+  #publishTopology(): void {
+    this.#deps.store.setTopology(new Map(this.all().map((pool) => [pool.name, pool.nodes.map((node) => node.id)])));
+  }
+
+  /** One bucket timer per breaker window length, shared by every pool that uses it. */
+  #rotation(settings: PoolSettings): BucketRotation | undefined {
+    if (!settings.breaker) return undefined;
+    const window = settings.breaker.windowMs;
+    let rotation = this.#rotations.get(window);
+    if (!rotation) {
+      rotation = new BucketRotation(window);
+      this.#rotations.set(window, rotation);
     }
-    const nodes = settings.nodes.map(
-      (node) =>
-        new UpstreamNode(node, {
-          clock: this.#deps.clock,
-          agent,
-          health: settings.health,
-          passive: settings.passive,
-          breaker: settings.breaker,
-          rotation,
-          hooks: {
-            onLocalHealth: (n, t) => this.#onLocalHealth(settings.name, n, t),
-            onBreaker: (n, s) => this.#onBreaker(settings.name, n, s),
-            onTrialSlotFree: () => this.#pools.get(settings.name)?.changed(),
-          },
-        }),
-    );
+    return rotation;
+  }
+
+  #createPool(settings: PoolSettings, previous: Pool | undefined): Pool {
+    const agent = previous?.agent ?? createAgent(settings.nodes[0]?.url.protocol ?? 'http:');
+    const wiring: NodeWiring = {
+      clock: this.#deps.clock,
+      agent,
+      health: settings.health,
+      passive: settings.passive,
+      breaker: settings.breaker,
+      rotation: this.#rotation(settings),
+      hooks: {
+        onLocalHealth: (n, t) => this.#onLocalHealth(settings.name, n, t),
+        onBreaker: (n, s) => this.#onBreaker(settings.name, n, s),
+        onTrialSlotFree: () => this.#pools.get(settings.name)?.changed(),
+      },
+    };
+    const nodes = settings.nodes.map((node) => {
+      const kept = previous?.node(node.id);
+      if (kept && kept.url.href === node.url.href) {
+        kept.reconfigure(node, wiring);
+        return kept;
+      }
+      return new UpstreamNode(node, wiring);
+    });
     const info: PoolInfo = { name: settings.name, nodes: settings.nodes };
     const { definition, options } = settings.policy.ref;
     return new Pool(settings, nodes, definition.create(options, info), agent);
+  }
+
+  /** Stops probing `nodes` now; disposes them (and the pool's policy/agent) when idle. */
+  #retire(nodes: readonly UpstreamNode[], pool: Pool, wholePool: boolean): void {
+    for (const node of nodes) node.stopProbing();
+    pool.policy.dispose?.();
+    const finish = () => {
+      this.#retiring.delete(finish);
+      for (const node of nodes) node.dispose();
+      if (wholePool) pool.agent.destroy();
+    };
+    this.#retiring.add(finish);
+    const waitUntilIdle = (waited: number) => {
+      if (!this.#retiring.has(finish)) return;
+      if (nodes.every((node) => node.inflight === 0) || waited >= RETIRE_WAIT_MS) return finish();
+      this.#deps.clock.schedule(RETIRE_POLL_MS, () => waitUntilIdle(waited + RETIRE_POLL_MS));
+    };
+    waitUntilIdle(0);
   }
 
   #startPool(pool: Pool): void {

@@ -2,15 +2,14 @@ import type { Agent } from 'node:http';
 import type { BreakerSettings, HealthSettings, NodeSettings, PassiveSettings } from '../config/types.ts';
 import type { AttemptOutcome, BreakerState, Health, NodeView } from '../policy/types.ts';
 import type { ClusterHealth } from '../state/types.ts';
-import { NodeHealth } from '../health/node-health.ts';
+import { NodeHealth, type LocalTransition } from '../health/node-health.ts';
 import { Prober, type ProbeResult } from '../health/prober.ts';
-import type { HealthTransition } from '../health/thresholds.ts';
 import { NodeBreaker, type BucketRotation } from '../breaker/breaker.ts';
 import { proxyTarget, type ProxyTarget } from '../proxy/proxy-server.ts';
 import type { Clock } from '../util/clock.ts';
 
 export interface NodeHooks {
-  onLocalHealth(node: UpstreamNode, transition: HealthTransition): void;
+  onLocalHealth(node: UpstreamNode, transition: LocalTransition): void;
   onBreaker(node: UpstreamNode, state: BreakerState): void;
   /** A node on probation finished its trial request: it may take the next one. */
   onTrialSlotFree(node: UpstreamNode): void;
@@ -34,17 +33,18 @@ export interface NodeWiring {
 export class UpstreamNode implements NodeView {
   readonly id: string;
   readonly url: URL;
-  readonly weight: number;
-  readonly tier: number;
-  readonly standby: 'hot' | 'cold' | undefined;
+  weight: number;
+  tier: number;
+  standby: 'hot' | 'cold' | undefined;
   readonly target: ProxyTarget;
   inflight = 0;
   draining = false;
   readonly localHealth: NodeHealth;
-  readonly breakerState: NodeBreaker;
+  #breaker: NodeBreaker;
+  #breakerKey: string;
   #clusterHealth: ClusterHealth | undefined;
   #prober: Prober | undefined;
-  readonly #hooks: NodeHooks;
+  #wiring: NodeWiring;
 
   constructor(settings: NodeSettings, wiring: NodeWiring) {
     this.id = settings.id;
@@ -53,18 +53,47 @@ export class UpstreamNode implements NodeView {
     this.tier = settings.tier;
     this.standby = settings.standby;
     this.target = proxyTarget(settings.url);
-    this.#hooks = wiring.hooks;
-    this.localHealth = new NodeHealth(
-      { heartbeats: wiring.health !== false, rise: wiring.health ? wiring.health.rise : 1, fall: wiring.health ? wiring.health.fall : 1, passive: wiring.passive },
-      wiring.clock,
-      (transition) => wiring.hooks.onLocalHealth(this, transition),
-    );
-    this.breakerState = new NodeBreaker(wiring.breaker, wiring.rotation, (state) => wiring.hooks.onBreaker(this, state));
-    if (wiring.health) {
-      this.#prober = new Prober({ url: this.url, agent: wiring.agent }, wiring.health, wiring.clock, (result: ProbeResult) =>
-        this.localHealth.probe(result.ok, result.detail),
-      );
+    this.#wiring = wiring;
+    this.localHealth = new NodeHealth(healthRules(wiring), wiring.clock, (transition) => this.#wiring.hooks.onLocalHealth(this, transition));
+    this.#breakerKey = JSON.stringify(wiring.breaker);
+    this.#breaker = this.#newBreaker(wiring);
+    this.#prober = this.#newProber(wiring);
+  }
+
+  /**
+   * A config reload kept this node (same id and URL): take the new settings without losing
+   * its health, in-flight count or drain flag. A changed breaker setting starts a new breaker.
+   */
+  reconfigure(settings: NodeSettings, wiring: NodeWiring): void {
+    this.weight = settings.weight;
+    this.tier = settings.tier;
+    this.standby = settings.standby;
+    this.#wiring = wiring;
+    this.localHealth.updateRules(healthRules(wiring));
+    if (JSON.stringify(wiring.breaker) !== this.#breakerKey) {
+      this.#breaker.shutdown();
+      this.#breakerKey = JSON.stringify(wiring.breaker);
+      this.#breaker = this.#newBreaker(wiring);
     }
+    if (wiring.health && this.#prober) this.#prober.updateSettings(wiring.health);
+    else {
+      this.#prober?.stop();
+      this.#prober = this.#newProber(wiring);
+      this.#prober?.start();
+    }
+  }
+
+  get breakerState(): NodeBreaker {
+    return this.#breaker;
+  }
+
+  #newBreaker(wiring: NodeWiring): NodeBreaker {
+    return new NodeBreaker(wiring.breaker, wiring.rotation, (state) => this.#wiring.hooks.onBreaker(this, state));
+  }
+
+  #newProber(wiring: NodeWiring): Prober | undefined {
+    if (!wiring.health) return undefined;
+    return new Prober({ url: this.url, agent: wiring.agent }, wiring.health, wiring.clock, (result: ProbeResult) => this.localHealth.probe(result.ok, result.detail));
   }
 
   get local(): Health {
@@ -110,7 +139,7 @@ export class UpstreamNode implements NodeView {
   /** An attempt on this node is over (its response finished or failed). */
   attemptEnded(): void {
     this.inflight -= 1;
-    if (this.localHealth.probation) this.#hooks.onTrialSlotFree(this);
+    if (this.localHealth.probation) this.#wiring.hooks.onTrialSlotFree(this);
   }
 
   observe(outcome: AttemptOutcome): void {
@@ -127,9 +156,19 @@ export class UpstreamNode implements NodeView {
     this.#prober?.start();
   }
 
+  /** Removed from the config: no more heartbeats (in-flight requests may still finish). */
+  stopProbing(): void {
+    this.#prober?.stop();
+  }
+
   dispose(): void {
     this.#prober?.stop();
     this.localHealth.dispose();
-    this.breakerState.shutdown();
+    this.#breaker.shutdown();
   }
+}
+
+function healthRules(wiring: NodeWiring) {
+  const health = wiring.health;
+  return { heartbeats: health !== false, rise: health ? health.rise : 1, fall: health ? health.fall : 1, passive: wiring.passive };
 }

@@ -1,0 +1,127 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { GatewayEvent } from '../events/types.ts';
+import type { RequestRecord } from '../pipeline/observe.ts';
+import type { AttemptOutcome } from '../policy/types.ts';
+import type { PoolSet } from '../pool/pool-set.ts';
+import type { StateStore } from '../state/types.ts';
+
+/**
+ * Prometheus metrics (prom-client), one registry per gateway (two gateways can share a
+ * process). Counters and histograms are fed by the request path and the event bus; gauges
+ * (health, breakers, in-flight, epochs, store) are read from live state when scraped.
+ */
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  onRequest(record: RequestRecord): void;
+  onAttempt(pool: string, node: string, outcome: AttemptOutcome, retry: boolean): void;
+  onEvent(event: GatewayEvent): void;
+}
+
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const states = { health: ['up', 'down', 'unknown'], breaker: ['closed', 'open', 'half-open'] } as const;
+
+export function createMetrics(pools: () => PoolSet, store: StateStore): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'baton_' });
+  const requests = new Counter({ name: 'baton_requests_total', help: 'Requests answered, by route, pool and status class', labelNames: ['route', 'pool', 'status_class'], registers: [registry] });
+  const duration = new Histogram({ name: 'baton_request_duration_seconds', help: 'Time from request to the end of the response', labelNames: ['route', 'pool'], buckets: latencyBuckets, registers: [registry] });
+  const attempts = new Counter({ name: 'baton_upstream_attempts_total', help: 'Forwarding attempts, by node and outcome (retry="true" for retries)', labelNames: ['pool', 'node', 'outcome', 'retry'], registers: [registry] });
+  const failovers = new Counter({ name: 'baton_failovers_total', help: 'Changes of the active node of active-passive pools', labelNames: ['pool'], registers: [registry] });
+  const detection = new Histogram({ name: 'baton_detection_seconds', help: 'Time to detect: from the last healthy sign of a node to it being marked down (local verdict)', labelNames: ['pool'], buckets: latencyBuckets, registers: [registry] });
+  const transitions = new Counter({ name: 'baton_health_transitions_total', help: 'Health verdict changes, by scope (local or cluster)', labelNames: ['pool', 'node', 'scope', 'to'], registers: [registry] });
+  liveGauges(registry, pools, store);
+  return {
+    registry,
+    onRequest(record) {
+      const labels = { route: record.route ?? '(none)', pool: record.pool ?? '(none)' };
+      requests.inc({ ...labels, status_class: record.aborted ? 'aborted' : `${Math.floor(record.status / 100)}xx` });
+      duration.observe(labels, record.durationMs / 1000);
+    },
+    onAttempt(pool, node, outcome, retry) {
+      attempts.inc({ pool, node, outcome: outcome.kind, retry: String(retry) });
+    },
+    onEvent(event) {
+      if (event.type === 'promotion' && event.pool) failovers.inc({ pool: event.pool });
+      if (event.type === 'health' && event.pool && event.node && event.to) {
+        const scope = event.reason.startsWith('cluster') ? 'cluster' : 'local';
+        transitions.inc({ pool: event.pool, node: event.node, scope, to: event.to });
+        if (event.detectedAfterMs !== undefined) detection.observe({ pool: event.pool }, event.detectedAfterMs / 1000);
+      }
+    },
+  };
+}
+
+/** Gauges read from the live pools at scrape time: always current, nothing to keep in sync. */
+function liveGauges(registry: Registry, pools: () => PoolSet, store: StateStore): void {
+  new Gauge({
+    name: 'baton_node_health',
+    help: 'Node health verdicts, one series per state (1 = current), by scope: effective, local, cluster',
+    labelNames: ['pool', 'node', 'scope', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const pool of pools().all()) {
+        for (const node of pool.nodes) {
+          for (const [scope, verdict] of [['effective', node.health], ['local', node.local], ['cluster', node.cluster]] as const) {
+            for (const state of states.health) this.set({ pool: pool.name, node: node.id, scope, state }, verdict === state ? 1 : 0);
+          }
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'baton_breaker_state',
+    help: 'Circuit breaker state per node, one series per state (1 = current)',
+    labelNames: ['pool', 'node', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const pool of pools().all()) {
+        for (const node of pool.nodes) for (const state of states.breaker) this.set({ pool: pool.name, node: node.id, state }, node.breaker === state ? 1 : 0);
+      }
+    },
+  });
+  perNode(registry, pools, 'baton_node_inflight', 'Requests in flight to the node from this instance', (node) => node.inflight);
+  perNode(registry, pools, 'baton_node_draining', 'Whether the node is drained (1) by an operator', (node) => (node.draining ? 1 : 0));
+  new Gauge({
+    name: 'baton_pool_epoch',
+    help: 'Epoch of active-passive pools (rises on every change of the active node)',
+    labelNames: ['pool', 'active'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const pool of pools().all()) if (pool.epoch !== null) this.set({ pool: pool.name, active: pool.active ?? '' }, pool.epoch);
+    },
+  });
+  new Gauge({
+    name: 'baton_store_connected',
+    help: 'Whether the shared state store is reachable (1) or the instance runs on local state (0)',
+    labelNames: ['store'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.set({ store: store.kind }, store.connected ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'baton_cluster_instances',
+    help: 'Live gateway instances seen through the store',
+    registers: [registry],
+    collect() {
+      this.set(store.instances().length);
+    },
+  });
+}
+
+function perNode(registry: Registry, pools: () => PoolSet, name: string, help: string, value: (node: { inflight: number; draining: boolean }) => number): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['pool', 'node'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const pool of pools().all()) for (const node of pool.nodes) this.set({ pool: pool.name, node: node.id }, value(node));
+    },
+  });
+}
