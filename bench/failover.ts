@@ -3,7 +3,10 @@
  * (kill -9) or hung (accepts, never answers). Reports the time until the gateway marks the node
  * down, the failed requests, and how much latency the retried requests paid.
  *
- *   node --import tsx bench/failover.ts [--rate 200] [--seconds 6] [--fault kill|hang|both]
+ * With --policy hot-standby, the pool is a primary and a standby, the fault hits the primary,
+ * and the time measured is until the standby is promoted (every instance would switch then).
+ *
+ *   node --import tsx bench/failover.ts [--rate 200] [--seconds 6] [--fault kill|hang|both] [--policy round-robin|hot-standby]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
@@ -20,10 +23,12 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '6' },
     fault: { type: 'string', default: 'both' },
+    policy: { type: 'string', default: 'round-robin' },
   },
 });
 const rate = Number(values.rate);
 const durationMs = Number(values.seconds) * 1000;
+const standbyMode = values.policy === 'hot-standby';
 const upstreamScript = fileURLToPath(new URL('../examples/upstream.ts', import.meta.url));
 
 function startUpstream(name: string): Promise<{ child: ChildProcess; url: string }> {
@@ -41,7 +46,9 @@ interface Access {
 }
 
 const profiles = {
-  defaults: { note: 'default heartbeats (1s, timeout 500ms, fall 3), response timeout 1s', health: { path: '/health' }, timeouts: { response: '1s' } },
+  defaults: standbyMode
+    ? { note: "hot-standby's default heartbeats (250ms, timeout 200ms, fall 2), response timeout 1s", health: { path: '/health' }, timeouts: { response: '1s' } }
+    : { note: 'default heartbeats (1s, timeout 500ms, fall 3), response timeout 1s', health: { path: '/health' }, timeouts: { response: '1s' } },
   fast: {
     note: 'heartbeats 250ms, timeout 200ms, fall 2; response timeout 500ms',
     health: { path: '/health', interval: '250ms', timeout: '200ms', fall: 2 },
@@ -50,7 +57,8 @@ const profiles = {
 };
 
 async function scenario(fault: 'kill' | 'hang', profile: keyof typeof profiles) {
-  const nodes = await Promise.all(['n1', 'n2', 'n3'].map(startUpstream));
+  const nodes = await Promise.all((standbyMode ? ['primary', 'standby'] : ['n1', 'n2', 'n3']).map(startUpstream));
+  const victim = standbyMode ? 0 : 1;
   const access: Access[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -67,7 +75,15 @@ async function scenario(fault: 'kill' | 'hang', profile: keyof typeof profiles) 
     {
       listen: { host: '127.0.0.1', port: 0 },
       admin: false,
-      pools: { api: { policy: 'round-robin', nodes: nodes.map((n, i) => ({ url: n.url, id: `n${i + 1}` })), ...pool } },
+      pools: {
+        api: standbyMode
+          ? {
+              policy: { name: 'hot-standby', failbackDelay: '1h' },
+              nodes: [{ url: nodes[0]!.url, id: 'primary' }, { url: nodes[1]!.url, id: 'standby', tier: 1 }],
+              ...pool,
+            }
+          : { policy: 'round-robin', nodes: nodes.map((n, i) => ({ url: n.url, id: `n${i + 1}` })), ...pool },
+      },
       routes: [{ path: '/', pool: 'api' }],
     },
     { plugins: builtinPlugins.map((plugin) => ({ plugin, path: '' })), env: {} },
@@ -77,14 +93,16 @@ async function scenario(fault: 'kill' | 'hang', profile: keyof typeof profiles) 
   const { url } = await gateway.start();
   let downAt = 0;
   gateway.events.subscribe((event) => {
-    if (event.type === 'health' && event.node === 'n2' && event.to === 'down' && !downAt) downAt = performance.now();
+    if (downAt) return;
+    if (!standbyMode && event.type === 'health' && event.node === 'n2' && event.to === 'down') downAt = performance.now();
+    if (standbyMode && event.type === 'promotion' && event.to === 'standby') downAt = performance.now();
   });
   await new Promise((resolve) => setTimeout(resolve, 1500)); // heartbeats settle
   const load = steadyLoad(`${url}/work`, { rate, durationMs });
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const faultAt = performance.now();
-  if (fault === 'kill') nodes[1]!.child.kill('SIGKILL');
-  else nodes[1]!.child.stdin!.write('mode hang\n');
+  if (fault === 'kill') nodes[victim]!.child.kill('SIGKILL');
+  else nodes[victim]!.child.stdin!.write('mode hang\n');
   const outcome = await load;
   await gateway.stop();
   for (const node of nodes) node.child.kill('SIGKILL');
@@ -108,8 +126,9 @@ async function scenario(fault: 'kill' | 'hang', profile: keyof typeof profiles) 
 const faults = values.fault === 'both' ? (['kill', 'hang'] as const) : [values.fault as 'kill' | 'hang'];
 const rows = [];
 for (const fault of faults) for (const profile of ['defaults', 'fast'] as const) rows.push(await scenario(fault, profile));
-console.log(`\n${rate} req/s for ${durationMs / 1000} s over 3 nodes; fault on one node after 2 s (node ${process.version})\n`);
-console.log('| fault | settings | marked down after | failed / sent | retried requests | latency p50 (not retried) | retried p50 / max |');
+const what = standbyMode ? 'a primary and a standby (hot-standby); fault on the primary' : '3 nodes (round-robin); fault on one node';
+console.log(`\n${rate} req/s for ${durationMs / 1000} s over ${what} after 2 s (node ${process.version})\n`);
+console.log(`| fault | settings | ${standbyMode ? 'standby active after' : 'marked down after'} | failed / sent | retried requests | latency p50 (not retried) | retried p50 / max |`);
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
