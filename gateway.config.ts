@@ -1,23 +1,37 @@
-import { defineConfig } from './src/index.ts';
+import { defineConfig } from 'baton';
 
 /**
- * The config `npm start` runs: three example upstreams (started by examples/demo.ts) behind
- * round-robin, with the in-memory store. Ports can be moved with environment variables.
+ * The config `npm start` runs, with the in-memory store: three example upstreams (started by
+ * examples/demo.ts) behind round-robin, and an active-passive pool on two of them for /orders.
+ * Ports can be moved with environment variables.
  */
-export default defineConfig(({ env }) => ({
-  listen: { host: '127.0.0.1', port: Number(env.PORT ?? 8080) },
-  admin: { port: Number(env.ADMIN_PORT ?? 9901) },
-  pools: {
-    web: {
-      policy: 'round-robin',
-      nodes: [
-        { url: `http://127.0.0.1:${env.UPSTREAM_1 ?? 9101}`, id: 'web-1' },
-        { url: `http://127.0.0.1:${env.UPSTREAM_2 ?? 9102}`, id: 'web-2' },
-        { url: `http://127.0.0.1:${env.UPSTREAM_3 ?? 9103}`, id: 'web-3' },
-      ],
-      health: { path: '/health', interval: '1s' },
-      retry: { attempts: 3 },
+export default defineConfig(({ env }) => {
+  const upstream = (n: 1 | 2 | 3) => `http://127.0.0.1:${env[`UPSTREAM_${n}`] ?? 9100 + n}`;
+  return {
+    listen: { host: '127.0.0.1', port: Number(env.PORT ?? 8080) },
+    admin: { port: Number(env.ADMIN_PORT ?? 9901) },
+    pools: {
+      web: {
+        policy: 'round-robin',
+        nodes: [
+          { url: upstream(1), id: 'web-1' },
+          { url: upstream(2), id: 'web-2' },
+          { url: upstream(3), id: 'web-3' },
+        ],
+        health: { path: '/health', interval: '1s' },
+      },
+      orders: {
+        policy: { name: 'hot-standby', failbackDelay: '10s' },
+        nodes: [
+          { url: upstream(1), id: 'orders-primary' },
+          { url: upstream(2), id: 'orders-standby', tier: 1 },
+        ],
+        health: { path: '/health' },
+      },
     },
-  },
-  routes: [{ path: '/', pool: 'web' }],
-}));
+    routes: [
+      { path: '/orders', pool: 'orders' },
+      { path: '/', pool: 'web' },
+    ],
+  };
+});

@@ -30,8 +30,13 @@ try {
     stopChildren();
     process.exit(1);
   }
-  console.log(`\nTry:  curl ${started.listening.url}/hello`);
-  if (started.listening.adminUrl) console.log(`      curl ${started.listening.adminUrl}/status`);
+  const { url, adminUrl } = started.listening;
+  console.log(`\nTry:  curl ${url}/hello            # round-robin over web-1, web-2, web-3`);
+  console.log(`      curl ${url}/orders           # hot standby: the primary answers, X-Baton-Epoch 1`);
+  if (adminUrl) {
+    console.log(`      open ${adminUrl}/            # the dashboard`);
+    console.log(`      curl -X POST ${adminUrl}/pools/orders/failover   # switch /orders to the standby`);
+  }
   stopOnSignals(started.gateway, () => {
     stopChildren();
     process.exit(0);
