@@ -117,6 +117,9 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
     requestTimeout: initial.server.requestTimeoutMs,
     keepAliveTimeout: initial.server.keepAliveTimeoutMs,
     maxHeaderSize: initial.server.maxHeaderSize,
+    // How often Node enforces headersTimeout/requestTimeout (default 30 s, which would let a
+    // slowloris client keep a socket for up to 30 s beyond the timeout).
+    connectionsCheckingInterval: 1000,
     insecureHTTPParser: false,
     requireHostHeader: true,
   });
