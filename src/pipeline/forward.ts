@@ -72,6 +72,7 @@ class AttemptLoop implements AttemptOwner {
   /** Made only for bodies streamed without a known length: they may turn out too large mid-way. */
   #abort: AbortHandle | undefined;
   #tooLarge = false;
+  #gone: AbortSignal | undefined;
   #attempt = 0;
 
   constructor(ctx: Ctx, deps: ForwardDeps, clientHeaders: IncomingHttpHeaders) {
@@ -213,10 +214,14 @@ class AttemptLoop implements AttemptOwner {
     });
   }
 
+  /** Aborts waits for a node when the client goes away; made once, on the first wait. */
   #clientGone(): AbortSignal {
-    const controller = new AbortController();
-    this.#ctx.res.once('close', () => controller.abort());
-    return controller.signal;
+    if (!this.#gone) {
+      const controller = new AbortController();
+      this.#ctx.res.once('close', () => controller.abort());
+      this.#gone = controller.signal;
+    }
+    return this.#gone;
   }
 
   #fail(last: AttemptOutcome | undefined): void {

@@ -158,12 +158,16 @@ export class RedisStore implements StateStore {
     return Math.round(this.#options.heartbeatIntervalMs * LIVE_WINDOW_BEATS);
   }
 
+  /** Runs `task` every `ms` after the previous run ended; one pending timer per loop. */
   #every(ms: number, task: () => Promise<void>): void {
+    const slot = this.#cancels.length;
     const loop = () => {
       if (this.#stopped) return;
-      void task().finally(() => this.#cancels.push(this.#options.clock.schedule(ms, loop)));
+      void task().finally(() => {
+        if (!this.#stopped) this.#cancels[slot] = this.#options.clock.schedule(ms, loop);
+      });
     };
-    this.#cancels.push(this.#options.clock.schedule(ms, loop));
+    this.#cancels[slot] = this.#options.clock.schedule(ms, loop);
   }
 
   async #sendVote(pool: string, node: string, verdict: Health, reason: string): Promise<void> {
