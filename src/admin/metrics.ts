@@ -30,15 +30,21 @@ export function createMetrics(pools: () => PoolSet, store: StateStore): GatewayM
   const detection = new Histogram({ name: 'baton_detection_seconds', help: 'Time to detect: from the last healthy sign of a node to it being marked down (local verdict)', labelNames: ['pool'], buckets: latencyBuckets, registers: [registry] });
   const transitions = new Counter({ name: 'baton_health_transitions_total', help: 'Health verdict changes, by scope (local or cluster)', labelNames: ['pool', 'node', 'scope', 'to'], registers: [registry] });
   liveGauges(registry, pools, store);
+  // Per-request updates go through cached label children: prom-client otherwise hashes the
+  // label object on every call, which costs more than the rest of the bookkeeping together.
+  const requestChild = childCache((route: string, pool: string, status: string) => requests.labels({ route, pool, status_class: status }));
+  const durationChild = childCache((route: string, pool: string) => duration.labels({ route, pool }));
+  const attemptChild = childCache((pool: string, node: string, outcome: string, retry: string) => attempts.labels({ pool, node, outcome, retry }));
   return {
     registry,
     onRequest(record) {
-      const labels = { route: record.route ?? '(none)', pool: record.pool ?? '(none)' };
-      requests.inc({ ...labels, status_class: record.aborted ? 'aborted' : `${Math.floor(record.status / 100)}xx` });
-      duration.observe(labels, record.durationMs / 1000);
+      const route = record.route ?? '(none)';
+      const pool = record.pool ?? '(none)';
+      requestChild(route, pool, record.aborted ? 'aborted' : statusClass(record.status)).inc();
+      durationChild(route, pool).observe(record.durationMs / 1000);
     },
     onAttempt(pool, node, outcome, retry) {
-      attempts.inc({ pool, node, outcome: outcome.kind, retry: String(retry) });
+      attemptChild(pool, node, outcome.kind, retry ? 'true' : 'false').inc();
     },
     onEvent(event) {
       if (event.type === 'promotion' && event.pool) failovers.inc({ pool: event.pool });
@@ -48,6 +54,23 @@ export function createMetrics(pools: () => PoolSet, store: StateStore): GatewayM
         if (event.detectedAfterMs !== undefined) detection.observe({ pool: event.pool }, event.detectedAfterMs / 1000);
       }
     },
+  };
+}
+
+const statusClasses = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+const statusClass = (status: number) => statusClasses[Math.floor(status / 100) - 1] ?? 'other';
+
+/** Memoises metric children by their label values (joined with a separator labels cannot hold). */
+function childCache<A extends string[], C>(make: (...labels: A) => C): (...labels: A) => C {
+  const children = new Map<string, C>();
+  return (...labels) => {
+    const key = labels.join('\u0000');
+    let child = children.get(key);
+    if (!child) {
+      child = make(...labels);
+      children.set(key, child);
+    }
+    return child;
   };
 }
 
