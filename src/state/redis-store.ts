@@ -142,7 +142,9 @@ export class RedisStore implements StateStore {
   }
 
   setTopology(): void {
-    // Votes for nodes that left the config age out with the instances that cast them.
+    // Records of nodes this instance no longer has stay in Redis: other instances may still
+    // run a config with them (a reload is not atomic across a cluster), and nothing reads
+    // records of nodes that are not configured.
   }
 
   onChange(listener: (change: StoreChange) => void): () => void {
