@@ -43,8 +43,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 
-function batonConfig(ports: string[], poolExtra: string, redisUrl?: string): string {
-  return `import { defineConfig } from '${pathToFileURL(join(root, 'src/index.ts')).href}';
+function batonConfig(ports: string[], poolExtra: string, redisUrl?: string, tree = root): string {
+  return `import { defineConfig } from '${pathToFileURL(join(tree, 'src/index.ts')).href}';
 export default defineConfig({
   listen: { host: '127.0.0.1', port: 0 }, admin: false, log: { level: 'warn', access: false },${redisUrl ? `\n  cluster: { name: 'cpu', redis: '${redisUrl}' },` : ''}
   pools: { hello: { policy: 'round-robin', nodes: [${ports.map((p) => `{ url: 'http://127.0.0.1:${p}' }`).join(', ')}]${poolExtra} } },
@@ -89,9 +89,11 @@ try {
             : '';
       // "baton-redis": the shared store over a redis-server started here (its CPU is not counted).
       const redisUrl = name.startsWith('baton-redis') ? await redisFor(children) : undefined;
+      // "baton@/other/checkout": Baton from another working tree (A/B across commits).
+      const tree = name.includes('@') ? name.slice(name.indexOf('@') + 1) : root;
       const file = join(dir, `${name.replace(/[^a-z-]/gi, '_')}.config.ts`);
-      writeFileSync(file, batonConfig(ports, extra, redisUrl));
-      started = await startNode([join(root, 'bin/baton.js'), 'start', '--config', file], /Baton listening on http:\/\/[^:]+:(\d+)/, env, proxyCpu);
+      writeFileSync(file, batonConfig(ports, extra, redisUrl, tree));
+      started = await startNode([join(tree, 'bin/baton.js'), 'start', '--config', file], /Baton listening on http:\/\/[^:]+:(\d+)/, env, proxyCpu);
     } else {
       started = await startNode(['--import', 'tsx', join(root, `bench/lib/${name}.ts`), ...targets], /listening (\d+)/, {}, proxyCpu);
     }

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { ParameterizedContext } from 'koa';
 import type { Logger } from '../util/logger.ts';
 import type { GatewayState, Step } from './state.ts';
@@ -19,26 +20,48 @@ export interface RequestRecord {
   readonly durationMs: number;
 }
 
+const observationOf = Symbol('baton.observation');
+
+/** Waits for two things, the pipeline's end and the response's close, then reports once. */
+class Observation {
+  #pending = 2;
+  readonly #started = performance.now();
+
+  constructor(
+    readonly ctx: ParameterizedContext<GatewayState>,
+    readonly report: (observation: Observation, durationMs: number) => void,
+  ) {}
+
+  done(): void {
+    if (--this.#pending === 0) this.report(this, performance.now() - this.#started);
+  }
+}
+
+// One listener function for every response: `this` is the response, which carries its observation.
+function onResponseClose(this: ServerResponse & { [observationOf]?: Observation }): void {
+  this[observationOf]?.done();
+}
+
 /**
  * Outermost step: once both the pipeline has finished (every attempt recorded) and the
  * response is over (streamed bodies included), hands one record to the metrics and, when
  * enabled, writes one access-log line. Outermost, so it also sees the error boundary's answers.
  */
 export function observe(onRequest: (record: RequestRecord) => void, log: Logger, accessLog: () => boolean): Step {
+  const report = (observation: Observation, durationMs: number) => {
+    const record = recordOf(observation.ctx, durationMs);
+    onRequest(record);
+    if (accessLog()) log.info(record, 'request');
+  };
   return async (ctx, next) => {
-    const started = performance.now();
-    let pending = 2;
-    const done = () => {
-      if (--pending > 0) return;
-      const record = recordOf(ctx, performance.now() - started);
-      onRequest(record);
-      if (accessLog()) log.info(record, 'request');
-    };
-    ctx.res.once('close', done);
+    const observation = new Observation(ctx, report);
+    const res = ctx.res as ServerResponse & { [observationOf]?: Observation };
+    res[observationOf] = observation;
+    res.once('close', onResponseClose);
     try {
       await next();
     } finally {
-      done();
+      observation.done();
     }
   };
 }
