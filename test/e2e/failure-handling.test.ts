@@ -141,7 +141,8 @@ test.serial('all nodes down: a fast 503 with Retry-After, then recovery as soon 
   const took = performance.now() - started;
   t.true(replies.every((r) => r.status === 503 && r.headers['retry-after'] === '1'));
   t.is(replies[0]!.json().error.code, 'NO_NODE_AVAILABLE');
-  t.true(took < 500, `20 answers took ${took.toFixed(0)} ms`);
+  // No waiting, no queue: 20 concurrent answers in well under a second even on a busy machine.
+  t.true(took < 1000, `20 answers took ${took.toFixed(0)} ms`);
   await nodes[1]!.setMode('ok');
   const backAt = Date.now();
   await eventually(async () => (await request(`${url}/x`)).status === 200, 3000);
@@ -185,7 +186,7 @@ test.serial('breaker: open fails fast; half-open lets exactly one trial through'
   const fast = await request(`${url}/x`);
   t.is(fast.status, 503);
   t.is(fast.json().error.code, 'NO_NODE_AVAILABLE');
-  t.true(performance.now() - started < 100);
+  t.true(performance.now() - started < 250, 'fails fast, without waiting for the node');
   t.is(nodes[0]!.deliveries.length, delivered, 'nothing reaches the node while the breaker is open');
 
   await eventually(() => gateway.status().pools.api!.nodes[0]!.breaker === 'half-open', 2000);
