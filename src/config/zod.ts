@@ -4,4 +4,3 @@
  */
 export { z } from 'zod';
 export type { ZodType, ZodError, input as ZodInput, output as ZodOutput } from 'zod';
-export type { core as ZodCore } from 'zod';

@@ -63,10 +63,6 @@ export class NodeHealth {
     return this.#state.probation;
   }
 
-  get state(): HealthState {
-    return this.#state;
-  }
-
   /** A reload may change thresholds; the current verdict and counters stay. */
   updateRules(rules: HealthRules): void {
     this.#rules = rules;

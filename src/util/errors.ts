@@ -24,9 +24,7 @@ export const errorTable = {
   NODE_NOT_FOUND: { status: 404, message: 'No such node in this pool' },
   NOT_ACTIVE_PASSIVE: { status: 409, message: 'This pool has no active node (not an active-passive policy)' },
   FAILOVER_REFUSED: { status: 409, message: 'The failover could not be applied' },
-  STORE_UNAVAILABLE: { status: 503, message: 'The state store is not reachable' },
   INVALID_BODY: { status: 400, message: 'The request body is not valid' },
-  RELOAD_REJECTED: { status: 422, message: 'The new configuration was rejected' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorTable;

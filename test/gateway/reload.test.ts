@@ -14,7 +14,7 @@ const nodesOf = (...ups: Upstream[]) => ups.map((u) => ({ url: u.url, id: u.name
 
 test('adding and removing nodes under steady load: zero failed requests', async (t) => {
   t.timeout(20_000);
-  const ups = await Promise.all(['a', 'b', 'c'].map((n) => startUpstream(n, (req, res) => setTimeout(() => res.end(n), 20))));
+  const ups = await Promise.all(['a', 'b', 'c'].map((n) => startUpstream(n, (_req, res) => setTimeout(() => res.end(n), 20))));
   t.teardown(() => Promise.all(ups.map((u) => u.close())));
   const [a, b, c] = ups as [Upstream, Upstream, Upstream];
   const config = (nodes: object[]) => ({ ...base, pools: { web: { policy: 'round-robin', nodes, health: false } }, routes: [{ path: '/', pool: 'web' }] });
