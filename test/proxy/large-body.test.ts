@@ -1,10 +1,24 @@
 import test from 'ava';
 import http from 'node:http';
+import type { Writable } from 'node:stream';
 import { startGateway } from '../helpers/gateway.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 
 const GiB = 1024 ** 3;
 const chunk = Buffer.alloc(1024 * 1024, 7);
+
+/** Writes 1 GiB of 1 MiB chunks, waiting for 'drain' whenever the stream asks to (backpressure). */
+function writeGiB(stream: Writable): void {
+  let sent = 0;
+  const write = () => {
+    while (sent < GiB) {
+      sent += chunk.length;
+      if (!stream.write(chunk)) return void stream.once('drain', write);
+    }
+    stream.end();
+  };
+  write();
+}
 
 /** Highest RSS seen while `work` runs, sampled every 50 ms. */
 async function peakRss<T>(work: () => Promise<T>): Promise<{ result: T; peak: number }> {
@@ -41,15 +55,7 @@ test.serial('a 1 GiB upload streams through with flat memory', async (t) => {
           res.on('end', () => resolve(text));
         });
         req.on('error', reject);
-        let sent = 0;
-        const write = () => {
-          while (sent < GiB) {
-            sent += chunk.length;
-            if (!req.write(chunk)) return void req.once('drain', write);
-          }
-          req.end();
-        };
-        write();
+        writeGiB(req);
       }),
   );
   t.is(result, String(GiB));
@@ -62,15 +68,7 @@ test.serial('a 1 GiB download streams through with flat memory', async (t) => {
   t.timeout(120_000);
   const up = await startUpstream('source', (_req, res) => {
     res.writeHead(200, { 'content-length': GiB });
-    let sent = 0;
-    const write = () => {
-      while (sent < GiB) {
-        sent += chunk.length;
-        if (!res.write(chunk)) return void res.once('drain', write);
-      }
-      res.end();
-    };
-    write();
+    writeGiB(res);
   });
   t.teardown(() => up.close());
   const { url } = await startGateway(t, {
