@@ -1,6 +1,7 @@
 import { z } from './zod.ts';
 import { parseDuration, parseSize } from '../util/units.ts';
 import { isPolicyRef } from '../policy/define.ts';
+import { canonicalTarget } from '../routing/canonical-path.ts';
 import type { StatusRange } from './types.ts';
 
 /**
@@ -80,7 +81,12 @@ const hostPattern = z
 const pathPrefix = z
   .string()
   .regex(/^\/[^?#\s]*$/, "expected a path starting with '/' (no query or spaces)")
-  .transform((p) => (p.length > 1 ? p.replace(/\/+$/, '') || '/' : p));
+  .transform((p) => (p.length > 1 ? p.replace(/\/+$/, '') || '/' : p))
+  // Requests are matched in their canonical form, so a prefix in any other form never matches.
+  .refine((p) => {
+    const canonical = canonicalTarget(p);
+    return canonical !== undefined && canonical.path === p && canonical.decoded === p;
+  }, "expected a canonical path: no '//', dot segments, backslashes, ';', %2F or %5C, and unreserved characters unescaped");
 
 export const nodeSchema = z.strictObject({
   url: httpUrl,
@@ -182,6 +188,7 @@ export const configSchema = z.strictObject({
       maxHeaderSize: size.optional(),
       maxBody: z.union([z.literal(false), size]).optional(),
       drainTimeout: duration.optional(),
+      escapedSlashes: z.enum(['keep', 'decode', 'reject'], { error: "expected 'keep', 'decode' or 'reject'" }).optional(),
     })
     .optional(),
   admin: z

@@ -9,7 +9,7 @@ import type { Stage } from './state.ts';
  * on, a duplicate Host (Node keeps the first silently), a Host that is not a host (it would
  * match wildcard routes and be forwarded as Host and X-Forwarded-Host), absolute-form targets
  * whose authority disagrees with Host, and one canonical path so that routing and the
- * upstream agree. Kept in this stage so that every request runs it before routing, websocket
+ * upstream agree, also an upstream that reads more into the path than Baton does. Kept in this stage so that every request runs it before routing, websocket
  * handshakes included.
  */
 export const guard: Stage = (ctx) => {
@@ -24,8 +24,17 @@ export const guard: Stage = (ctx) => {
     if (originForm === undefined) throw new BatonError('BAD_REQUEST', 'unsupported request target');
     target = originForm;
   }
-  const canonical = canonicalTarget(target);
+  const runtime = ctx.state.runtime;
+  const canonical = canonicalTarget(target, runtime.settings.server.escapedSlashes);
   if (!canonical) throw new BatonError('BAD_REQUEST', 'invalid path');
+  // An upstream that reads `%2F` as a separator or drops `;` parameters must land in the
+  // route Baton chose: `/api;x/secret` is not routed by `/` and then served as `/api/secret`.
+  if (canonical.decoded !== canonical.path) {
+    const method = req.method ?? 'GET';
+    if (runtime.router.match(host, canonical.path, method) !== runtime.router.match(host, canonical.decoded, method)) {
+      throw new BatonError('BAD_REQUEST', 'the path leaves its route once %2F, %5C or ; parameters are decoded');
+    }
+  }
   const url = canonical.path + canonical.query;
   if (url !== req.url) req.url = url;
   ctx.state.path = canonical.path;

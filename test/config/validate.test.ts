@@ -21,6 +21,7 @@ test('a minimal config gets every default filled in', (t) => {
   t.like(settings.admin, { host: '127.0.0.1', port: 9901 });
   t.is(settings.listen.host, '0.0.0.0');
   t.like(settings.routes[0], { path: '/api', pool: 'api', stripPath: false, websocket: false });
+  t.is(settings.server.escapedSlashes, 'keep');
 });
 
 const durationCases: Array<[unknown, number]> = [
@@ -131,6 +132,16 @@ const invalid: Case[] = [
     name: 'route path without a slash',
     mutate: (c) => (c.routes[0].path = 'api'),
     problems: ["routes[0].path: expected a path starting with '/' (no query or spaces)"],
+  },
+  {
+    name: 'route path that requests can never have (not canonical)',
+    mutate: (c) => (c.routes[0].path = '/a/../%61pi;x'),
+    problems: ["routes[0].path: expected a canonical path: no '//', dot segments, backslashes, ';', %2F or %5C, and unreserved characters unescaped"],
+  },
+  {
+    name: 'unknown escapedSlashes action',
+    mutate: (c) => (c.server = { escapedSlashes: 'ignore' }),
+    problems: ["server.escapedSlashes: expected 'keep', 'decode' or 'reject'"],
   },
   {
     name: 'bad host pattern',
