@@ -52,7 +52,7 @@ export const serverDefaults = {
   escapedSlashes: 'keep',
 } as const;
 
-export const adminDefaults = { host: '127.0.0.1' } as const;
+export const adminDefaults = { host: '127.0.0.1', maxEventStreams: 16 } as const;
 
 export const clusterDefaults = {
   name: 'baton',

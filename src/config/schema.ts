@@ -2,6 +2,7 @@ import { z } from './zod.ts';
 import { parseDuration, parseSize } from '../util/units.ts';
 import { isPolicyRef } from '../policy/define.ts';
 import { canonicalTarget } from '../routing/canonical-path.ts';
+import { validHost } from '../routing/host.ts';
 import type { StatusRange } from './types.ts';
 
 /**
@@ -77,6 +78,11 @@ const hostPattern = z
   .string()
   .regex(/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?$/, "expected a host name such as 'api.example.com' or '*.example.com'")
   .transform((h) => h.toLowerCase().replace(/\.$/, ''));
+
+/** A Host name for the admin API: a valid host, without a port. */
+const adminHostName = z
+  .string()
+  .refine((h) => validHost(h) && !/:\d+$/.test(h), "expected a host name or IP address without a port, such as 'admin.internal' or '[::1]'");
 
 const pathPrefix = z
   .string()
@@ -199,6 +205,8 @@ export const configSchema = z.strictObject({
         port,
         token: z.string().min(8, 'an admin token needs at least 8 characters').optional(),
         tokenForReads: z.boolean().optional(),
+        allowedHosts: z.array(adminHostName).optional(),
+        maxEventStreams: z.number().int().min(1).max(1000).optional(),
       }),
     ])
     .optional(),

@@ -51,6 +51,14 @@ export interface AdminConfig {
   token?: string;
   /** Also require the token for reads (status, metrics, events, dashboard). */
   tokenForReads?: boolean;
+  /**
+   * Host names (without port) the admin API answers to besides the address it listens on
+   * (and `localhost` forms when that is a loopback or wildcard address): names it is reached by
+   * through a proxy or DNS. Other Host headers get 403 (a DNS rebinding guard).
+   */
+  allowedHosts?: string[];
+  /** Concurrent `GET /events` streams; more get 503. */
+  maxEventStreams?: number;
 }
 
 export interface ClusterConfig {
@@ -266,7 +274,16 @@ export interface GatewaySettings {
     readonly drainTimeoutMs: number;
     readonly escapedSlashes: EscapedSlashes;
   };
-  readonly admin: { readonly host: string; readonly port: number; readonly token: string | undefined; readonly tokenForReads: boolean } | false;
+  readonly admin:
+    | {
+        readonly host: string;
+        readonly port: number;
+        readonly token: string | undefined;
+        readonly tokenForReads: boolean;
+        readonly allowedHosts: readonly string[];
+        readonly maxEventStreams: number;
+      }
+    | false;
   readonly cluster: {
     readonly name: string;
     readonly instanceId: string;

@@ -243,6 +243,8 @@ function settingsFrom(
             port: config.admin?.port ?? 9901,
             token: config.admin?.token ?? (env.BATON_ADMIN_TOKEN || undefined),
             tokenForReads: config.admin?.tokenForReads ?? false,
+            allowedHosts: config.admin?.allowedHosts ?? [],
+            maxEventStreams: config.admin?.maxEventStreams ?? adminDefaults.maxEventStreams,
           },
     cluster: {
       name: cluster.name ?? clusterDefaults.name,
