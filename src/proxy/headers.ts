@@ -26,7 +26,6 @@ const hopByHop = new Set([
 /** Names that a Connection header may not list: dropping them would change message framing. */
 const framing = new Set(['content-length', 'transfer-encoding', 'host']);
 
-/** Names listed in Connection headers, lower-cased; undefined when it lists a framing header. */
 const nothingListed: ReadonlySet<string> = new Set();
 
 /** The usual values list only hop-by-hop names: no work, no allocation. */
@@ -35,7 +34,8 @@ function listsNothing(value: string): boolean {
 }
 
 /**
- * For a request: Node joins repeated Connection headers into one value, so this sees them all.
+ * Names a request's Connection header lists, lower-cased; undefined when it lists a framing
+ * header. Node joins repeated Connection headers into one value, so this sees them all.
  */
 export function connectionListed(value: string | string[] | undefined): ReadonlySet<string> | undefined {
   if (value === undefined || (typeof value === 'string' && listsNothing(value))) return nothingListed;
@@ -58,6 +58,9 @@ function addListed(value: string, into: Set<string>): boolean {
   return clean;
 }
 
+/** Request headers the gateway writes or drops besides the hop-by-hop, X-Forwarded-* and X-Baton-* ones. */
+const owned = new Set(['forwarded', 'x-real-ip', 'x-request-id']);
+
 /**
  * Underscore spellings of names the gateway owns, replaces or removes: a client may not send
  * them (they would reach CGI-style upstreams as the real thing). Other underscore names pass.
@@ -66,8 +69,6 @@ function impersonates(name: string): boolean {
   const dashed = name.replaceAll('_', '-');
   return hopByHop.has(dashed) || framing.has(dashed) || owned.has(dashed) || dashed.startsWith('x-forwarded-') || dashed.startsWith('x-baton-');
 }
-
-const owned = new Set(['forwarded', 'x-real-ip', 'x-request-id']);
 
 const saneRequestId = /^[A-Za-z0-9._:@+=/-]{1,128}$/;
 
