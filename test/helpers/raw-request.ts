@@ -20,10 +20,11 @@ export interface RawExchange {
 
 /**
  * Writes hand-written bytes to a server and collects what comes back until the server closes
- * the connection or `timeoutMs` passes. For cases where framing and exact header spelling
+ * the connection or `timeoutMs` passes (an upper bound: with `Connection: close` the server ends
+ * the exchange as soon as it has answered). For cases where framing and exact header spelling
  * matter, which node:http's client would normalise away.
  */
-export function rawRequest(url: string, bytes: string | Buffer, timeoutMs = 3000): Promise<RawExchange> {
+export function rawRequest(url: string, bytes: string | Buffer, timeoutMs = 10_000): Promise<RawExchange> {
   const { port, hostname } = new URL(url);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];

@@ -128,7 +128,7 @@ test('at most admin.maxEventStreams streams are open; the next gets 503 until on
     const again = await openStream(running.adminUrl, running.adminPort);
     again.socket.destroy();
     return again.head.startsWith('HTTP/1.1 200');
-  }, 5000, 50);
+  }, 10_000, 50);
 });
 
 test('a subscriber that never reads is cut once it is 1 MiB behind: memory stays bounded', async (t) => {
@@ -148,7 +148,7 @@ test('a subscriber that never reads is cut once it is 1 MiB behind: memory stays
     const again = await openStream(running.adminUrl, running.adminPort);
     again.socket.destroy();
     return again.head.startsWith('HTTP/1.1 200');
-  }, 5000, 50);
+  }, 10_000, 50);
   // Reading now gets what the kernel held plus at most the bound, then the end.
   const { received, closed } = await new Promise<{ received: number; closed: boolean }>((resolve) => {
     let received = stuck.head.length;

@@ -134,7 +134,7 @@ test.failing('a websocket handshake with a bad Host: 400 before routing, nothing
     '',
     '',
   ].join('\r\n');
-  const { responses } = await rawRequest(url, handshake, 1500);
+  const { responses } = await rawRequest(url, handshake, 4000);
   t.is(responses[0]?.status, 400);
   t.is(wild.connections(), 0);
 });
