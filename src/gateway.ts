@@ -112,17 +112,7 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
     },
   });
   const handle = app.callback();
-  const server = http.createServer({
-    headersTimeout: initial.server.headersTimeoutMs,
-    requestTimeout: initial.server.requestTimeoutMs,
-    keepAliveTimeout: initial.server.keepAliveTimeoutMs,
-    maxHeaderSize: initial.server.maxHeaderSize,
-    // How often Node enforces headersTimeout/requestTimeout (default 30 s, which would let a
-    // slowloris client keep a socket for up to 30 s beyond the timeout).
-    connectionsCheckingInterval: 1000,
-    insecureHTTPParser: false,
-    requireHostHeader: true,
-  });
+  const server = http.createServer(serverOptions(initial));
   const requestOver = () => {
     inflight -= 1;
     if (draining && inflight === 0) drained?.();
@@ -156,6 +146,9 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
         const adminApp = buildAdminApp({
           token: initial.admin.token,
           tokenForReads: initial.admin.tokenForReads,
+          listenHost: initial.admin.host,
+          allowedHosts: initial.admin.allowedHosts,
+          maxEventStreams: initial.admin.maxEventStreams,
           store,
           pools: () => pools,
           bus,
@@ -164,7 +157,9 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
           metrics,
           extend: options.extendAdmin ? (router) => options.extendAdmin!(router, gateway) : undefined,
         });
-        admin = http.createServer(adminApp.callback());
+        // The same slowloris guards as the data port: the admin API is a socket like any other.
+        admin = http.createServer(serverOptions(initial), adminApp.callback());
+        admin.on('connection', (socket) => socket.on('error', () => socket.destroy()));
         await listen(admin, initial.admin.port, initial.admin.host);
       }
       ready = true;
@@ -175,9 +170,11 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
       plugins.use(next.plugins);
       const summary = pools.reconcile(next.pools);
       runtime = runtimeFor(next, pools, plugins);
-      server.headersTimeout = next.server.headersTimeoutMs;
-      server.requestTimeout = next.server.requestTimeoutMs;
-      server.keepAliveTimeout = next.server.keepAliveTimeoutMs;
+      for (const each of admin ? [server, admin] : [server]) {
+        each.headersTimeout = next.server.headersTimeoutMs;
+        each.requestTimeout = next.server.requestTimeoutMs;
+        each.keepAliveTimeout = next.server.keepAliveTimeoutMs;
+      }
       log.level = next.log.level;
       const result: ReloadResult = { ...summary, routes: next.routes.length, restartNeeded: needsRestart(previous, next) };
       bus.emit({ type: 'reload', time: Date.now(), instance: store.instanceId, reason: describeReload(result) });
@@ -207,6 +204,20 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
     },
   };
   return gateway;
+}
+
+function serverOptions(settings: GatewaySettings): http.ServerOptions {
+  return {
+    headersTimeout: settings.server.headersTimeoutMs,
+    requestTimeout: settings.server.requestTimeoutMs,
+    keepAliveTimeout: settings.server.keepAliveTimeoutMs,
+    maxHeaderSize: settings.server.maxHeaderSize,
+    // How often Node enforces headersTimeout/requestTimeout (default 30 s, which would let a
+    // slowloris client keep a socket for up to 30 s beyond the timeout).
+    connectionsCheckingInterval: 1000,
+    insecureHTTPParser: false,
+    requireHostHeader: true,
+  };
 }
 
 function runtimeFor(settings: GatewaySettings, pools: PoolSet, plugins: PluginHost): Runtime {

@@ -6,7 +6,8 @@ import type { StateStore } from '../state/types.ts';
 import { BatonError, errorBody } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { adminAuth } from './auth.ts';
-import { eventStream } from './events.ts';
+import { adminHostCheck, browserGuard } from './browser-guard.ts';
+import { EventStreams } from './events.ts';
 import { statusDocument } from './status.ts';
 import { poolActions } from './pool-actions.ts';
 import { mountDashboard } from './dashboard.ts';
@@ -15,6 +16,10 @@ import type { GatewayMetrics } from './metrics.ts';
 export interface AdminDeps {
   readonly token: string | undefined;
   readonly tokenForReads: boolean;
+  /** The address the admin API listens on: Host headers must name it (or `allowedHosts`). */
+  readonly listenHost: string;
+  readonly allowedHosts: readonly string[];
+  readonly maxEventStreams: number;
   readonly store: StateStore;
   readonly pools: () => PoolSet;
   readonly bus: EventBus;
@@ -44,7 +49,8 @@ export function buildAdminApp(deps: AdminDeps): Koa {
     ctx.set('cache-control', 'no-store');
     ctx.body = statusDocument(deps.store, deps.pools());
   });
-  router.get('/events', (ctx) => eventStream(ctx, deps.bus));
+  const streams = new EventStreams(deps.bus, deps.maxEventStreams);
+  router.get('/events', (ctx) => streams.serve(ctx));
   router.get('/metrics', async (ctx) => {
     ctx.set('content-type', deps.metrics.registry.contentType);
     ctx.body = await deps.metrics.registry.metrics();
@@ -65,6 +71,7 @@ export function buildAdminApp(deps: AdminDeps): Koa {
       ctx.body = errorBody(code, known?.detail);
     }
   });
+  app.use(browserGuard(adminHostCheck(deps.listenHost, deps.allowedHosts)));
   app.use(adminAuth(deps.token, deps.tokenForReads));
   app.use(router.routes());
   app.use(router.allowedMethods());

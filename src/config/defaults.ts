@@ -49,9 +49,10 @@ export const serverDefaults = {
   maxHeaderSize: 16 * 1024,
   maxBody: 100 * 1024 * 1024,
   drainTimeoutMs: 10_000,
+  escapedSlashes: 'keep',
 } as const;
 
-export const adminDefaults = { host: '127.0.0.1' } as const;
+export const adminDefaults = { host: '127.0.0.1', maxEventStreams: 16 } as const;
 
 export const clusterDefaults = {
   name: 'baton',

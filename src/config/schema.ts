@@ -1,6 +1,8 @@
 import { z } from './zod.ts';
 import { parseDuration, parseSize } from '../util/units.ts';
 import { isPolicyRef } from '../policy/define.ts';
+import { canonicalTarget } from '../routing/canonical-path.ts';
+import { validHost } from '../routing/host.ts';
 import type { StatusRange } from './types.ts';
 
 /**
@@ -77,10 +79,20 @@ const hostPattern = z
   .regex(/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?$/, "expected a host name such as 'api.example.com' or '*.example.com'")
   .transform((h) => h.toLowerCase().replace(/\.$/, ''));
 
+/** A Host name for the admin API: a valid host, without a port. */
+const adminHostName = z
+  .string()
+  .refine((h) => validHost(h) && !/:\d+$/.test(h), "expected a host name or IP address without a port, such as 'admin.internal' or '[::1]'");
+
 const pathPrefix = z
   .string()
   .regex(/^\/[^?#\s]*$/, "expected a path starting with '/' (no query or spaces)")
-  .transform((p) => (p.length > 1 ? p.replace(/\/+$/, '') || '/' : p));
+  .transform((p) => (p.length > 1 ? p.replace(/\/+$/, '') || '/' : p))
+  // Requests are matched in their canonical form, so a prefix in any other form never matches.
+  .refine((p) => {
+    const canonical = canonicalTarget(p);
+    return canonical !== undefined && canonical.path === p && canonical.decoded === p;
+  }, "expected a canonical path: no '//', dot segments, backslashes, ';', %2F or %5C, and unreserved characters unescaped");
 
 export const nodeSchema = z.strictObject({
   url: httpUrl,
@@ -182,6 +194,7 @@ export const configSchema = z.strictObject({
       maxHeaderSize: size.optional(),
       maxBody: z.union([z.literal(false), size]).optional(),
       drainTimeout: duration.optional(),
+      escapedSlashes: z.enum(['keep', 'decode', 'reject'], { error: "expected 'keep', 'decode' or 'reject'" }).optional(),
     })
     .optional(),
   admin: z
@@ -192,6 +205,8 @@ export const configSchema = z.strictObject({
         port,
         token: z.string().min(8, 'an admin token needs at least 8 characters').optional(),
         tokenForReads: z.boolean().optional(),
+        allowedHosts: z.array(adminHostName).optional(),
+        maxEventStreams: z.number().int().min(1).max(1000).optional(),
       }),
     ])
     .optional(),

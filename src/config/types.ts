@@ -15,6 +15,9 @@ export type Size = number | string;
 /** A status code, a class such as `'2xx'`, or an inclusive range such as `'200-399'`. */
 export type StatusMatch = number | string;
 
+/** What `%2F` and `%5C` in a request path become (see `server.escapedSlashes`). */
+export type EscapedSlashes = 'keep' | 'decode' | 'reject';
+
 export interface ListenConfig {
   host?: string;
   port: number;
@@ -34,6 +37,11 @@ export interface ServerConfig {
   maxBody?: Size | false;
   /** On SIGTERM, how long in-flight requests may take before the gateway exits anyway. */
   drainTimeout?: Duration;
+  /**
+   * What `%2F` and `%5C` in a path become: `'keep'` (default) forwards them inside their
+   * segment, `'decode'` turns them into `/` before routing, `'reject'` answers 400.
+   */
+  escapedSlashes?: EscapedSlashes;
 }
 
 export interface AdminConfig {
@@ -43,6 +51,14 @@ export interface AdminConfig {
   token?: string;
   /** Also require the token for reads (status, metrics, events, dashboard). */
   tokenForReads?: boolean;
+  /**
+   * Host names (without port) the admin API answers to besides the address it listens on
+   * (and `localhost` forms when that is a loopback or wildcard address): names it is reached by
+   * through a proxy or DNS. Other Host headers get 403 (a DNS rebinding guard).
+   */
+  allowedHosts?: string[];
+  /** Concurrent `GET /events` streams; more get 503. */
+  maxEventStreams?: number;
 }
 
 export interface ClusterConfig {
@@ -256,8 +272,18 @@ export interface GatewaySettings {
     readonly keepAliveTimeoutMs: number;
     readonly maxHeaderSize: number;
     readonly drainTimeoutMs: number;
+    readonly escapedSlashes: EscapedSlashes;
   };
-  readonly admin: { readonly host: string; readonly port: number; readonly token: string | undefined; readonly tokenForReads: boolean } | false;
+  readonly admin:
+    | {
+        readonly host: string;
+        readonly port: number;
+        readonly token: string | undefined;
+        readonly tokenForReads: boolean;
+        readonly allowedHosts: readonly string[];
+        readonly maxEventStreams: number;
+      }
+    | false;
   readonly cluster: {
     readonly name: string;
     readonly instanceId: string;

@@ -233,6 +233,7 @@ function settingsFrom(
       keepAliveTimeoutMs: server.keepAliveTimeout ?? serverDefaults.keepAliveTimeoutMs,
       maxHeaderSize: server.maxHeaderSize ?? serverDefaults.maxHeaderSize,
       drainTimeoutMs: server.drainTimeout ?? serverDefaults.drainTimeoutMs,
+      escapedSlashes: server.escapedSlashes ?? serverDefaults.escapedSlashes,
     },
     admin:
       config.admin === false
@@ -242,6 +243,8 @@ function settingsFrom(
             port: config.admin?.port ?? 9901,
             token: config.admin?.token ?? (env.BATON_ADMIN_TOKEN || undefined),
             tokenForReads: config.admin?.tokenForReads ?? false,
+            allowedHosts: config.admin?.allowedHosts ?? [],
+            maxEventStreams: config.admin?.maxEventStreams ?? adminDefaults.maxEventStreams,
           },
     cluster: {
       name: cluster.name ?? clusterDefaults.name,

@@ -1,10 +1,12 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 /**
- * Header hygiene in both directions. Hop-by-hop headers (RFC 9110 §7.6.1) and any header the
- * Connection header names belong to one connection and never cross the gateway;
- * X-Forwarded-* are written by the gateway, and client values are believed only from a
- * trusted proxy; X-Baton-* headers are the gateway's own and never come from a client.
+ * Header hygiene in both directions. Hop-by-hop headers (RFC 9110 §7.6.1) and any header a
+ * Connection header names (every Connection header, not only the first) belong to one
+ * connection and never cross the gateway; X-Forwarded-* are written by the gateway, and client
+ * values are believed only from a trusted proxy; X-Baton-* headers are the gateway's own and
+ * never come from a client. Neither do underscore spellings of any of these (`X_Forwarded_For`):
+ * CGI, WSGI and Rack map `-` and `_` to the same variable (HTTP_X_FORWARDED_FOR).
  */
 
 const hopByHop = new Set([
@@ -24,22 +26,48 @@ const hopByHop = new Set([
 /** Names that a Connection header may not list: dropping them would change message framing. */
 const framing = new Set(['content-length', 'transfer-encoding', 'host']);
 
-/** Names listed in Connection headers, lower-cased; undefined when it lists a framing header. */
 const nothingListed: ReadonlySet<string> = new Set();
 
+/** The usual values list only hop-by-hop names: no work, no allocation. */
+function listsNothing(value: string): boolean {
+  return value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'upgrade' || value === 'Upgrade';
+}
+
+/**
+ * Names a request's Connection header lists, lower-cased; undefined when it lists a framing
+ * header. Node joins repeated Connection headers into one value, so this sees them all.
+ */
 export function connectionListed(value: string | string[] | undefined): ReadonlySet<string> | undefined {
-  // The usual values list only hop-by-hop names: no work, no allocation.
-  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'upgrade') return nothingListed;
+  if (value === undefined || (typeof value === 'string' && listsNothing(value))) return nothingListed;
   const listed = new Set<string>();
   for (const part of Array.isArray(value) ? value : [value]) {
-    for (const token of part.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (!name) continue;
-      if (framing.has(name)) return undefined;
-      listed.add(name);
-    }
+    if (!addListed(part, listed)) return undefined;
   }
   return listed;
+}
+
+/** Adds the names one Connection value lists; false if it names a framing header (not added). */
+function addListed(value: string, into: Set<string>): boolean {
+  let clean = true;
+  for (const token of value.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (!name) continue;
+    if (framing.has(name)) clean = false;
+    else into.add(name);
+  }
+  return clean;
+}
+
+/** Request headers the gateway writes or drops besides the hop-by-hop, X-Forwarded-* and X-Baton-* ones. */
+const owned = new Set(['forwarded', 'x-real-ip', 'x-request-id']);
+
+/**
+ * Underscore spellings of names the gateway owns, replaces or removes: a client may not send
+ * them (they would reach CGI-style upstreams as the real thing). Other underscore names pass.
+ */
+function impersonates(name: string): boolean {
+  const dashed = name.replaceAll('_', '-');
+  return hopByHop.has(dashed) || framing.has(dashed) || owned.has(dashed) || dashed.startsWith('x-forwarded-') || dashed.startsWith('x-baton-');
 }
 
 const saneRequestId = /^[A-Za-z0-9._:@+=/-]{1,128}$/;
@@ -71,6 +99,7 @@ export function upstreamHeaders(req: IncomingMessage, facts: ForwardedFacts): In
   const source = req.headers;
   for (const name in source) {
     if (hopByHop.has(name) || listed.has(name) || name.startsWith('x-baton-')) continue;
+    if (name.indexOf('_') !== -1 && impersonates(name)) continue;
     if (name.startsWith('x-forwarded-') || name === 'forwarded' || name === 'x-real-ip') {
       if (!facts.trusted) continue;
     }
@@ -95,15 +124,18 @@ export function upstreamHeaders(req: IncomingMessage, facts: ForwardedFacts): In
 
 /**
  * The upstream's response headers for the client as a flat [name, value, …] list (duplicates
- * such as Set-Cookie kept, original case kept), without hop-by-hop headers.
+ * such as Set-Cookie kept, original case kept), without hop-by-hop headers and without what any
+ * of its Connection headers lists. A framing header named there is left to Node, which frames
+ * the response for the client itself; the other names listed with it are still removed.
  */
 export function clientResponseHeaders(rawHeaders: readonly string[], extra: readonly string[]): string[] {
-  let listed: ReadonlySet<string> | undefined;
+  let listed: Set<string> | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() === 'connection') {
-      listed = connectionListed(rawHeaders[i + 1]) ?? new Set();
-      break;
-    }
+    const name = rawHeaders[i]!;
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
+    const value = rawHeaders[i + 1]!;
+    if (listsNothing(value)) continue;
+    addListed(value, (listed ??= new Set()));
   }
   const out: string[] = [];
   let hasRequestId = false;

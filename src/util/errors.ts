@@ -25,6 +25,10 @@ export const errorTable = {
   NOT_ACTIVE_PASSIVE: { status: 409, message: 'This pool has no active node (not an active-passive policy)' },
   FAILOVER_REFUSED: { status: 409, message: 'The failover could not be applied' },
   INVALID_BODY: { status: 400, message: 'The request body is not valid' },
+  HOST_NOT_ALLOWED: { status: 403, message: 'The admin API does not answer to this Host (see admin.allowedHosts)' },
+  CROSS_ORIGIN: { status: 403, message: 'Calls from another origin (a web page) may not change the gateway' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Mutating admin calls take a JSON body (content-type: application/json) or none' },
+  TOO_MANY_STREAMS: { status: 503, message: 'Too many event streams are open (admin.maxEventStreams)' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorTable;

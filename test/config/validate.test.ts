@@ -18,9 +18,10 @@ test('a minimal config gets every default filled in', (t) => {
   t.like(pool.health, { path: '/', intervalMs: 1000, timeoutMs: 500, rise: 2, fall: 3 });
   t.like(pool.retry, { attempts: 3, nonIdempotent: false, bufferBody: 65536, waitForNodeMs: 0 });
   t.like(pool.timeouts, { connectMs: 2000, responseMs: 30000 });
-  t.like(settings.admin, { host: '127.0.0.1', port: 9901 });
+  t.like(settings.admin, { host: '127.0.0.1', port: 9901, allowedHosts: [], maxEventStreams: 16 });
   t.is(settings.listen.host, '0.0.0.0');
   t.like(settings.routes[0], { path: '/api', pool: 'api', stripPath: false, websocket: false });
+  t.is(settings.server.escapedSlashes, 'keep');
 });
 
 const durationCases: Array<[unknown, number]> = [
@@ -131,6 +132,24 @@ const invalid: Case[] = [
     name: 'route path without a slash',
     mutate: (c) => (c.routes[0].path = 'api'),
     problems: ["routes[0].path: expected a path starting with '/' (no query or spaces)"],
+  },
+  {
+    name: 'route path that requests can never have (not canonical)',
+    mutate: (c) => (c.routes[0].path = '/a/../%61pi;x'),
+    problems: ["routes[0].path: expected a canonical path: no '//', dot segments, backslashes, ';', %2F or %5C, and unreserved characters unescaped"],
+  },
+  {
+    name: 'admin.allowedHosts with a port or a URL',
+    mutate: (c) => (c.admin = { port: 9901, allowedHosts: ['admin.internal', 'gw:9901', 'http://x'] }),
+    problems: [
+      "admin.allowedHosts[1]: expected a host name or IP address without a port, such as 'admin.internal' or '[::1]'",
+      "admin.allowedHosts[2]: expected a host name or IP address without a port, such as 'admin.internal' or '[::1]'",
+    ],
+  },
+  {
+    name: 'unknown escapedSlashes action',
+    mutate: (c) => (c.server = { escapedSlashes: 'ignore' }),
+    problems: ["server.escapedSlashes: expected 'keep', 'decode' or 'reject'"],
   },
   {
     name: 'bad host pattern',

@@ -1,31 +1,107 @@
 import test from 'ava';
-import { canonicalTarget } from '../../src/routing/canonical-path.ts';
+import { canonicalTarget, type EscapedSlashes } from '../../src/routing/canonical-path.ts';
 
-const cases: Array<[target: string, path: string | undefined, query?: string]> = [
+/** [target, canonical path (undefined: refused), decoded reading (default: the path), query]. */
+type Case = [target: string, path: string | undefined, decoded?: string, query?: string];
+
+const everyMode: Case[] = [
   ['/', '/'],
-  ['/api/users?x=1', '/api/users', '?x=1'],
+  ['/api/users?x=1', '/api/users', undefined, '?x=1'],
   ['/api//users', '/api/users'],
   ['/public/../admin', '/admin'],
   ['/public/%2e%2e/admin', '/admin'],
   ['/public/%2E%2E/admin', '/admin'],
+  ['/public/.%2e/admin', '/admin'],
   ['/a/./b', '/a/b'],
   ['/../../etc/passwd', '/etc/passwd'],
   ['/a/b/..', '/a/'],
   ['/api/', '/api/'],
-  ['/a%2Fb', '/a%2Fb'],
+  ['/.well-known/x', '/.well-known/x'],
   ['/caf%C3%A9', '/caf%C3%A9'],
-  ['/x?a=..//b', '/x', '?a=..//b'],
+  ['/caf%c3%a9', '/caf%C3%A9'],
+  ['/%61pi/%7Euser', '/api/~user'],
+  ['/a%20b', '/a%20b'],
+  ['/a%25b', '/a%25b'],
+  ['/x?a=..//b', '/x', undefined, '?a=..//b'],
+  ['/x?a=%2F..%2F', '/x', undefined, '?a=%2F..%2F'],
+  // `;` parameters are forwarded; the decoded reading drops them.
+  ['/api/x;v=1/y', '/api/x;v=1/y', '/api/x/y'],
+  ['/api;jsessionid=1/x', '/api;jsessionid=1/x', '/api/x'],
+  ['/;x/api', '/;x/api', '/api'],
+  // A dot segment hidden behind `;` is refused: Tomcat resolves `..;`, others do not.
+  ['/api/..;/admin', undefined],
+  ['/api/..;jsessionid=1/admin', undefined],
+  ['/api/.;/x', undefined],
+  ['/x/..;/api/secret', undefined],
   ['/bad%zz', undefined],
   ['/bad%', undefined],
+  ['/bad%2', undefined],
+  ['/nul%00', undefined],
   ['/back\\slash', undefined],
   ['api', undefined],
   ['*', undefined],
 ];
 
-for (const [target, path, query = ''] of cases) {
-  test(`${JSON.stringify(target)} → ${path === undefined ? 'rejected' : JSON.stringify(path + query)}`, (t) => {
-    const result = canonicalTarget(target);
-    if (path === undefined) t.is(result, undefined);
-    else t.deepEqual(result, { path, query });
-  });
+/** Encoded slashes kept inside their segment (the default). */
+const keep: Case[] = [
+  ['/a%2Fb', '/a%2Fb', '/a/b'],
+  ['/api/@scope%2fname', '/api/@scope%2Fname', '/api/@scope/name'],
+  ['/api%2Fsecret', '/api%2Fsecret', '/api/secret'],
+  ['/a%5Cb', '/a%5Cb', '/a/b'],
+  ['/a%2F%2Fb', '/a%2F%2Fb', '/a/b'],
+  ['/api/..%2Fadmin', undefined],
+  ['/api/..%2fadmin', undefined],
+  ['/api/%2e%2e%2fadmin', undefined],
+  ['/api/%2E%2E%2Fadmin', undefined],
+  ['/api/..%5Cadmin', undefined],
+  ['/api/..%5cadmin', undefined],
+  ['/api/a%2F..%2F..%2Fadmin', undefined],
+  ['/api%2F..%2Fadmin', undefined],
+  ['/api/x%2F.', undefined],
+];
+
+/** Encoded slashes are separators: decoded, then merged and resolved like any other. */
+const decode: Case[] = [
+  ['/a%2Fb', '/a/b'],
+  ['/api/@scope%2fname', '/api/@scope/name'],
+  ['/a%5Cb', '/a/b'],
+  ['/api/..%2Fadmin', '/admin'],
+  ['/api/a%2F..%2Fb', '/api/b'],
+  ['/api/..%2F;x/admin', '/;x/admin', '/admin'],
+  ['/api/..;%2Fadmin', undefined],
+];
+
+/** Encoded slashes refused outright. */
+const reject: Case[] = [
+  ['/a%2Fb', undefined],
+  ['/a%2fb', undefined],
+  ['/a%5Cb', undefined],
+  ['/api/..%2Fadmin', undefined],
+  ['/a/b', '/a/b'],
+];
+
+function check(mode: EscapedSlashes, cases: Case[]) {
+  for (const [target, path, decoded = path, query = ''] of cases) {
+    test(`${mode}: ${JSON.stringify(target)} → ${path === undefined ? 'refused' : JSON.stringify(path + query)}`, (t) => {
+      const result = canonicalTarget(target, mode);
+      if (path === undefined) t.is(result, undefined);
+      else t.deepEqual(result, { path, query, decoded });
+    });
+  }
 }
+
+for (const mode of ['keep', 'decode', 'reject'] as const) check(mode, everyMode);
+check('keep', keep);
+check('decode', decode);
+check('reject', reject);
+
+test('the default is keep', (t) => {
+  t.deepEqual(canonicalTarget('/@scope%2Fname'), { path: '/@scope%2Fname', query: '', decoded: '/@scope/name' });
+});
+
+test('a plain path is returned as it came, without copies', (t) => {
+  const target = '/api/users/42';
+  const result = canonicalTarget(target)!;
+  t.is(result.path, target);
+  t.is(result.decoded, result.path);
+});

@@ -1,0 +1,102 @@
+import test from 'ava';
+import { authorityKey, validHost } from '../../src/routing/host.ts';
+
+const valid: string[] = [
+  'example.com',
+  'API.Example.COM',
+  'a.example.com:8080',
+  'example.com.',
+  'example.com.:443',
+  'localhost',
+  'a_b.internal',
+  'x-1.example',
+  'xn--bcher-kva.example',
+  '1.example.com',
+  'example.123abc',
+  '127.0.0.1',
+  '127.0.0.1:80',
+  '0.0.0.0',
+  '255.255.255.255:65535',
+  '[::1]',
+  '[::1]:8080',
+  '[2001:db8::1]',
+  '[2001:DB8::A]',
+  '[::ffff:127.0.0.1]',
+  'a:1',
+  `${'a'.repeat(63)}.example`,
+  `${'a.'.repeat(126)}a`, // 253 characters
+];
+
+const invalid: Array<[host: string, why: string]> = [
+  ['', 'empty'],
+  ['evil.com/.example.com', 'slash'],
+  ['x.example.com:1@evil.com', 'userinfo after a port'],
+  ['user@x.example.com', 'userinfo'],
+  ['evil.com?.example.com', 'query'],
+  ['evil.com#.example.com', 'fragment'],
+  ['evil.com\\.example.com', 'backslash'],
+  ['evil.com .example.com', 'space'],
+  ['evil.com,x.example.com', 'comma (X-Forwarded-Host lists)'],
+  ['evil.com;.example.com', 'sub-delim'],
+  ['evil.com%2f.example.com', 'percent-encoding'],
+  ['*.example.com', 'asterisk'],
+  ['exämple.com', 'non-ASCII (IDNs travel as xn--)'],
+  ['a..example.com', 'empty label'],
+  ['.example.com', 'leading dot'],
+  ['example.com..', 'two trailing dots'],
+  ['.', 'only a dot'],
+  [`${'a'.repeat(64)}.example`, 'label over 63'],
+  [`${'a.'.repeat(127)}a`, 'name over 253'],
+  ['example.com:', 'empty port'],
+  ['example.com:65536', 'port over 65535'],
+  ['example.com:99999', 'port over 65535'],
+  ['example.com:123456', 'six-digit port'],
+  ['example.com:8o', 'port with a letter'],
+  ['example.com:80:80', 'two ports'],
+  ['example.com:-1', 'negative port'],
+  [':80', 'port only'],
+  ['1.2.3.999', 'numeric last label, not an IPv4 address'],
+  ['127.1', 'short IPv4 form'],
+  ['0x7f.0.0.1', 'hex IPv4 part'],
+  ['example.0x7f', 'hex last label'],
+  ['010.0.0.1', 'octal-looking IPv4 part'],
+  ['1.2.3.4.5', 'five numeric parts'],
+  ['2130706433', 'IPv4 as one number'],
+  ['[::1', 'unclosed bracket'],
+  ['[::1]x', 'junk after the bracket'],
+  ['[::1]:', 'empty port after IPv6'],
+  ['[::1]:70000', 'IPv6 with a port over 65535'],
+  ['[not-ipv6]', 'not an address'],
+  ['[127.0.0.1]', 'IPv4 in brackets'],
+  ['[fe80::1%25eth0]', 'zone identifier'],
+  ['[v1.fe]', 'IPvFuture'],
+  ['::1', 'IPv6 without brackets'],
+];
+
+for (const host of valid) {
+  test(`valid host ${JSON.stringify(host.length > 40 ? `${host.slice(0, 20)}…(${host.length})` : host)}`, (t) => {
+    t.true(validHost(host));
+  });
+}
+
+for (const [host, why] of invalid) {
+  test(`invalid host ${JSON.stringify(host.length > 40 ? `${host.slice(0, 20)}…(${host.length})` : host)}: ${why}`, (t) => {
+    t.false(validHost(host));
+  });
+}
+
+const authorities: Array<[a: string, b: string, defaultPort: number, same: boolean]> = [
+  ['x.example.com', 'X.Example.COM', 80, true],
+  ['x.example.com:80', 'x.example.com', 80, true],
+  ['x.example.com:443', 'x.example.com', 443, true],
+  ['x.example.com:443', 'x.example.com', 80, false],
+  ['x.example.com.', 'x.example.com', 80, true],
+  ['[::1]:80', '[::1]', 80, true],
+  ['[::1]:8080', '[::1]', 80, false],
+  ['a.example.com', 'b.example.com', 80, false],
+];
+for (const [a, b, port, same] of authorities) {
+  test(`authority ${a} ${same ? '=' : '≠'} ${b} (default port ${port})`, (t) => {
+    t.is(authorityKey(a, port) === authorityKey(b, port), same);
+  });
+}
