@@ -1,0 +1,273 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { operate, readView } from './admin.ts';
+import type { Gateway, NemesisCluster } from './cluster.ts';
+import type { FaultKind } from './faults.ts';
+import type { FaultRecord, History } from './history.ts';
+import type { FaultStep } from './plan.ts';
+
+/**
+ * The nemesis proper: carries out a fault schedule on the running cluster, each step at its
+ * time (later if its target is still healing from the previous one), and records when every
+ * fault started, took hold, began to heal and healed, and when its target was out of service.
+ */
+
+interface Context {
+  readonly cluster: NemesisCluster;
+  readonly history: History;
+  readonly step: FaultStep;
+  readonly record: FaultRecord;
+  /** The target is out of service from now … */
+  out(): void;
+  /** … until now. */
+  back(): void;
+  /** What apply leaves for heal (the snapshot to roll back to). */
+  readonly memo: { snapshot?: string };
+  /** The gateway for the step's `i`-th admin call: the planned one, or the next that is up. */
+  via(i: number): Gateway | undefined;
+}
+
+interface FaultAction {
+  apply(c: Context): Promise<void>;
+  heal(c: Context): Promise<void>;
+}
+
+const nothing = async () => {};
+
+const upstream = (c: Context) => c.cluster.upstreams.get(c.step.target)!;
+const gateway = (c: Context) => c.cluster.gateways[Number(c.step.target.slice('gw-'.length))]!;
+const redis = (c: Context) => c.cluster.redis();
+
+/** While a gateway is down or restarting, the load goes through the others. */
+async function offLoad(c: Context, during: () => Promise<void>): Promise<void> {
+  const g = gateway(c);
+  g.takesLoad = false;
+  c.out();
+  await during();
+  c.back();
+  g.takesLoad = true;
+}
+
+async function failoverVia(c: Context, i: number, to?: string): Promise<void> {
+  const g = c.via(i);
+  if (!g) return void c.record.notes.push('no instance up for the operator');
+  const result = await operate(c.history, g, 'failover', c.cluster.topology.activePassive, { step: c.step.n, to });
+  c.record.notes.push(`failover${to ? ` to ${to}` : ''} via ${g.id}: ${result.status} ${result.body}`);
+}
+
+/** The standbys of the hot-standby pool as the step's first instance sees them (two operators pick different ones). */
+async function standbys(c: Context): Promise<string[]> {
+  const g = c.via(0);
+  const view = g && (await readView(g));
+  if (!view || 'error' in view) return [];
+  const pool = view.pools[c.cluster.topology.activePassive]!;
+  return Object.keys(pool.nodes).filter((id) => id !== pool.active);
+}
+
+const actions: Record<FaultKind, FaultAction> = {
+  'upstream-kill': {
+    apply: async (c) => {
+      c.out();
+      await upstream(c).kill();
+    },
+    heal: async (c) => {
+      await upstream(c).start();
+      c.back();
+    },
+  },
+  'upstream-hang': {
+    apply: async (c) => {
+      c.out();
+      upstream(c).pause();
+    },
+    heal: async (c) => {
+      upstream(c).resume();
+      c.back();
+    },
+  },
+  'redis-kill': {
+    apply: async (c) => {
+      c.out();
+      await redis(c).kill();
+    },
+    heal: async (c) => {
+      await redis(c).start();
+      c.back();
+    },
+  },
+  'redis-restart-empty': {
+    apply: async (c) => {
+      c.out();
+      await redis(c).start();
+      c.back();
+    },
+    heal: nothing,
+  },
+  'redis-pause': {
+    apply: async (c) => {
+      c.out();
+      redis(c).pause();
+    },
+    heal: async (c) => {
+      redis(c).resume();
+      c.back();
+    },
+  },
+  'redis-client-pause': {
+    apply: async (c) => {
+      const targets = await standbys(c);
+      c.out();
+      await redis(c).cli(['CLIENT', 'PAUSE', String(c.step.holdMs), 'ALL']);
+      // Two operators at once, on two instances, each to another standby, while Redis holds every command.
+      await Promise.all([failoverVia(c, 0, targets[0]), failoverVia(c, 1, targets[1] ?? targets[0])]);
+    },
+    heal: async (c) => {
+      await redis(c).cli(['CLIENT', 'UNPAUSE']);
+      c.back();
+    },
+  },
+  'redis-rollback': {
+    apply: async (c) => {
+      const snapshot = await redis(c).snapshot();
+      c.record.notes.push(`snapshot ${snapshot}`);
+      c.memo.snapshot = snapshot;
+      await failoverVia(c, 0); // the epoch rises past the snapshot's
+    },
+    heal: async (c) => {
+      c.out();
+      await redis(c).start({ snapshot: c.memo.snapshot });
+      c.back();
+      c.record.notes.push('Redis restarted from the snapshot');
+    },
+  },
+  'redis-lagging-failover': {
+    apply: async (c) => {
+      await c.cluster.replicated!.holdReplica();
+      await failoverVia(c, 0); // reaches the primary, never the held replica
+    },
+    heal: async (c) => {
+      const replicated = c.cluster.replicated!;
+      c.out();
+      await replicated.failover({ killPrimary: true });
+      c.back();
+      c.record.notes.push(`Sentinel promoted ${replicated.primary.name} (:${replicated.primary.port})`);
+      await replicated.rejoin();
+    },
+  },
+  'gateway-kill': {
+    apply: async (c) => {
+      const g = gateway(c);
+      g.takesLoad = false;
+      c.out();
+      await g.kill();
+    },
+    heal: async (c) => {
+      const g = gateway(c);
+      await g.start();
+      c.back();
+      g.takesLoad = true;
+    },
+  },
+  'gateway-pause': {
+    apply: async (c) => {
+      const g = gateway(c);
+      g.takesLoad = false;
+      c.out();
+      g.pause();
+    },
+    heal: async (c) => {
+      const g = gateway(c);
+      g.resume();
+      c.back();
+      g.takesLoad = true;
+    },
+  },
+  'gateway-clock-skew': {
+    apply: (c) => offLoad(c, async () => {
+      await gateway(c).stop();
+      await gateway(c).start(c.step.offsetMs);
+    }),
+    heal: (c) => offLoad(c, async () => {
+      await gateway(c).stop();
+      await gateway(c).start();
+    }),
+  },
+  'operator-failover': {
+    apply: (c) => failoverVia(c, 0),
+    heal: nothing,
+  },
+  'operator-drain': {
+    apply: async (c) => {
+      const g = c.via(0);
+      if (!g) return void c.record.notes.push('no instance up for the operator');
+      c.out();
+      const [pool, node] = c.step.target.split('/') as [string, string];
+      const result = await operate(c.history, g, 'drain', pool, { node, step: c.step.n });
+      c.record.notes.push(`drain via ${g.id}: ${result.status} ${result.body}`);
+    },
+    heal: async (c) => {
+      const g = c.via(1);
+      if (!g) return void c.record.notes.push('no instance up to enable the node');
+      const [pool, node] = c.step.target.split('/') as [string, string];
+      const result = await operate(c.history, g, 'enable', pool, { node, step: c.step.n });
+      c.record.notes.push(`enable via ${g.id}: ${result.status} ${result.body}`);
+      c.back();
+    },
+  },
+};
+
+/** Runs the schedule; resolves when every fault has healed. `t0` is the history time of `at` 0. */
+export async function executePlan(cluster: NemesisCluster, history: History, plan: readonly FaultStep[], t0: number): Promise<void> {
+  const healing = new Map<string, Promise<void>>();
+  const running: Array<Promise<void>> = [];
+  for (const step of plan) {
+    const wait = t0 + step.at - history.now();
+    if (wait > 0) await sleep(wait);
+    const resource = step.kind.startsWith('gateway') ? 'gateway' : step.target;
+    const previous = healing.get(resource) ?? Promise.resolve();
+    const run = previous.then(() => runStep(cluster, history, step));
+    healing.set(resource, run);
+    running.push(run);
+  }
+  await Promise.all(running);
+}
+
+async function runStep(cluster: NemesisCluster, history: History, step: FaultStep): Promise<void> {
+  const record: FaultRecord = { n: step.n, kind: step.kind, target: step.target, startedAt: history.now(), outages: [], notes: [] };
+  history.faults.push(record);
+  const context: Context = {
+    cluster,
+    history,
+    step,
+    record,
+    memo: {},
+    out: () => void record.outages.push({ from: history.now() }),
+    back() {
+      const outage = record.outages.at(-1);
+      if (outage && outage.until === undefined) outage.until = history.now();
+    },
+    via(i) {
+      const planned = step.via[i] ?? step.via[0] ?? 0;
+      const gateways = cluster.gateways;
+      for (let k = 0; k < gateways.length; k++) {
+        const candidate = gateways[(planned + k) % gateways.length]!;
+        if (candidate.takesLoad) return candidate;
+      }
+      return undefined;
+    },
+  };
+  const action = actions[step.kind];
+  try {
+    await action.apply(context);
+    record.appliedAt = history.now();
+    await sleep(step.holdMs);
+    record.healingAt = history.now();
+    await action.heal(context);
+  } catch (error) {
+    // The harness failed, not the system under test: the run is inconclusive. Try to heal
+    // once more so that the rest of the run can go on.
+    history.harnessErrors.push({ at: history.now(), message: `#${step.n} ${step.kind} ${step.target}: ${(error as Error).message}` });
+    record.notes.push(`harness error: ${(error as Error).message.split('\n')[0]}`);
+    await action.heal(context).catch((again: Error) => history.harnessErrors.push({ at: history.now(), message: `#${step.n} heal retry: ${again.message}` }));
+  }
+  record.healedAt = history.now();
+}
