@@ -18,6 +18,7 @@ interface Made {
   operator?: OperatorAction[];
   events?: InstanceEvent[];
   healedAt?: number;
+  quorum?: number | 'majority';
   /** Add a delivery for every answered request (default), as the upstreams would record it. */
   deliverAnswers?: boolean;
 }
@@ -52,11 +53,12 @@ const view = (active: string, epoch: number, options: { connected?: boolean; dra
 });
 const agreed = (at: number, active = 'hs-a', epoch = 1, options = {}): [number, InstanceView[]] => [at, [view(active, epoch, options), view(active, epoch, options), view(active, epoch, options)]];
 const promotion = (at: number, epoch: number, to: string, reason: string): InstanceEvent => ({ at, instance: 'gw-0', type: 'promotion', pool: 'hs', to, epoch, reason });
+const localHealth = (at: number, instance: string, node: string, to: string): InstanceEvent => ({ at, instance, type: 'health', pool: 'hs', node, to, reason: `local: ${to}` });
 const steady: Made['samples'] = [agreed(10_000), agreed(11_000), agreed(12_000)];
 
 function violated(made: Made): Invariant[] {
   const h = history(withDeliveries({ samples: steady, ...made }));
-  return check(h, { topology, healedAt: made.healedAt ?? 10_000, failbackDelayMs: 10_000 }).map((v) => v.invariant);
+  return check(h, { topology, healedAt: made.healedAt ?? 10_000, failbackDelayMs: 10_000, quorum: made.quorum }).map((v) => v.invariant);
 }
 
 const cases: Array<[title: string, made: Made, expected: Invariant[]]> = [
@@ -154,6 +156,37 @@ const cases: Array<[title: string, made: Made, expected: Invariant[]]> = [
     "hold-down: an operator's failback may come at once",
     { events: [promotion(1000, 2, 'hs-b', 'gw-0: failover requested by operator'), promotion(1500, 3, 'hs-a', 'gw-1: failback requested by operator: failback to hs-a')] },
     [],
+  ],
+  [
+    'evidence: a failover with one instance of three finding the node down, quorum majority',
+    { quorum: 'majority', events: [localHealth(1000, 'gw-0', 'hs-a', 'down'), promotion(1050, 2, 'hs-b', 'gw-0: hs-a is down')] },
+    ['failover-evidence'],
+  ],
+  [
+    'evidence: a failover with two instances of three finding the node down, quorum majority',
+    { quorum: 'majority', events: [localHealth(1000, 'gw-0', 'hs-a', 'down'), localHealth(1040, 'gw-2', 'hs-a', 'down'), promotion(1050, 2, 'hs-b', 'gw-0: hs-a is down')] },
+    [],
+  ],
+  [
+    'evidence: a second vote that came and went before the failover does not count',
+    { quorum: 'majority', events: [localHealth(500, 'gw-2', 'hs-a', 'down'), localHealth(800, 'gw-2', 'hs-a', 'up'), localHealth(1000, 'gw-0', 'hs-a', 'down'), promotion(1050, 2, 'hs-b', 'gw-0: hs-a is down')] },
+    ['failover-evidence'],
+  ],
+  ['evidence: quorum 1, one instance is enough', { events: [localHealth(1000, 'gw-0', 'hs-a', 'down'), promotion(1050, 2, 'hs-b', 'gw-0: hs-a is down')] }, []],
+  [
+    'evidence: decided locally while Redis is lost',
+    { quorum: 'majority', events: [localHealth(1000, 'gw-0', 'hs-a', 'down'), promotion(1050, 2, 'hs-b', 'gw-0: hs-a is down (decided locally: Redis unreachable)')] },
+    [],
+  ],
+  [
+    'GET: failed through an instance cut off its pool’s node',
+    { requests: [{ id: 'g1', sentAt: 2500, status: 503, gateway: 1 }], faults: [{ kind: 'gateway-partition', target: 'gw-1→hs/hs-a', out: [[1000, 3000]] }] },
+    [],
+  ],
+  [
+    'GET: failed through another instance than the one cut off',
+    { requests: [{ id: 'g1', sentAt: 2500, status: 503, gateway: 0 }], faults: [{ kind: 'gateway-partition', target: 'gw-1→hs/hs-a', out: [[1000, 3000]] }] },
+    ['failed-get'],
   ],
   ['control: a forced failover refused', { operator: [{ at: 13_000, instance: 'gw-0', action: 'failover', pool: 'hs', step: 0, status: 409, body: '{"error":{"code":"FAILOVER_REFUSED"}}' }] }, ['operator-control']],
   [

@@ -10,6 +10,8 @@ const topology: Topology = { gateways: 3, pools: { hs: ['hs-a', 'hs-b', 'hs-c'],
 const plan = (options: Partial<PlanOptions> = {}) => planFaults({ seed: 1, durationMs: 120_000, faults: ALL_FAULTS, topology, ...options });
 const end = (s: FaultStep) => s.at + s.holdMs + spec(s.kind).overheadMs;
 const overlap = (a: FaultStep, b: FaultStep) => a.at < end(b) && b.at < end(a);
+/** The node a step takes out (a partition's target is `gw-<i>→<pool>/<node>`). */
+const node = (s: FaultStep) => s.target.split('→').at(-1)!;
 
 test('the same seed gives the same schedule; another seed another one', (t) => {
   t.deepEqual(plan({ seed: 42 }), plan({ seed: 42 }));
@@ -36,10 +38,11 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
       if (spec(s.kind).target === 'gateway') t.false(others.some((o) => spec(o.kind).target === 'gateway'), `#${s.n}: one gateway fault at a time`);
       for (const via of s.via) t.false(others.some((o) => o.target === `gw-${via}`), `#${s.n}: operators use an instance not being faulted`);
       if (s.target.includes('/')) {
-        const pool = s.target.split('/')[0]!;
-        const out = new Set([s.target, ...others.filter((o) => o.target.startsWith(`${pool}/`)).map((o) => o.target)]);
+        const pool = node(s).split('/')[0]!;
+        const out = new Set([node(s), ...others.filter((o) => node(o).startsWith(`${pool}/`)).map(node)]);
         t.true(out.size < topology.pools[pool]!.length, `#${s.n}: ${pool} keeps a node`);
       }
+      if (s.kind === 'gateway-partition') t.regex(s.target, /^gw-\d→hs\/hs-[abc]$/);
       if (s.kind === 'gateway-clock-skew') t.true(Math.abs(s.offsetMs!) >= 20_000 && Math.abs(s.offsetMs!) <= 60_000);
       if (s.kind === 'redis-client-pause') t.is(new Set(s.via).size, 2, 'two operators on two instances');
     }

@@ -19,15 +19,28 @@ import { isRedisFault, outages, overlaps, poolOutages, within, type Span } from 
  *   and every instance follows within `convergenceMs`.
  * - failback-hold-down: an automatic failback comes at least `failbackDelayMs` after the change
  *   before it (README: the current node has been active that long), whatever an instance's clock says.
+ * - failover-evidence: with a quorum above 1, an automatic failover because the active node is
+ *   down happens only once `quorum` instances found it down (unless Redis was declared lost).
  * - failed-get: no GET fails, except through an instance that was being faulted, or while
  *   every node of its pool was out (and `recoveryMs` after).
  * - duplicate-post: no POST reaches an upstream twice.
  * - history-integrity: every answer an upstream gave is in its record (else the checker is blind).
  */
 
-export type Invariant = 'epoch-unique' | 'epoch-monotonic' | 'convergence' | 'operator-control' | 'failback-hold-down' | 'failed-get' | 'duplicate-post' | 'history-integrity';
+export type Invariant =
+  | 'epoch-unique'
+  | 'epoch-monotonic'
+  | 'convergence'
+  | 'operator-control'
+  | 'failback-hold-down'
+  | 'failover-evidence'
+  | 'failed-get'
+  | 'duplicate-post'
+  | 'history-integrity';
 
-export const INVARIANTS: readonly Invariant[] = ['epoch-unique', 'epoch-monotonic', 'convergence', 'operator-control', 'failback-hold-down', 'failed-get', 'duplicate-post', 'history-integrity'];
+export const INVARIANTS: readonly Invariant[] = [
+  'epoch-unique', 'epoch-monotonic', 'convergence', 'operator-control', 'failback-hold-down', 'failover-evidence', 'failed-get', 'duplicate-post', 'history-integrity',
+];
 
 export interface Violation {
   readonly invariant: Invariant;
@@ -45,6 +58,8 @@ export interface CheckOptions {
   readonly recoveryMs?: number;
   /** The hot-standby pool's failbackDelay. */
   readonly failbackDelayMs: number;
+  /** The gateways' cluster.quorum (default 1: every failover has evidence enough). */
+  readonly quorum?: number | 'majority';
 }
 
 export function check(history: History, options: CheckOptions): Violation[] {
@@ -57,6 +72,7 @@ export function check(history: History, options: CheckOptions): Violation[] {
     ...checkConvergence(history, options.healedAt, convergenceMs),
     ...checkOperatorControl(history, pool, convergenceMs, graceMs),
     ...failbackHoldDown(history.events, pool, options.failbackDelayMs),
+    ...failoverEvidence(history.events, pool, options.quorum ?? 1, options.topology.gateways),
     ...failedGets(history, options.topology, options.recoveryMs ?? 3000),
     ...duplicatePosts(history.deliveries),
     ...integrity(history),
@@ -149,20 +165,50 @@ export function failbackHoldDown(events: readonly InstanceEvent[], pool: string,
   return out;
 }
 
+export function failoverEvidence(events: readonly InstanceEvent[], pool: string, quorum: number | 'majority', instances: number): Violation[] {
+  const needed = quorum === 'majority' ? Math.floor(instances / 2) + 1 : quorum;
+  if (needed <= 1) return [];
+  const announced = new Set<number>();
+  const out: Violation[] = [];
+  const sorted = [...events].sort((a, b) => a.at - b.at);
+  for (const e of sorted) {
+    if (e.type !== 'promotion' || e.pool !== pool || e.epoch === undefined || announced.has(e.epoch)) continue;
+    announced.add(e.epoch);
+    const down = / (\S+) is down$/.exec(e.reason);
+    if (!down || e.reason.includes('decided locally')) continue;
+    // The votes reach Redis before the promotion; their log lines may reach us a little after.
+    const voters = new Set(sorted.filter((v) => v.type === 'health' && v.pool === pool && v.node === down[1] && v.reason.startsWith('local:') && v.at <= e.at + 200).map((v) => v.instance));
+    const downNow = [...voters].filter((instance) => {
+      const last = sorted.filter((v) => v.type === 'health' && v.instance === instance && v.node === down[1] && v.reason.startsWith('local:') && v.at <= e.at + 200).at(-1);
+      return last?.to === 'down';
+    });
+    if (downNow.length >= needed) continue;
+    out.push({
+      invariant: 'failover-evidence',
+      at: e.at,
+      message: `epoch ${e.epoch}: ${e.reason}, with ${downNow.length ? downNow.join(', ') : 'no instance'} finding ${down[1]} down (quorum ${quorum}: ${needed} needed)`,
+    });
+  }
+  return out;
+}
+
 export function failedGets(history: Pick<History, 'requests' | 'faults'>, topology: Topology, recoveryMs: number): Violation[] {
   const poolDown = new Map(Object.entries(topology.pools).map(([pool, nodes]) => [pool, poolOutages(history.faults, pool, nodes, recoveryMs)]));
-  const gatewayOut = new Map<number, Span[]>();
+  // An instance being faulted fails what goes through it; one cut off a node of a pool may fail
+  // that pool's requests (with quorum above 1 the others rightly keep the node).
+  const gatewayOut = new Map<string, Span[]>();
   for (const fault of history.faults) {
     if (!fault.target.startsWith('gw-')) continue;
-    const index = Number(fault.target.slice('gw-'.length));
-    gatewayOut.set(index, [...(gatewayOut.get(index) ?? []), ...outages([fault], () => true, 0)]);
+    const [gateway, node] = fault.target.split('→');
+    const key = node ? `${gateway} ${node.split('/')[0]}` : gateway!;
+    gatewayOut.set(key, [...(gatewayOut.get(key) ?? []), ...outages([fault], () => true, node ? recoveryMs : 0)]);
   }
   const out: Violation[] = [];
   for (const r of history.requests) {
     if (r.method !== 'GET' || !failed(r)) continue;
     const span = { from: r.sentAt, until: r.endedAt ?? Infinity };
-    if ((gatewayOut.get(r.gateway) ?? []).some((s) => overlaps(s, span))) continue;
-    if ((poolDown.get(r.pool) ?? []).some((s) => overlaps(s, span))) continue;
+    const excused = [...(gatewayOut.get(`gw-${r.gateway}`) ?? []), ...(gatewayOut.get(`gw-${r.gateway} ${r.pool}`) ?? []), ...(poolDown.get(r.pool) ?? [])];
+    if (excused.some((s) => overlaps(s, span))) continue;
     const took = r.endedAt === undefined ? 'never answered' : `after ${Math.round(r.endedAt - r.sentAt)} ms`;
     out.push({ invariant: 'failed-get', at: r.sentAt, message: `GET ${r.id} to ${r.pool} via gw-${r.gateway} at ${clock(r.sentAt)}: ${r.status || 'no answer'} ${r.error ?? ''} ${took}`.replace(/\s+/g, ' ') });
   }

@@ -6,6 +6,7 @@ import { startRedisProcess, startReplicatedRedis, type RedisProcess, type Replic
 import { spawnTethered, type Scope, type Tethered } from '../../helpers/tethered.ts';
 import type { History } from './history.ts';
 import type { Topology } from './plan.ts';
+import { Relay } from './relay.ts';
 
 /**
  * The system under test, as real processes: three `baton start` gateways sharing one Redis
@@ -30,6 +31,8 @@ export class Upstream {
   readonly pool: string;
   readonly node: string;
   port = 0;
+  /** One per gateway (by index) when partitions are on: each gateway reaches the node through its own. */
+  readonly relays: Relay[] = [];
   #process: Tethered | undefined;
   readonly #scope: Scope;
   readonly #history: History;
@@ -38,8 +41,9 @@ export class Upstream {
     [this.#scope, this.#history, this.pool, this.node] = [scope, history, pool, node];
   }
 
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+  /** Where gateway `index` sends this node's requests. */
+  urlFor(index: number): string {
+    return `http://127.0.0.1:${this.relays[index]?.port ?? this.port}`;
   }
 
   /** Starts (again, on the same port once it has one). */
@@ -48,9 +52,14 @@ export class Upstream {
     process.onLine((line) => this.#record(line));
     this.#process = process;
     this.port = Number((await process.waitForLine(/^listening (\d+)/, 60_000))[1]);
+    await Promise.all(this.relays.map((relay) => relay.open()));
   }
 
-  kill = () => this.#process?.stop('SIGKILL') ?? Promise.resolve();
+  async kill(): Promise<void> {
+    await this.#process?.stop('SIGKILL');
+    await Promise.all(this.relays.map((relay) => relay.close()));
+  }
+
   pause = () => this.#process?.pause();
   resume = () => this.#process?.resume();
 
@@ -73,10 +82,11 @@ export class Gateway {
   readonly #scope: Scope;
   readonly #history: History;
   readonly #config: string;
-  readonly #redis: string;
+  readonly #env: Record<string, string>;
 
-  constructor(scope: Scope, history: History, index: number, config: string, redis: string) {
-    [this.#scope, this.#history, this.index, this.#config, this.#redis] = [scope, history, index, config, redis];
+  /** `env`: what the config reads (REDIS, NODES). */
+  constructor(scope: Scope, history: History, index: number, config: string, env: Record<string, string>) {
+    [this.#scope, this.#history, this.index, this.#config, this.#env] = [scope, history, index, config, env];
     this.id = `gw-${index}`;
   }
 
@@ -95,7 +105,7 @@ export class Gateway {
   /** Starts (again, on the same ports once it has them), its clock `offsetMs` off. */
   async start(offsetMs = 0): Promise<void> {
     const args = [...(offsetMs ? ['--import', clockPreload] : []), batonBin, 'start', '--config', this.#config];
-    const env = { ...process.env, INSTANCE: this.id, PORT: String(this.port), ADMIN_PORT: String(this.adminPort), REDIS: this.#redis, BATON_CLOCK_OFFSET_MS: String(offsetMs) };
+    const env = { ...process.env, ...this.#env, INSTANCE: this.id, PORT: String(this.port), ADMIN_PORT: String(this.adminPort), BATON_CLOCK_OFFSET_MS: String(offsetMs) };
     const child = spawnTethered(this.#scope, this.id, process.execPath, args, { cwd: repoRoot, env });
     this.#process = child;
     child.onLine((line) => this.#record(line));
@@ -162,6 +172,8 @@ export interface ClusterOptions {
   readonly sentinel: boolean;
   /** `cluster.quorum` of the gateways (default 1, Baton's default). */
   readonly quorum?: number | 'majority';
+  /** Each gateway reaches each node through its own relay, so that it can be cut off alone. */
+  readonly relays?: boolean;
 }
 
 export async function startCluster(scope: Scope, history: History, options: ClusterOptions): Promise<NemesisCluster> {
@@ -173,44 +185,55 @@ export async function startCluster(scope: Scope, history: History, options: Clus
   history.note(replicated ? `Redis: primary :${replicated.primary.port}, replica :${replicated.replica.port}, sentinel :${replicated.sentinels.addresses[0]!.port}` : `Redis :${single!.port}`);
 
   const upstreams = new Map<string, Upstream>();
-  for (const [pool, nodes] of Object.entries(TOPOLOGY.pools)) for (const node of nodes) upstreams.set(`${pool}/${node}`, new Upstream(scope, history, pool, node));
+  for (const [pool, nodes] of Object.entries(TOPOLOGY.pools)) {
+    for (const node of nodes) {
+      const upstream = new Upstream(scope, history, pool, node);
+      if (options.relays) for (let i = 0; i < TOPOLOGY.gateways; i++) upstream.relays.push(new Relay(() => upstream.port));
+      scope.teardown(() => Promise.all(upstream.relays.map((relay) => relay.close())).then(() => {}));
+      upstreams.set(`${pool}/${node}`, upstream);
+    }
+  }
   await Promise.all([...upstreams.values()].map((u) => u.start()));
 
   const config = join(options.dir, 'gateway.config.ts');
-  writeFileSync(config, gatewayConfig(upstreams, options.quorum ?? 1));
-  const gateways = Array.from({ length: TOPOLOGY.gateways }, (_, i) => new Gateway(scope, history, i, config, redisTarget));
+  writeFileSync(config, gatewayConfig(options.quorum ?? 1));
+  const nodesFor = (index: number) => JSON.stringify(Object.fromEntries([...upstreams.values()].map((u) => [u.node, u.urlFor(index)])));
+  const gateways = Array.from({ length: TOPOLOGY.gateways }, (_, i) => new Gateway(scope, history, i, config, { REDIS: redisTarget, NODES: nodesFor(i) }));
   for (const gateway of gateways) await gateway.start(); // one after another: two cores
   history.note(`gateways ${gateways.map((g) => `${g.id} ${g.url} (admin ${g.adminUrl})`).join(', ')}`);
   return { topology: TOPOLOGY, upstreams, gateways, redis: () => replicated?.primary ?? single!, replicated };
 }
 
-function gatewayConfig(upstreams: ReadonlyMap<string, Upstream>, quorum: number | 'majority'): string {
+function gatewayConfig(quorum: number | 'majority'): string {
   const nodes = (pool: string) =>
-    TOPOLOGY.pools[pool]!.map((node, tier) => `{ id: '${node}', url: '${upstreams.get(`${pool}/${node}`)!.url}'${pool === TOPOLOGY.activePassive ? `, tier: ${tier}` : ''} }`).join(', ');
+    TOPOLOGY.pools[pool]!.map((node, tier) => `{ id: '${node}', url: urls['${node}']${pool === TOPOLOGY.activePassive ? `, tier: ${tier}` : ''} }`).join(', ');
   return `import { defineConfig } from '${indexUrl}';
-// Written by the nemesis (test/cluster/nemesis/cluster.ts).
-export default defineConfig(({ env }) => ({
-  listen: { host: '127.0.0.1', port: Number(env.PORT) },
-  admin: { port: Number(env.ADMIN_PORT) },
-  log: { level: 'info', access: false },
-  server: { drainTimeout: '1s' },
-  // Fast, but with room for a loaded two-core machine (a 200 ms timeout there is a false alarm).
-  cluster: { name: 'nemesis', instanceId: env.INSTANCE, redis: JSON.parse(env.REDIS), heartbeatInterval: '500ms', resyncInterval: '1s', quorum: ${JSON.stringify(quorum)} },
-  pools: {
-    hs: {
-      policy: { name: 'hot-standby', failbackDelay: ${FAILBACK_DELAY_MS} },
-      nodes: [${nodes('hs')}],
-      health: { path: '/health', interval: '300ms', timeout: '600ms', fall: 2, rise: 2 },
-      timeouts: { response: '2s' },
+// Written by the nemesis (test/cluster/nemesis/cluster.ts). NODES: node id → the URL this instance uses.
+export default defineConfig(({ env }) => {
+  const urls = JSON.parse(env.NODES);
+  return {
+    listen: { host: '127.0.0.1', port: Number(env.PORT) },
+    admin: { port: Number(env.ADMIN_PORT) },
+    log: { level: 'info', access: false },
+    server: { drainTimeout: '1s' },
+    // Fast, but with room for a loaded two-core machine (a 200 ms timeout there is a false alarm).
+    cluster: { name: 'nemesis', instanceId: env.INSTANCE, redis: JSON.parse(env.REDIS), heartbeatInterval: '500ms', resyncInterval: '1s', quorum: ${JSON.stringify(quorum)} },
+    pools: {
+      hs: {
+        policy: { name: 'hot-standby', failbackDelay: ${FAILBACK_DELAY_MS} },
+        nodes: [${nodes('hs')}],
+        health: { path: '/health', interval: '300ms', timeout: '600ms', fall: 2, rise: 2 },
+        timeouts: { response: '2s' },
+      },
+      rr: {
+        policy: 'round-robin',
+        nodes: [${nodes('rr')}],
+        health: { path: '/health', interval: '500ms', timeout: '600ms', fall: 2, rise: 2 },
+        timeouts: { response: '2s' },
+      },
     },
-    rr: {
-      policy: 'round-robin',
-      nodes: [${nodes('rr')}],
-      health: { path: '/health', interval: '500ms', timeout: '600ms', fall: 2, rise: 2 },
-      timeouts: { response: '2s' },
-    },
-  },
-  routes: [{ path: '/hs/', pool: 'hs' }, { path: '/rr/', pool: 'rr' }],
-}));
+    routes: [{ path: '/hs/', pool: 'hs' }, { path: '/rr/', pool: 'rr' }],
+  };
+});
 `;
 }

@@ -36,6 +36,11 @@ const nothing = async () => {};
 const upstream = (c: Context) => c.cluster.upstreams.get(c.step.target)!;
 const gateway = (c: Context) => c.cluster.gateways[Number(c.step.target.slice('gw-'.length))]!;
 const redis = (c: Context) => c.cluster.redis();
+/** The relay between the gateway and the node of a `gw-<i>→<pool>/<node>` target. */
+const partitioned = (c: Context) => {
+  const [gw, node] = c.step.target.split('→') as [string, string];
+  return c.cluster.upstreams.get(node)!.relays[Number(gw.slice('gw-'.length))]!;
+};
 
 /** While a gateway is down or restarting, the load goes through the others. */
 async function offLoad(c: Context, during: () => Promise<void>): Promise<void> {
@@ -191,6 +196,16 @@ const actions: Record<FaultKind, FaultAction> = {
       await gateway(c).start();
     }),
   },
+  'gateway-partition': {
+    apply: async (c) => {
+      c.out();
+      partitioned(c).partition();
+    },
+    heal: async (c) => {
+      partitioned(c).heal();
+      c.back();
+    },
+  },
   'operator-failover': {
     apply: (c) => failoverVia(c, 0),
     heal: nothing,
@@ -222,7 +237,7 @@ export async function executePlan(cluster: NemesisCluster, history: History, pla
   for (const step of plan) {
     const wait = t0 + step.at - history.now();
     if (wait > 0) await sleep(wait);
-    const resource = step.kind.startsWith('gateway') ? 'gateway' : step.target;
+    const resource = step.kind === 'gateway-partition' ? step.target.split('→')[1]! : step.kind.startsWith('gateway') ? 'gateway' : step.target;
     const previous = healing.get(resource) ?? Promise.resolve();
     const run = previous.then(() => runStep(cluster, history, step));
     healing.set(resource, run);

@@ -8,7 +8,7 @@
  */
 
 /** What a fault hits, and so which other faults it must not overlap. */
-export type FaultTarget = 'upstream' | 'redis' | 'gateway' | 'failover' | 'drain';
+export type FaultTarget = 'upstream' | 'redis' | 'gateway' | 'partition' | 'failover' | 'drain';
 
 export interface FaultSpec {
   readonly target: FaultTarget;
@@ -19,6 +19,8 @@ export interface FaultSpec {
   readonly overheadMs: number;
   /** Needs a replica and Sentinel (the gateways then find Redis through Sentinel). */
   readonly sentinel?: true;
+  /** Needs a relay between each gateway and each node (relay.ts). */
+  readonly relays?: true;
   /** Why `main` fails with this fault (the issue 10 item that fixes it); absent: must pass. */
   readonly pending?: string;
 }
@@ -95,6 +97,14 @@ export const FAULTS = {
     holdMs: [3000, 8000],
     overheadMs: 12_000,
     pending: "issue 10 item 2: the failback hold-down is measured in the instance's clock",
+  },
+  'gateway-partition': {
+    target: 'partition',
+    summary: 'cut one gateway off one node of the hot-standby pool (its relay forwards nothing); the others still reach it',
+    holdMs: [1000, 5000],
+    overheadMs: 500,
+    relays: true,
+    pending: 'issue 10 item 2: with quorum above 1, one instance that cannot reach the active node fails over for everyone',
   },
   'operator-failover': {
     target: 'failover',

@@ -20,7 +20,7 @@ export interface FaultStep {
   /** When it starts, in ms after the faults begin. */
   readonly at: number;
   readonly kind: FaultKind;
-  /** `redis`, `gw-<i>`, `<pool>/<node>`, or `<pool>` for a failover. */
+  /** `redis`, `gw-<i>`, `<pool>/<node>`, `gw-<i>→<pool>/<node>` for a partition, or `<pool>` for a failover. */
   readonly target: string;
   readonly holdMs: number;
   /** Gateways (by index) whose admin API the step uses, in order of use. */
@@ -97,6 +97,17 @@ export function planFaults(options: PlanOptions): FaultStep[] {
         via = pickDistinct(rng, reachable, needs);
         target = 'redis';
         reserve('redis');
+        break;
+      }
+      case 'partition': {
+        const pool = topology.activePassive;
+        const candidates = topology.pools[pool]!.map((id) => `${pool}/${id}`).filter((node) => free(node, at, until) && (options.allowPoolOutage || withinOutageCap(node, busy, topology)));
+        if (candidates.length === 0 || reachable.length === 0) continue;
+        const node = rng.pick(candidates);
+        const index = rng.pick(reachable);
+        target = `gw-${index}→${node}`;
+        reserve(node);
+        reserve(`gw-${index}`, false);
         break;
       }
       case 'gateway': {

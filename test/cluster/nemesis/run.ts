@@ -73,9 +73,10 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
   const dir = mkdtempSync(join(tmpdir(), 'baton-nemesis-'));
   options.scope.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const sentinel = options.faults.some((kind) => spec(kind).sentinel);
+  const relays = options.faults.some((kind) => spec(kind).relays);
   log(`nemesis seed ${options.seed}: ${plan.length} faults over ${options.seconds} s from ${options.faults.join(', ')}${sentinel ? ' (Redis through Sentinel)' : ''}, quorum ${options.quorum ?? 1}`);
 
-  const cluster = await startCluster(options.scope, history, { dir, sentinel, quorum: options.quorum });
+  const cluster = await startCluster(options.scope, history, { dir, sentinel, relays, quorum: options.quorum });
   await until('every instance on Redis with hs-a active', async () => {
     const views = await Promise.all(cluster.gateways.map((g) => readView(g)));
     return views.every((v) => !('error' in v) && v.connected && v.pools.hs?.active === 'hs-a');
@@ -100,7 +101,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
   await sleep(300); // the upstreams' last REQ lines
   history.note('load stopped; checking');
 
-  const violations = check(history, { topology: TOPOLOGY, healedAt, failbackDelayMs: FAILBACK_DELAY_MS, ...options.check });
+  const violations = check(history, { topology: TOPOLOGY, healedAt, failbackDelayMs: FAILBACK_DELAY_MS, quorum: options.quorum, ...options.check });
   return {
     seed: options.seed,
     plan,
