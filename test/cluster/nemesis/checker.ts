@@ -47,7 +47,12 @@ export interface Violation {
   /** When it happened (history time), for the timeline excerpt. */
   readonly at: number;
   readonly message: string;
+  /** A timing rule broken while the machine starved the run of CPU (stalls.ts): set aside, not counted. */
+  readonly stalled?: boolean;
 }
+
+/** The rules about time (answers, agreement, evidence in time); the others hold however slow the machine. */
+const TIMING: ReadonlySet<Invariant> = new Set(['convergence', 'operator-control', 'failback-hold-down', 'failover-evidence', 'failed-get']);
 
 export interface CheckOptions {
   readonly topology: Topology;
@@ -65,7 +70,11 @@ export interface CheckOptions {
 export function check(history: History, options: CheckOptions): Violation[] {
   const convergenceMs = options.convergenceMs ?? 1000;
   const graceMs = options.staleGraceMs ?? 2000;
+  const recoveryMs = options.recoveryMs ?? 3000;
   const pool = options.topology.activePassive;
+  // A stall starves the gateways too: their heartbeats time out and they recover after it.
+  const stalls = history.stalls.map((s) => ({ from: s.from - 1000, until: s.until + recoveryMs }));
+  const mark = (v: Violation): Violation => (TIMING.has(v.invariant) && within(v.at, stalls) ? { ...v, stalled: true } : v);
   return [
     ...epochUnique(history.deliveries, history.operator, pool),
     ...epochMonotonic(history, pool, graceMs),
@@ -73,10 +82,12 @@ export function check(history: History, options: CheckOptions): Violation[] {
     ...checkOperatorControl(history, pool, convergenceMs, graceMs),
     ...failbackHoldDown(history.events, pool, options.failbackDelayMs),
     ...failoverEvidence(history.events, pool, options.quorum ?? 1, options.topology.gateways),
-    ...failedGets(history, options.topology, options.recoveryMs ?? 3000),
+    ...failedGets(history, options.topology, recoveryMs),
     ...duplicatePosts(history.deliveries),
     ...integrity(history),
-  ].sort((a, b) => a.at - b.at);
+  ]
+    .map(mark)
+    .sort((a, b) => a.at - b.at);
 }
 
 export function epochUnique(deliveries: readonly Delivery[], operator: readonly OperatorAction[], pool: string): Violation[] {

@@ -6,7 +6,6 @@ import { startRedisProcess, startReplicatedRedis, type RedisProcess, type Replic
 import { spawnTethered, type Scope, type Tethered } from '../../helpers/tethered.ts';
 import type { History } from './history.ts';
 import type { Topology } from './plan.ts';
-import { Relay } from './relay.ts';
 
 /**
  * The system under test, as real processes: three `baton start` gateways sharing one Redis
@@ -31,8 +30,9 @@ export class Upstream {
   readonly pool: string;
   readonly node: string;
   port = 0;
-  /** One per gateway (by index) when partitions are on: each gateway reaches the node through its own. */
-  readonly relays: Relay[] = [];
+  /** When partitions are on: each gateway reaches the node through its own relay, on these ports. */
+  readonly relayPorts: number[] = [];
+  relays: Relays | undefined;
   #process: Tethered | undefined;
   readonly #scope: Scope;
   readonly #history: History;
@@ -43,7 +43,7 @@ export class Upstream {
 
   /** Where gateway `index` sends this node's requests. */
   urlFor(index: number): string {
-    return `http://127.0.0.1:${this.relays[index]?.port ?? this.port}`;
+    return `http://127.0.0.1:${this.relayPorts[index] ?? this.port}`;
   }
 
   /** Starts (again, on the same port once it has one). */
@@ -52,12 +52,19 @@ export class Upstream {
     process.onLine((line) => this.#record(line));
     this.#process = process;
     this.port = Number((await process.waitForLine(/^listening (\d+)/, 60_000))[1]);
-    await Promise.all(this.relays.map((relay) => relay.open()));
+    if (!this.relays) return;
+    if (this.relayPorts.length) await this.relays.send(`up ${this.node}`);
+    else for (let i = 0; i < TOPOLOGY.gateways; i++) this.relayPorts.push(Number(await this.relays.send(`open ${this.node} ${i} ${this.port}`)));
   }
 
   async kill(): Promise<void> {
     await this.#process?.stop('SIGKILL');
-    await Promise.all(this.relays.map((relay) => relay.close()));
+    await this.relays?.send(`down ${this.node}`);
+  }
+
+  /** Cuts gateway `index` off this node, or heals that. */
+  partition(index: number, cut: boolean): Promise<string> {
+    return this.relays!.send(`${cut ? 'cut' : 'heal'} ${this.node} ${index}`);
   }
 
   pause = () => this.#process?.pause();
@@ -155,6 +162,39 @@ export class Gateway {
   }
 }
 
+/** The relay process (relay-host.ts): one command at a time, each answered. */
+class Relays {
+  readonly #process: Tethered;
+  readonly #waiting = new Map<number, { resolve: (result: string) => void; reject: (error: Error) => void }>();
+  #next = 0;
+
+  private constructor(process: Tethered) {
+    this.#process = process;
+    process.onLine((line) => {
+      const match = /^(ok|error) (\d+) ?(.*)$/.exec(line);
+      const waiter = match && this.#waiting.get(Number(match[2]));
+      if (!waiter) return;
+      this.#waiting.delete(Number(match![2]));
+      if (match![1] === 'ok') waiter.resolve(match![3]!);
+      else waiter.reject(new Error(`relays: ${match![3]}`));
+    });
+  }
+
+  static async start(scope: Scope): Promise<Relays> {
+    const process = spawnTethered(scope, 'relays', globalThis.process.execPath, ['--import', 'tsx', join(repoRoot, 'test/cluster/nemesis/relay-host.ts')], { cwd: repoRoot, stdin: true });
+    await process.waitForLine(/^relays ready/, 60_000);
+    return new Relays(process);
+  }
+
+  send(command: string): Promise<string> {
+    const id = ++this.#next;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      this.#process.child.stdin!.write(`${id} ${command}\n`);
+    });
+  }
+}
+
 export interface NemesisCluster {
   readonly topology: Topology;
   /** "<pool>/<node>" → its process. */
@@ -184,12 +224,12 @@ export async function startCluster(scope: Scope, history: History, options: Clus
   const redisTarget = JSON.stringify(replicated ? replicated.clientOptions : single!.url);
   history.note(replicated ? `Redis: primary :${replicated.primary.port}, replica :${replicated.replica.port}, sentinel :${replicated.sentinels.addresses[0]!.port}` : `Redis :${single!.port}`);
 
+  const relays = options.relays ? await Relays.start(scope) : undefined;
   const upstreams = new Map<string, Upstream>();
   for (const [pool, nodes] of Object.entries(TOPOLOGY.pools)) {
     for (const node of nodes) {
       const upstream = new Upstream(scope, history, pool, node);
-      if (options.relays) for (let i = 0; i < TOPOLOGY.gateways; i++) upstream.relays.push(new Relay(() => upstream.port));
-      scope.teardown(() => Promise.all(upstream.relays.map((relay) => relay.close())).then(() => {}));
+      upstream.relays = relays;
       upstreams.set(`${pool}/${node}`, upstream);
     }
   }

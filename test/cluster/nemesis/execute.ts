@@ -36,10 +36,10 @@ const nothing = async () => {};
 const upstream = (c: Context) => c.cluster.upstreams.get(c.step.target)!;
 const gateway = (c: Context) => c.cluster.gateways[Number(c.step.target.slice('gw-'.length))]!;
 const redis = (c: Context) => c.cluster.redis();
-/** The relay between the gateway and the node of a `gw-<i>→<pool>/<node>` target. */
-const partitioned = (c: Context) => {
+/** Cuts (or heals) the gateway and the node of a `gw-<i>→<pool>/<node>` target. */
+const partition = (c: Context, cut: boolean) => {
   const [gw, node] = c.step.target.split('→') as [string, string];
-  return c.cluster.upstreams.get(node)!.relays[Number(gw.slice('gw-'.length))]!;
+  return c.cluster.upstreams.get(node)!.partition(Number(gw.slice('gw-'.length)), cut);
 };
 
 /** While a gateway is down or restarting, the load goes through the others. */
@@ -199,10 +199,10 @@ const actions: Record<FaultKind, FaultAction> = {
   'gateway-partition': {
     apply: async (c) => {
       c.out();
-      partitioned(c).partition();
+      await partition(c, true);
     },
     heal: async (c) => {
-      partitioned(c).heal();
+      await partition(c, false);
       c.back();
     },
   },

@@ -92,6 +92,8 @@ export class History {
   readonly events: InstanceEvent[] = [];
   readonly operator: OperatorAction[] = [];
   readonly samples: StatusSample[] = [];
+  /** When the machine starved this process (and so every process of the run) of CPU: see stalls.ts. */
+  readonly stalls: Array<{ from: number; until: number; lagMs: number }> = [];
   /** The harness failing to do something (a process that would not start): the run proves nothing. */
   readonly harnessErrors: Array<{ at: number; message: string }> = [];
   /** Lines from the harness itself (start-up, phases), for the timeline. */

@@ -13,6 +13,7 @@ export interface Line {
 export function timeline(history: History): Line[] {
   const lines: Line[] = [];
   for (const note of history.notes) lines.push({ at: note.at, who: 'harness', text: note.text });
+  for (const stall of history.stalls) lines.push({ at: stall.from, who: 'machine', text: `stalled ${stall.lagMs} ms (no CPU for this process)` });
   for (const f of history.faults) {
     lines.push({ at: f.startedAt, who: 'nemesis', text: `▶ #${f.n} ${f.kind} ${f.target}` });
     if (f.healingAt !== undefined) lines.push({ at: f.healingAt, who: 'nemesis', text: `… #${f.n} ${f.kind} ${f.target} healing` });
@@ -67,12 +68,17 @@ export function summary(history: History): string {
     `requests: ${history.requests.length}, delivered to upstreams: ${history.deliveries.length}`,
     ...requestLines,
     `epochs seen by each node: ${epochLine || 'none'}`,
+    `machine stalls (this process' timers ≥ 400 ms late): ${history.stalls.length}${history.stalls.length ? `, longest ${Math.max(...history.stalls.map((s) => s.lagMs))} ms` : ''}`,
   ].join('\n');
 }
 
-export function verdict(violations: readonly Violation[], history: History, options: { excerpts?: number; perInvariant?: number } = {}): string {
+export function verdict(violations: readonly Violation[], history: History, options: { excerpts?: number; perInvariant?: number; setAside?: readonly Violation[] } = {}): string {
   const harness = history.harnessErrors.map((e) => `  [harness] ${clock(e.at)} ${e.message.split('\n').slice(0, 3).join(' / ')}`);
-  if (violations.length === 0 && harness.length === 0) return `VERDICT: PASS — no violation of ${INVARIANTS.join(', ')}`;
+  const setAside = options.setAside ?? [];
+  const stalls = setAside.length
+    ? `\n(set aside: ${setAside.length} timing violation(s) during ${history.stalls.length} machine stall(s), longest ${Math.max(...history.stalls.map((s) => s.lagMs))} ms: ${[...new Set(setAside.map((v) => v.invariant))].join(', ')})`
+    : '';
+  if (violations.length === 0 && harness.length === 0) return `VERDICT: PASS — no violation of ${INVARIANTS.join(', ')}${stalls}`;
   const lines = timeline(history);
   const out = violations.length
     ? [`VERDICT: FAIL — ${violations.length} violation(s): ${INVARIANTS.filter((i) => violations.some((v) => v.invariant === i)).map((i) => `${i} ×${violations.filter((v) => v.invariant === i).length}`).join(', ')}`]
@@ -85,6 +91,7 @@ export function verdict(violations: readonly Violation[], history: History, opti
     if (list.length > shown.length) out.push(`  [${invariant}] … and ${list.length - shown.length} more`);
   }
   const firsts = INVARIANTS.map((i) => violations.find((v) => v.invariant === i)).filter((v): v is Violation => v !== undefined);
+  if (stalls) out.push(stalls.trim());
   for (const v of firsts.slice(0, options.excerpts ?? 4)) {
     const around = lines.filter((l) => l.at >= v.at - 4000 && l.at <= v.at + 1500).slice(-60);
     out.push('', `history around ${clock(v.at)} (${v.invariant}):`, formatLines(around));

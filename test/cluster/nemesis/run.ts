@@ -12,6 +12,7 @@ import { spec, type FaultKind } from './faults.ts';
 import { finalPhase } from './final.ts';
 import { History } from './history.ts';
 import { startLoad } from './load.ts';
+import { watchStalls } from './stalls.ts';
 import { planFaults, type FaultStep } from './plan.ts';
 import { formatLines, formatPlan, summary, timeline, verdict } from './report.ts';
 
@@ -44,6 +45,8 @@ export interface NemesisResult {
   readonly plan: readonly FaultStep[];
   readonly history: History;
   readonly violations: readonly Violation[];
+  /** Timing rules broken while the machine stalled (stalls.ts): reported, not counted. */
+  readonly setAside: readonly Violation[];
   /** The harness could not do its part (a process would not start): the run proves nothing. */
   readonly inconclusive: boolean;
   /** No violation, and conclusive. */
@@ -76,6 +79,8 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
   const relays = options.faults.some((kind) => spec(kind).relays);
   log(`nemesis seed ${options.seed}: ${plan.length} faults over ${options.seconds} s from ${options.faults.join(', ')}${sentinel ? ' (Redis through Sentinel)' : ''}, quorum ${options.quorum ?? 1}`);
 
+  const stopWatching = watchStalls(history);
+  options.scope.teardown(stopWatching);
   const cluster = await startCluster(options.scope, history, { dir, sentinel, relays, quorum: options.quorum });
   await until('every instance on Redis with hs-a active', async () => {
     const views = await Promise.all(cluster.gateways.map((g) => readView(g)));
@@ -100,17 +105,20 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
   await load.stop();
   await sleep(300); // the upstreams' last REQ lines
   history.note('load stopped; checking');
+  stopWatching();
 
-  const violations = check(history, { topology: TOPOLOGY, healedAt, failbackDelayMs: FAILBACK_DELAY_MS, quorum: options.quorum, ...options.check });
+  const all = check(history, { topology: TOPOLOGY, healedAt, failbackDelayMs: FAILBACK_DELAY_MS, quorum: options.quorum, ...options.check });
+  const violations = all.filter((v) => !v.stalled);
   return {
     seed: options.seed,
     plan,
     history,
     violations,
+    setAside: all.filter((v) => v.stalled),
     inconclusive: history.harnessErrors.length > 0,
     passed: violations.length === 0 && history.harnessErrors.length === 0,
     summary: () => summary(history),
-    verdict: () => verdict(violations, history),
+    verdict: () => verdict(violations, history, { setAside: all.filter((v) => v.stalled) }),
     timeline: () => formatLines(timeline(history)),
     plainPlan: () => formatPlan(plan),
   };
