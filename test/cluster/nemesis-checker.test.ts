@@ -43,13 +43,15 @@ function withDeliveries(made: Made): Made {
   return { ...made, deliveries: [...(made.deliveries ?? []), ...delivered] };
 }
 
-const view = (active: string, epoch: number, options: { connected?: boolean; drained?: string; down?: string } = {}): InstanceView => ({
+const view = (active: string, epoch: number, options: { connected?: boolean; drained?: string; down?: string; unknown?: string } = {}): InstanceView => ({
   connected: options.connected ?? true,
   pools: {
     hs: {
       active,
       epoch,
-      nodes: Object.fromEntries(topology.pools.hs!.map((id) => [id, { cluster: id === options.down ? 'down' : 'up', draining: id === options.drained, usable: true }])),
+      nodes: Object.fromEntries(
+        topology.pools.hs!.map((id) => [id, { cluster: id === options.down ? 'down' : id === options.unknown ? 'unknown' : 'up', local: id === options.down ? 'down' : 'up', draining: id === options.drained, usable: true }]),
+      ),
     },
   },
 });
@@ -118,6 +120,7 @@ const cases: Array<[title: string, made: Made, expected: Invariant[]]> = [
   ['convergence: reconnecting first is not disagreeing', { samples: [[10_000, [view('hs-a', 1), view('hs-b', 2, { connected: false }), { error: 'timeout' }]], [12_000, [view('hs-a', 1), view('hs-a', 1), view('hs-a', 1)]], agreed(13_000)] }, []],
   ['convergence: an instance never back on Redis', { samples: [[10_000, [view('hs-a', 1), view('hs-a', 1, { connected: false }), view('hs-a', 1)]]] }, ['convergence']],
   ['convergence: a drain the operator undid', { samples: [agreed(10_000, 'hs-a', 1, { drained: 'hs-b' })], operator: [{ at: 500, instance: 'gw-0', action: 'drain', pool: 'hs', node: 'hs-b', step: 1, status: 200 }, { at: 900, instance: 'gw-1', action: 'enable', pool: 'hs', node: 'hs-b', step: 1, status: 200 }] }, ['convergence']],
+  ['convergence: every instance finds a node up but its cluster verdict is unknown', { samples: [agreed(10_000, 'hs-a', 1, { unknown: 'hs-c' })] }, ['convergence']],
   ['convergence: a drain that stays', { samples: [agreed(10_000, 'hs-a', 1, { drained: 'hs-b' })], operator: [{ at: 500, instance: 'gw-0', action: 'drain', pool: 'hs', node: 'hs-b', step: 1, status: 200 }] }, []],
   [
     'control: a forced failover that everyone follows',

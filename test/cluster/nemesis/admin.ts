@@ -34,8 +34,8 @@ export async function readView(gateway: Gateway, timeoutMs = 1000): Promise<Inst
     const doc = reply.json<StatusDoc>();
     const pools: Record<string, InstanceView['pools'][string]> = {};
     for (const [name, pool] of Object.entries(doc.pools)) {
-      const nodes: Record<string, { cluster: string; draining: boolean; usable: boolean }> = {};
-      for (const node of pool.nodes) nodes[node.id] = { cluster: node.cluster, draining: node.draining, usable: node.usable };
+      const nodes: Record<string, { cluster: string; local: string; draining: boolean; usable: boolean }> = {};
+      for (const node of pool.nodes) nodes[node.id] = { cluster: node.cluster, local: node.local, draining: node.draining, usable: node.usable };
       pools[name] = { active: pool.active, epoch: pool.epoch, nodes };
     }
     return { connected: doc.storeConnected, pools };
@@ -46,5 +46,5 @@ export async function readView(gateway: Gateway, timeoutMs = 1000): Promise<Inst
 
 interface StatusDoc {
   storeConnected: boolean;
-  pools: Record<string, { active: string | null; epoch: number | null; nodes: Array<{ id: string; cluster: string; draining: boolean; usable: boolean }> }>;
+  pools: Record<string, { active: string | null; epoch: number | null; nodes: Array<{ id: string; cluster: string; local: string; draining: boolean; usable: boolean }> }>;
 }

@@ -57,7 +57,20 @@ export function checkConvergence(history: Pick<History, 'samples' | 'operator'>,
   }
   episodeOver(samples.at(-1)!.at, false);
   const last = samples.at(-1)!;
-  if (agreeing(last)) out.push(...drainIntent(history, last.views[0] as InstanceView, last.at));
+  if (agreeing(last)) out.push(...drainIntent(history, last.views[0] as InstanceView, last.at), ...verdictsFromVotes(last));
+  return out;
+}
+
+/** Every instance finds a node up, so its cluster verdict must be up too (not `unknown` for want of votes). */
+function verdictsFromVotes(sample: StatusSample): Violation[] {
+  const views = sample.views as InstanceView[];
+  const out: Violation[] = [];
+  for (const [pool, p] of Object.entries(views[0]!.pools)) {
+    for (const [node, n] of Object.entries(p.nodes)) {
+      if (n.cluster === 'up' || !views.every((v) => v.pools[pool]?.nodes[node]?.local === 'up')) continue;
+      out.push({ invariant: 'convergence', at: sample.at, message: `${pool}/${node}: every instance finds it up, yet its cluster verdict is ${n.cluster} on all of them (votes missing?)` });
+    }
+  }
   return out;
 }
 
