@@ -110,6 +110,11 @@ export class Gateway {
     return this.#process?.alive ?? false;
   }
 
+  /** The running process' pid (diagnostics.ts reads /proc with it). */
+  get pid(): number | undefined {
+    return this.#process?.alive ? this.#process.pid : undefined;
+  }
+
   /** Starts (again, on the same ports once it has them), its clock `offsetMs` off. */
   async start(offsetMs = 0): Promise<void> {
     const args = [...(offsetMs ? ['--import', clockPreload] : []), batonBin, 'start', '--config', this.#config];

@@ -24,7 +24,7 @@ export function timeline(history: History): Line[] {
   }
   for (const e of history.events) {
     const subject = [e.pool, e.node].filter(Boolean).join('/');
-    if (e.type === 'instance' || e.type === 'process' || e.type === 'log') {
+    if (e.type === 'instance' || e.type === 'process' || e.type === 'log' || e.type === 'diagnostic') {
       lines.push({ at: e.at, who: e.instance, text: `${e.type}: ${e.reason}` });
       continue;
     }

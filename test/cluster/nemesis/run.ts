@@ -12,6 +12,7 @@ import { spec, type FaultKind } from './faults.ts';
 import { finalPhase } from './final.ts';
 import { History } from './history.ts';
 import { startLoad } from './load.ts';
+import { watchGateways } from './diagnostics.ts';
 import { watchStalls } from './stalls.ts';
 import { planFaults, type FaultStep } from './plan.ts';
 import { formatLines, formatPlan, summary, timeline, verdict } from './report.ts';
@@ -87,6 +88,8 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     return views.every((v) => !('error' in v) && v.connected && v.pools.hs?.active === 'hs-a');
   }, 30_000, 100);
   for (const gateway of cluster.gateways) gateway.takesLoad = true;
+  const stopDiagnostics = watchGateways(cluster.gateways, history);
+  options.scope.teardown(stopDiagnostics);
   history.note(`cluster up; load starts (${options.rate ?? 40} requests/s)`);
   const load = startLoad(cluster.gateways, history, { rate: options.rate ?? 40, pools: Object.keys(TOPOLOGY.pools), seed: options.seed });
   await sleep(WARMUP_MS);
@@ -106,6 +109,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
   await sleep(300); // the upstreams' last REQ lines
   history.note('load stopped; checking');
   stopWatching();
+  stopDiagnostics();
 
   const all = check(history, { topology: TOPOLOGY, healedAt, failbackDelayMs: FAILBACK_DELAY_MS, quorum: options.quorum, ...options.check });
   const violations = all.filter((v) => !v.stalled);
