@@ -12,8 +12,8 @@
  *   empty         close the connection without answering
  *   slow:300      answer after 300 ms
  * Per request, `?delay=500` waits and `?status=503` answers with that status.
- * `--log-requests` prints `REQ <method> <request id> <path>` for every request (tests count
- * deliveries with it).
+ * `--log-requests` prints `REQ <method> <request id> <path> <epoch>` for every request (tests
+ * count deliveries with it; the epoch is the X-Baton-Epoch header, `-` without one).
  *
  *   node --import tsx examples/upstream.ts --port 9101 --name web-1
  */
@@ -82,7 +82,7 @@ const server = http.createServer((req, res) => {
   req.on('error', () => {});
   req.on('end', () => {
     if (values['log-requests'] && req.url !== '/health') {
-      process.stdout.write(`REQ ${req.method} ${req.headers['x-request-id'] ?? '-'} ${req.url}\n`);
+      process.stdout.write(`REQ ${req.method} ${req.headers['x-request-id'] ?? '-'} ${req.url} ${req.headers['x-baton-epoch'] ?? '-'}\n`);
     }
     if (misbehave(req, res)) return;
     if (req.url === '/health') {
