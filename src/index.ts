@@ -50,5 +50,5 @@ export type {
   Health,
   BreakerState,
 } from './policy/types.ts';
-export type { Plugin, RequestMiddleware, RouteState } from './policy/plugin.ts';
+export type { Plugin, RequestContext, RequestMiddleware, RouteState } from './policy/plugin.ts';
 export type { GatewayEvent, GatewayEventType } from './events/types.ts';
