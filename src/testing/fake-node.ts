@@ -49,7 +49,7 @@ export class FakeNode implements NodeView {
 
   constructor(id: string, state: FakeNodeState = {}) {
     this.id = id;
-    this.url = new URL(state.url ?? `http://${id}.test:80`);
+    this.url = new URL(state.url ?? defaultUrl(id));
     this.weight = state.weight ?? 1;
     this.#tier = state.tier ?? 0;
     this.standby = state.standby;
@@ -152,6 +152,11 @@ export class FakeNode implements NodeView {
   #changed(): void {
     for (const listener of this.#listeners) listener();
   }
+}
+
+/** `http://<id>` when the id reads as a host (`web-1`, `10.0.1.11:3000`, as the gateway's default ids do). */
+function defaultUrl(id: string): string {
+  return URL.canParse(`http://${id}`) ? `http://${id}` : 'http://fake-node.test';
 }
 
 export function fakeNode(id: string, state?: FakeNodeState): FakeNode {

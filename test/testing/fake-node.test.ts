@@ -39,6 +39,13 @@ for (const [name, state, usable] of usableCases) {
   });
 }
 
+test('a node is at http://<id> when the id reads as a host, as gateway ids (host:port) do', (t) => {
+  t.is(fakeNode('10.0.1.11:3000').url.href, 'http://10.0.1.11:3000/');
+  t.is(fakeNode('web-1').url.host, 'web-1');
+  t.is(fakeNode('not a host').url.href, 'http://fake-node.test/');
+  t.is(fakeNode('a', { url: 'https://api.test:8443' }).url.port, '8443');
+});
+
 test('upSince is reported only while the node is up', (t) => {
   const node = fakeNode('a', { upSince: 5000 });
   t.is(node.upSince, 5000);
