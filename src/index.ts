@@ -1,6 +1,7 @@
 /**
- * Baton's public surface: what `gateway.config.ts` and plugins import. Built-in policies in
- * plugins/ use nothing else, exactly as a user's plugin would.
+ * Baton's public surface (`baton`): what `gateway.config.ts` and plugins import. Built-in
+ * policies in plugins/ use nothing else, exactly as a user's plugin would. The package's other
+ * entry points are `baton/policies` (policies.ts) and `baton/testing` (testing/).
  */
 export { defineConfig } from './config/define-config.ts';
 export { definePolicy, definePlugin } from './policy/define.ts';
