@@ -1,4 +1,5 @@
 import { defineConfig } from 'baton';
+import { hotStandby, roundRobin } from 'baton/policies';
 
 /**
  * The config `npm start` runs, with the in-memory store: three example upstreams (started by
@@ -12,7 +13,7 @@ export default defineConfig(({ env }) => {
     admin: { port: Number(env.ADMIN_PORT ?? 9901) },
     pools: {
       web: {
-        policy: 'round-robin',
+        policy: roundRobin(),
         nodes: [
           { url: upstream(1), id: 'web-1' },
           { url: upstream(2), id: 'web-2' },
@@ -21,7 +22,7 @@ export default defineConfig(({ env }) => {
         health: { path: '/health', interval: '1s' },
       },
       orders: {
-        policy: { name: 'hot-standby', failbackDelay: '10s' },
+        policy: hotStandby({ failbackDelay: '10s' }),
         nodes: [
           { url: upstream(1), id: 'orders-primary' },
           { url: upstream(2), id: 'orders-standby', tier: 1 },

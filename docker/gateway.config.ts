@@ -1,4 +1,5 @@
 import { defineConfig } from 'baton';
+import { hotStandby } from 'baton/policies';
 
 /**
  * The gateway config of the Docker topology (compose.yaml) and of `npm run cluster`: a
@@ -17,7 +18,7 @@ export default defineConfig(({ env }) => ({
   },
   pools: {
     app: {
-      policy: { name: 'hot-standby', failbackDelay: '30s' },
+      policy: hotStandby({ failbackDelay: '30s' }),
       nodes: [
         { url: env.PRIMARY_URL ?? 'http://127.0.0.1:9101', id: 'primary' },
         { url: env.STANDBY_URL ?? 'http://127.0.0.1:9102', id: 'standby', tier: 1 },

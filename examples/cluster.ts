@@ -56,7 +56,7 @@ try {
   const primary = await upstream('primary');
   await upstream('standby');
   for (const gateway of ports.gateways) {
-    await start(gateway.id, process.execPath, ['bin/baton.js', 'start', '--config', 'docker/gateway.config.ts'], /Admin API on/, {
+    await start(gateway.id, process.execPath, ['bin/baton-source.js', 'start', '--config', 'docker/gateway.config.ts'], /Admin API on/, {
       INSTANCE_ID: gateway.id,
       LISTEN_HOST: '127.0.0.1',
       ADMIN_HOST: '127.0.0.1',

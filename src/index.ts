@@ -1,6 +1,7 @@
 /**
- * Baton's public surface: what `gateway.config.ts` and plugins import. Built-in policies in
- * plugins/ use nothing else, exactly as a user's plugin would.
+ * Baton's public surface (`baton`): what `gateway.config.ts` and plugins import. Built-in
+ * policies in plugins/ use nothing else, exactly as a user's plugin would. The package's other
+ * entry points are `baton/policies` (policies.ts) and `baton/testing` (testing/).
  */
 export { defineConfig } from './config/define-config.ts';
 export { definePolicy, definePlugin } from './policy/define.ts';
@@ -50,5 +51,5 @@ export type {
   Health,
   BreakerState,
 } from './policy/types.ts';
-export type { Plugin, RequestMiddleware, RouteState } from './policy/plugin.ts';
+export type { Plugin, RequestContext, RequestMiddleware, RouteState } from './policy/plugin.ts';
 export type { GatewayEvent, GatewayEventType } from './events/types.ts';

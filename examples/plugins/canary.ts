@@ -1,4 +1,4 @@
-import { definePolicy, eligibleNodes, z, type NodeView } from '../../src/index.ts';
+import { definePolicy, eligibleNodes, z, type NodeView } from 'baton';
 
 /**
  * Canary split: a share of clients goes to the canary nodes, everyone else to the stable ones.

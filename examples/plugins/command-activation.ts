@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { definePlugin, type NodeInfo, type PoolInfo } from '../../src/index.ts';
+import { definePlugin, type NodeInfo, type PoolInfo } from 'baton';
 
 /**
  * Cold standby activation by running a command: when a node with `standby: 'cold'` is promoted,

@@ -53,6 +53,20 @@ test('the Dockerfile: multi-stage, copies what exists, non-root, health check, S
   t.true(copies.some((source) => source === optionAfter(cmd, '--config')), 'the default config is copied into the image');
 });
 
+test('the image runs the compiled gateway: dist/ built in a build stage, no TypeScript sources at run time', (t) => {
+  const stages = dockerfile.split(/^FROM /m).slice(1);
+  const build = stages.find((stage) => /^\S+ AS build$/m.test(stage));
+  t.truthy(build, 'a stage named build');
+  t.regex(build!, /^RUN npm run build$/m);
+  // What the build reads: the tsconfigs, the build script and every folder the build compiles.
+  const buildConfig = JSON.parse(readFileSync(join(repoRoot, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '')) as { include: string[] };
+  for (const source of ['tsconfig.json', 'tsconfig.build.json', 'scripts', ...buildConfig.include]) t.regex(build!, new RegExp(`^COPY (.+ )?${source} `, 'm'), source);
+  const runtime = stages.at(-1)!;
+  t.regex(runtime, /^COPY --from=build \/app\/dist \.\/dist$/m);
+  t.notRegex(runtime, /^COPY (src|plugins) /m);
+  t.regex(readFileSync(join(repoRoot, 'bin/baton.js'), 'utf8'), /import\('\.\.\/dist\/src\/cli\.js'\)/, 'the entrypoint runs dist/');
+});
+
 test('upstream services run the example upstream on the ports the gateways use', (t) => {
   for (const name of ['primary', 'standby']) {
     const service = services[name]!;

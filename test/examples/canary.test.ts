@@ -1,6 +1,6 @@
 import test from 'ava';
 import canary, { bucket } from '../../examples/plugins/canary.ts';
-import { fakeNode, fakePool, instantiate, pickContext } from '../helpers/fake-pool.ts';
+import { fakeNode, fakePool, instantiate, pickContext } from '../../src/testing/index.ts';
 
 const pool = () => fakePool([fakeNode('stable-1'), fakeNode('stable-2'), fakeNode('v2')]);
 
@@ -26,10 +26,10 @@ test('a header pins the request to one side', (t) => {
   t.not(policyAll.pick(p, pickContext({ headers: { 'x-canary': 'never' } }))!.id, 'v2');
 });
 
-test('a side without a usable node falls back to the other side', (t) => {
+test('a side without a usable node falls back to the other side (here: the canary is down)', (t) => {
   const p = pool();
-  const policy = instantiate(canary, { canary: ['v2'], percent: 100 }, p);
-  p.node('v2').usable = false;
+  const policy = instantiate(canary({ canary: ['v2'], percent: 100 }), p);
+  p.node('v2').local = 'down';
   t.not(policy.pick(p, pickContext())!.id, 'v2');
   t.is(policy.pick(p, pickContext({ tried: new Set(['stable-1', 'stable-2', 'v2']) })), undefined);
 });

@@ -1,4 +1,13 @@
-import type { NodeView, PickContext, PoolView, Policy, PolicyDefinition } from '../../src/policy/types.ts';
+import type { NodeView, PoolView, Policy, PolicyDefinition } from '../../src/policy/types.ts';
+import { instantiate as instantiateChecked } from '../../src/testing/index.ts';
+
+/**
+ * The policy tests' helpers from before `baton/testing` (src/testing/), kept for the tests
+ * written with them: here `usable` and `health` are plain fields a test sets by hand, and a
+ * pool has no version unless the test gives it one. New tests use src/testing, whose nodes
+ * derive `usable` as the gateway does; the pick context and tallies are shared.
+ */
+export { pickContext, share, tally } from '../../src/testing/index.ts';
 
 export type FakeNode = { -readonly [K in keyof NodeView]: NodeView[K] };
 
@@ -46,30 +55,7 @@ export function fakePool(nodes: FakeNode[], over: Partial<Pick<PoolView, 'active
   };
 }
 
-export function pickContext(over: Partial<PickContext> = {}): PickContext {
-  return { method: 'GET', path: '/', headers: {}, clientIp: '127.0.0.1', attempt: 1, tried: new Set(), now: 0, ...over };
-}
-
-/** Creates a policy from a definition with validated options (as the gateway would). */
+/** Creates a policy from a definition with validated options (as the gateway would); options unchecked by tsc. */
 export function instantiate(definition: PolicyDefinition, options: unknown, pool: PoolView): Policy {
-  const parsed = definition.options ? definition.options.parse(options ?? {}) : options;
-  return definition.create(parsed as never, { name: pool.name, nodes: pool.nodes });
-}
-
-/** `count` picks; returns how often each node id was chosen. */
-export function tally(policy: Policy, pool: PoolView, count: number, ctx: (i: number) => PickContext = () => pickContext()): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (let i = 0; i < count; i++) {
-    const node = policy.pick(pool, ctx(i));
-    const key = node?.id ?? '(none)';
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return counts;
-}
-
-/** The fraction of the tallied picks that went to `id`. */
-export function share(counts: Map<string, number>, id: string): number {
-  let total = 0;
-  for (const n of counts.values()) total += n;
-  return (counts.get(id) ?? 0) / total;
+  return instantiateChecked(definition, options as never, pool);
 }

@@ -6,7 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ExecutionContext } from 'ava';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-export const batonBin = join(repoRoot, 'bin/baton.js');
+/** The CLI run from the sources (the published bin/baton.js runs dist/; test/package covers it). */
+export const batonBin = join(repoRoot, 'bin/baton-source.js');
 /** What a config file outside the repo imports defineConfig from. */
 export const indexUrl = pathToFileURL(join(repoRoot, 'src/index.ts')).href;
 
