@@ -25,6 +25,7 @@ export const errorTable = {
   NOT_ACTIVE_PASSIVE: { status: 409, message: 'This pool has no active node (not an active-passive policy)' },
   FAILOVER_REFUSED: { status: 409, message: 'The failover could not be applied' },
   INVALID_BODY: { status: 400, message: 'The request body is not valid' },
+  INVALID_QUERY: { status: 400, message: 'A query parameter is not valid' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorTable;
