@@ -13,14 +13,16 @@ const OVERFLOW = LATENCY_BUCKETS - 1;
 /** Upper bound (inclusive, ms) of buckets 0 … 38; bucket 39 holds everything above the last. */
 export const latencyBounds: readonly number[] = Array.from({ length: OVERFLOW }, (_, i) => LOWEST_MS * 2 ** (i / 2));
 
-/** The bucket a duration falls in (no allocation: it runs for every request). */
+/**
+ * The bucket a duration falls in. It runs for every request and attempt, so no logarithm: the
+ * power of two below comes from the integer's leading zeros, then at most two comparisons.
+ */
 export function latencyBucket(ms: number): number {
   if (!(ms > LOWEST_MS)) return 0; // also NaN and negative values
-  let index = Math.ceil(2 * Math.log2(ms / LOWEST_MS));
-  if (index >= OVERFLOW) return ms > latencyBounds[OVERFLOW - 1]! ? OVERFLOW : OVERFLOW - 1;
-  // log2 may land a hair off an exact bound: bounds are inclusive.
-  if (ms <= latencyBounds[index - 1]!) index -= 1;
-  else if (ms > latencyBounds[index]!) index += 1;
+  if (ms > latencyBounds[OVERFLOW - 1]!) return OVERFLOW;
+  // 2^k ≤ ms/0.1 < 2^(k+1): the bucket is 2k, 2k+1 or 2k+2 (bounds 0.1·2^k, ·√2, ·2; inclusive).
+  let index = 2 * (31 - Math.clz32(ms / LOWEST_MS));
+  while (ms > latencyBounds[index]!) index += 1;
   return index;
 }
 

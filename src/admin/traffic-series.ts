@@ -26,22 +26,29 @@ export class TrafficSeries {
   readonly #pools: () => PoolSet;
   readonly #clock: Clock;
   #cancelSample: (() => void) | undefined;
+  /**
+   * The current second, moved on by the timer at each second's start, so that recording reads
+   * no clock (which would cost more than the recording). A busy event loop delays the timer:
+   * requests that end in those few milliseconds count in the second before.
+   */
+  #current: number;
 
   constructor(pools: () => PoolSet, clock: Clock) {
     this.#pools = pools;
     this.#clock = clock;
+    this.#current = this.#second();
     this.#scheduleSample();
   }
 
   onRequest(record: RequestRecord): void {
     if (record.pool === undefined) return;
-    this.#poolRings(record.pool).pool.request(this.#second(), record.status >= 500, record.durationMs);
+    this.#poolRings(record.pool).pool.request(this.#current, record.status >= 500, record.durationMs);
   }
 
   onAttempt(pool: string, node: string, outcome: AttemptOutcome, retry: boolean): void {
     // The breaker refused it: nothing was sent to the node.
     if (outcome.kind === 'breaker-open') return;
-    const second = this.#second();
+    const second = this.#current;
     const rings = this.#poolRings(pool);
     rings.pool.attempt(second, outcome.failed, retry);
     const ring = nodeRing(rings, node);
@@ -95,17 +102,18 @@ export class TrafficSeries {
     return rings;
   }
 
-  /** Once a second, just after the second starts: in-flight counts, and pruning. */
+  /** At the start of every second: the current second, in-flight counts, and pruning. */
   #scheduleSample(): void {
     const now = this.#clock.now();
-    this.#cancelSample = this.#clock.schedule(1000 - (now % 1000) + 1, () => {
+    this.#cancelSample = this.#clock.schedule(1000 - (now % 1000), () => {
+      this.#current = this.#second();
       this.#sample();
       this.#scheduleSample();
     });
   }
 
   #sample(): void {
-    const second = this.#second();
+    const second = this.#current;
     const live = new Set<string>();
     for (const pool of this.#pools().all()) {
       const rings = this.#poolRings(pool.name);

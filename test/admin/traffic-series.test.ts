@@ -140,3 +140,23 @@ test('stop() ends the sampling timer', (t) => {
   series.stop();
   t.is(clock.pending, 0);
 });
+
+test.serial('constant memory: about 170 KB of typed arrays per pool and per node, and nothing more however much traffic', (t) => {
+  const { clock, series } = setup({ web: [] });
+  series.onRequest(record('web', 200, 1)); // the pool's ring
+  const before = process.memoryUsage().arrayBuffers;
+  series.onAttempt('web', 'new-node', ok(1), false); // one more ring
+  const perRing = process.memoryUsage().arrayBuffers - before;
+  t.true(perRing > 150_000 && perRing < 200_000, `${perRing} bytes for a node`);
+  const settled = process.memoryUsage().arrayBuffers;
+  for (let second = 0; second < 2000; second++) {
+    for (let i = 0; i < 50; i++) {
+      series.onAttempt('web', 'new-node', ok(i), i % 10 === 0);
+      series.onRequest(record('web', i % 20 === 0 ? 503 : 200, i));
+    }
+    clock.advance(1000);
+  }
+  const grown = process.memoryUsage().arrayBuffers - settled;
+  t.true(grown < 10_000, `typed arrays grew by ${grown} bytes over 2000 seconds of traffic`);
+  series.stop();
+});
