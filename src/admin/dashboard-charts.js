@@ -90,7 +90,7 @@ function buildChart(chart, nodeIds, width) {
       { stroke: '#5c6577', space: 70, grid: { stroke: '#eceef2' }, ticks: { stroke: '#dde1e8' }, values: (u, splits) => splits.map((s) => clock(s * 1000)) },
       {
         stroke: '#5c6577',
-        size: chart.log ? 58 : 48,
+        size: 58,
         grid: { stroke: '#eceef2' },
         ticks: { stroke: '#dde1e8' },
         // A log axis: lines and labels at the powers of ten only.

@@ -4,7 +4,7 @@
 // renders ('baton:status', with the headers reads need) and each event ('baton:event').
 import { createCharts } from './dashboard-charts.js';
 import { createTimeline } from './dashboard-timeline.js';
-import { el, setText } from './dashboard-util.js';
+import { el, mergeSeries, setText } from './dashboard-util.js';
 
 const POLL_MS = 1000;
 const KEEP_SECONDS = 900;
@@ -41,39 +41,6 @@ async function getJson(path) {
   const res = await fetch(new URL(path, document.baseURI), { headers: { accept: 'application/json', ...readHeaders }, cache: 'no-store' });
   if (!res.ok) throw new Error(`GET /${path.split('?')[0]}: HTTP ${res.status}`);
   return res.json();
-}
-
-/**
- * Adds newer (or refreshed) points to what the page holds: same shape as a /series document,
- * at most 15 minutes. Pools and nodes that appear later get nulls for the seconds before.
- */
-export function mergeSeries(held, doc, keep = KEEP_SECONDS) {
-  const end = (d) => d.from + d.points * d.step;
-  if (!held || doc.from < held.from || doc.from > end(held)) return structuredClone(doc);
-  const offset = (doc.from - held.from) / held.step;
-  const points = Math.max(held.points, offset + doc.points);
-  const absent = (length) => new Array(length).fill(null);
-  const mergeEntity = (into, from) => {
-    for (const [field, values] of Object.entries(from)) {
-      const target = (into[field] ??= absent(held.points));
-      values.forEach((value, i) => (target[offset + i] = value));
-    }
-  };
-  for (const [name, pool] of Object.entries(doc.pools)) {
-    const target = (held.pools[name] ??= { pool: {}, nodes: {} });
-    mergeEntity(target.pool, pool.pool);
-    for (const [id, node] of Object.entries(pool.nodes)) mergeEntity((target.nodes[id] ??= {}), node);
-  }
-  const drop = Math.max(0, points - keep);
-  for (const pool of Object.values(held.pools)) {
-    for (const entity of [pool.pool, ...Object.values(pool.nodes)]) {
-      for (const values of Object.values(entity)) {
-        while (values.length < points) values.push(null);
-        values.splice(0, drop);
-      }
-    }
-  }
-  return { ...held, from: held.from + drop * held.step, points: points - drop };
 }
 
 /** The last `seconds` points of one pool, as the charts take them. */

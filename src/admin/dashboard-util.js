@@ -84,3 +84,39 @@ export function setAttr(node, name, value) {
     if (node.hasAttribute(name)) node.removeAttribute(name);
   } else if (node.getAttribute(name) !== String(value)) node.setAttribute(name, String(value));
 }
+
+/**
+ * Adds newer (or refreshed) points to what the page holds (`held`, updated in place): same
+ * shape as a /series document, at most `keep` points. Pools and nodes that appear later get
+ * nulls for the seconds before; those the gateway no longer reports are dropped.
+ */
+export function mergeSeries(held, doc, keep = 900) {
+  const end = (d) => d.from + d.points * d.step;
+  if (!held || doc.from < held.from || doc.from > end(held)) return structuredClone(doc);
+  const offset = (doc.from - held.from) / held.step;
+  const points = Math.max(held.points, offset + doc.points);
+  const absent = (length) => new Array(length).fill(null);
+  const mergeEntity = (into, from) => {
+    for (const [field, values] of Object.entries(from)) {
+      const target = (into[field] ??= absent(held.points));
+      values.forEach((value, i) => (target[offset + i] = value));
+    }
+  };
+  for (const name of Object.keys(held.pools)) if (!(name in doc.pools)) delete held.pools[name];
+  for (const [name, pool] of Object.entries(doc.pools)) {
+    const target = (held.pools[name] ??= { pool: {}, nodes: {} });
+    mergeEntity(target.pool, pool.pool);
+    for (const id of Object.keys(target.nodes)) if (!(id in pool.nodes)) delete target.nodes[id];
+    for (const [id, node] of Object.entries(pool.nodes)) mergeEntity((target.nodes[id] ??= {}), node);
+  }
+  const drop = Math.max(0, points - keep);
+  for (const pool of Object.values(held.pools)) {
+    for (const entity of [pool.pool, ...Object.values(pool.nodes)]) {
+      for (const values of Object.values(entity)) {
+        while (values.length < points) values.push(null);
+        values.splice(0, drop);
+      }
+    }
+  }
+  return { ...held, from: held.from + drop * held.step, points: points - drop };
+}

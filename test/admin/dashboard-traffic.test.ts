@@ -35,6 +35,9 @@ browserTest('after traffic and a node killed, the graphs show non-zero rates and
   t.is(await chart('requests').locator('canvas').count(), 1, 'uPlot drew the chart');
   for (const key of ['errors', 'latency', 'inflight']) t.is(await chart(key).count(), 1, key);
   t.regex((await chart('requests').locator('.u-legend').textContent()) ?? '', /pool.*a.*b/s, 'a line per node');
+  const hidden = async (key: string) => (await chart(key).locator('.u-legend .u-series.u-off th').allTextContents()).map((s) => s.trim());
+  t.deepEqual(await hidden('errors'), ['a: 5xx', 'b: 5xx'], 'per-node 5xx lines start hidden');
+  t.deepEqual(await hidden('latency'), ['a: p50', 'b: p50']);
 
   // The timeline: a's band ends down (ejected: the refused connection proved it), b stays up.
   const laneA = web.locator('.timeline .lane[data-node="a"]');
