@@ -6,8 +6,9 @@ import { mountAssets } from './dashboard-assets.ts';
 /**
  * The operator dashboard: one page (inline CSS and JS) that polls `GET /status` and follows
  * `GET /events`, plus the traffic graphs and failover timeline, which load their modules and
- * uPlot from the admin port's own /assets/ (dashboard-assets.ts; nothing from elsewhere). Read once, when this module loads.
- * Line endings are normalised so the CSP hashes match what the browser hashes.
+ * uPlot from the admin port's own /assets/ (dashboard-assets.ts; nothing from elsewhere).
+ * Read once, when this module loads. Line endings are normalised so the CSP hashes match what
+ * the browser hashes.
  */
 const html = readFileSync(new URL('./dashboard.html', import.meta.url), 'utf8').replace(/\r\n?/g, '\n');
 
