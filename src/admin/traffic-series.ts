@@ -64,16 +64,15 @@ export class TrafficSeries {
     const points = Math.max(0, Math.min(SERIES_SECONDS, Math.floor(seconds)));
     const from = this.#second() - points;
     const pools: Record<string, RawPoolSeries> = {};
+    // Every configured pool and node is in the answer, with or without traffic yet.
+    for (const live of this.#pools().all()) for (const node of live.nodes) nodeRing(this.#poolRings(live.name), node.id);
     const names = pool === undefined ? this.#rings.keys() : [pool];
     for (const name of names) {
       const rings = this.#rings.get(name);
       if (!rings) continue;
       const nodes: Record<string, RawSeries> = {};
       const order = this.#pools().get(name)?.nodes.map((node) => node.id) ?? [];
-      for (const id of new Set([...order, ...rings.nodes.keys()])) {
-        const ring = rings.nodes.get(id);
-        if (ring) nodes[id] = ring.read(from, points);
-      }
+      for (const id of new Set([...order, ...rings.nodes.keys()])) nodes[id] = rings.nodes.get(id)!.read(from, points);
       pools[name] = { pool: rings.pool.read(from, points), nodes };
     }
     return { from, points, latencyBuckets: LATENCY_BUCKETS, pools };

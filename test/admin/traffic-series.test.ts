@@ -127,6 +127,8 @@ test('a removed node keeps its history for 15 minutes, then is forgotten', (t) =
 
 test('window() without a pool covers every pool; an unknown pool is absent', (t) => {
   const { clock, series } = setup({ web: [{ id: 'a', inflight: 0 }], api: [{ id: 'x', inflight: 2 }] });
+  t.deepEqual(Object.keys(series.window(10).pools).sort(), ['api', 'web'], 'configured pools before any traffic or sample');
+  t.deepEqual(Object.keys(series.window(10, 'api').pools.api!.nodes), ['x']);
   clock.advance(1500);
   t.deepEqual(Object.keys(series.window(10).pools).sort(), ['api', 'web']);
   t.deepEqual(series.window(10, 'nope').pools, {});
