@@ -111,9 +111,18 @@ try {
       process.stderr.write(`round ${round + 1} ${v.name}: ${us.toFixed(1)} us/request (${total} requests)\n`);
     }
   }
+  const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
   for (const [name, list] of results) {
     const sorted = [...list].sort((a, b) => a - b);
-    console.log(`${name.padEnd(12)} median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} us/request  (${sorted.map((x) => x.toFixed(0)).join(', ')})`);
+    console.log(`${name.padEnd(12)} median ${median(list).toFixed(1)} us/request  (${sorted.map((x) => x.toFixed(0)).join(', ')})`);
+  }
+  // Each round measures every variant back to back: the ratio within a round cancels the
+  // machine's drift between rounds, so its median is steadier than the ratio of the medians.
+  const [first, ...others] = [...results.entries()];
+  for (const [name, list] of others) {
+    const ratios = list.map((us, round) => us / first![1][round]!);
+    const sorted = [...ratios].sort((a, b) => a - b);
+    console.log(`${name} / ${first![0]}: median of per-round ratios ${median(ratios).toFixed(3)}  (${sorted.map((x) => x.toFixed(2)).join(', ')})`);
   }
 } finally {
   stopAll(children);

@@ -85,8 +85,8 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
       node.probeNow();
     },
   });
-  const metrics = createMetrics(() => pools, store);
-  bus.subscribe((event) => metrics.onEvent(event));
+  const metrics = createMetrics(() => pools, store, clock);
+  bus.subscribe((event, seq) => metrics.onEvent(event, seq));
   plugins.use(initial.plugins);
   pools.build(initial.pools);
   let runtime = runtimeFor(initial, pools, plugins);
@@ -198,6 +198,7 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
         admin.closeAllConnections();
       }
       pools.stop();
+      metrics.stop();
       proxy.close();
       await store.stop();
       await plugins.disposeAll();

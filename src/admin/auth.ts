@@ -11,7 +11,9 @@ export function adminAuth(token: string | undefined, tokenForReads: boolean): Mi
   const expected = token ? digest(token) : undefined;
   return async (ctx, next) => {
     const mutating = ctx.method !== 'GET' && ctx.method !== 'HEAD';
-    const open = ctx.path === '/healthz' || ctx.path === '/readyz';
+    // Probes, and the dashboard's static scripts and styles: no data in them, and the page
+    // must load them with tokenForReads too.
+    const open = ctx.path === '/healthz' || ctx.path === '/readyz' || ctx.path.startsWith('/assets/');
     if (expected && !open && (mutating || tokenForReads)) {
       const presented = bearer(ctx.get('authorization')) ?? (mutating ? undefined : bearerFromQuery(ctx.query.token));
       if (presented === undefined) {

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type Router from '@koa/router';
+import { mountAssets } from './dashboard-assets.ts';
 
 /**
- * The operator dashboard: one self-contained page (inline CSS and JS, no external resources)
- * that polls `GET /status` and follows `GET /events`. Read once, when this module loads.
- * Line endings are normalised so the CSP hashes match what the browser hashes.
+ * The operator dashboard: one page (inline CSS and JS) that polls `GET /status` and follows
+ * `GET /events`, plus the traffic graphs and failover timeline, which load their modules and
+ * uPlot from the admin port's own /assets/ (dashboard-assets.ts; nothing from elsewhere).
+ * Read once, when this module loads. Line endings are normalised so the CSP hashes match what
+ * the browser hashes.
  */
 const html = readFileSync(new URL('./dashboard.html', import.meta.url), 'utf8').replace(/\r\n?/g, '\n');
 
@@ -30,8 +33,9 @@ const contentSecurityPolicy = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** `GET /`: the dashboard page. */
+/** `GET /`: the dashboard page; `GET /assets/…`: its graphs' scripts and styles. */
 export function mountDashboard(router: Router): void {
+  mountAssets(router);
   router.get('/', (ctx) => {
     ctx.body = html;
     ctx.set({

@@ -4,6 +4,9 @@ import type { RequestRecord } from '../pipeline/observe.ts';
 import type { AttemptOutcome } from '../policy/types.ts';
 import type { PoolSet } from '../pool/pool-set.ts';
 import type { StateStore } from '../state/types.ts';
+import { systemClock, type Clock } from '../util/clock.ts';
+import { EventHistory } from './event-history.ts';
+import { TrafficSeries } from './traffic-series.ts';
 
 /**
  * Prometheus metrics (prom-client), one registry per gateway (two gateways can share a
@@ -14,14 +17,22 @@ export interface GatewayMetrics {
   readonly registry: Registry;
   onRequest(record: RequestRecord): void;
   onAttempt(pool: string, node: string, outcome: AttemptOutcome, retry: boolean): void;
-  onEvent(event: GatewayEvent): void;
+  onEvent(event: GatewayEvent, seq: number): void;
+  /** The live graphs' per-second series (fed by onRequest and onAttempt). */
+  readonly traffic: TrafficSeries;
+  /** The failover timeline's events (fed by onEvent). */
+  readonly history: EventHistory;
+  /** Stops the series' once-a-second sampling. */
+  stop(): void;
 }
 
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const states = { health: ['up', 'down', 'unknown'], breaker: ['closed', 'open', 'half-open'] } as const;
 
-export function createMetrics(pools: () => PoolSet, store: StateStore): GatewayMetrics {
+export function createMetrics(pools: () => PoolSet, store: StateStore, clock: Clock = systemClock()): GatewayMetrics {
   const registry = new Registry();
+  const traffic = new TrafficSeries(pools, clock);
+  const history = new EventHistory(Date.now());
   collectDefaultMetrics({ register: registry, prefix: 'baton_' });
   const requests = new Counter({ name: 'baton_requests_total', help: 'Requests answered, by route, pool and status class', labelNames: ['route', 'pool', 'status_class'], registers: [registry] });
   const duration = new Histogram({ name: 'baton_request_duration_seconds', help: 'Time from request to the end of the response', labelNames: ['route', 'pool'], buckets: latencyBuckets, registers: [registry] });
@@ -37,16 +48,22 @@ export function createMetrics(pools: () => PoolSet, store: StateStore): GatewayM
   const attemptChild = childCache((pool: string, node: string, outcome: string, retry: string) => attempts.labels({ pool, node, outcome, retry }));
   return {
     registry,
+    traffic,
+    history,
+    stop: () => traffic.stop(),
     onRequest(record) {
       const route = record.route ?? '(none)';
       const pool = record.pool ?? '(none)';
       requestChild(route, pool, record.aborted ? 'aborted' : statusClass(record.status)).inc();
       durationChild(route, pool).observe(record.durationMs / 1000);
+      traffic.onRequest(record);
     },
     onAttempt(pool, node, outcome, retry) {
       attemptChild(pool, node, outcome.kind, retry ? 'true' : 'false').inc();
+      traffic.onAttempt(pool, node, outcome, retry);
     },
-    onEvent(event) {
+    onEvent(event, seq) {
+      history.add(event, seq);
       if (event.type === 'promotion' && event.pool) failovers.inc({ pool: event.pool });
       if (event.type === 'health' && event.pool && event.node && event.to) {
         const scope = event.reason.startsWith('cluster') ? 'cluster' : 'local';

@@ -11,6 +11,7 @@ import { EventStreams } from './events.ts';
 import { statusDocument } from './status.ts';
 import { poolActions } from './pool-actions.ts';
 import { mountDashboard } from './dashboard.ts';
+import { trafficRoutes } from './traffic-routes.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
 export interface AdminDeps {
@@ -56,6 +57,7 @@ export function buildAdminApp(deps: AdminDeps): Koa {
     ctx.body = await deps.metrics.registry.metrics();
   });
   poolActions(router, deps);
+  trafficRoutes(router, deps);
   mountDashboard(router);
   deps.extend?.(router);
 

@@ -29,6 +29,7 @@ export const errorTable = {
   CROSS_ORIGIN: { status: 403, message: 'Calls from another origin (a web page) may not change the gateway' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Mutating admin calls take a JSON body (content-type: application/json) or none' },
   TOO_MANY_STREAMS: { status: 503, message: 'Too many event streams are open (admin.maxEventStreams)' },
+  INVALID_QUERY: { status: 400, message: 'A query parameter is not valid' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorTable;

@@ -28,14 +28,20 @@ const gateways = Object.entries(services).filter(([name]) => name.startsWith('ga
 const interpolate = (value: string) => value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
 const optionAfter = (args: string[] = [], flag: string) => args[args.indexOf(flag) + 1];
 
-test('the topology: Redis, two gateways sharing it, a primary and a standby upstream', (t) => {
-  t.deepEqual(Object.keys(services).sort(), ['gateway-a', 'gateway-b', 'primary', 'redis', 'standby']);
-  t.regex(services.redis!.image!, /^redis:/);
+/** Services that run a published image rather than the Baton image built here. */
+const images: Record<string, RegExp> = { redis: /^redis:/, prometheus: /^prom\/prometheus:v\d/, grafana: /^grafana\/grafana:\d/ };
+
+test('the topology: Redis, two gateways sharing it, a primary and a standby upstream, Prometheus and Grafana', (t) => {
+  t.deepEqual(Object.keys(services).sort(), ['gateway-a', 'gateway-b', 'grafana', 'primary', 'prometheus', 'redis', 'standby']);
   for (const [name, service] of Object.entries(services)) {
-    if (name === 'redis') continue;
+    for (const dependency of service.depends_on ?? []) t.truthy(services[dependency], `${name} depends on ${dependency}`);
+    if (images[name]) {
+      t.regex(service.image!, images[name]!, name);
+      t.is(service.build, undefined, name);
+      continue;
+    }
     t.deepEqual(service.build, { context: '..', dockerfile: 'docker/Dockerfile' }, name);
     t.true(existsSync(join(repoRoot, 'docker', service.build!.context, service.build!.dockerfile)), name);
-    for (const dependency of service.depends_on ?? []) t.truthy(services[dependency], `${name} depends on ${dependency}`);
   }
 });
 
