@@ -8,6 +8,7 @@ import { steadyLoad } from '../helpers/load.ts';
 import { eventually, request } from '../helpers/http.ts';
 import { closedPort } from '../helpers/upstream.ts';
 import { repoRoot } from '../helpers/process.ts';
+import { ownedCommand } from '../helpers/spawn-owned.ts';
 
 const token = 'test-admin-token';
 
@@ -133,9 +134,9 @@ test.serial('cold standby: promoted, activated by a plugin, traffic waits for it
   t.timeout(30_000);
   const primary = await startChildUpstream(t, 'primary');
   const coldPort = await closedPort();
+  // The plugin spawns the cold node itself: wrapped so that it dies with this test process too.
   const activation = commandActivation({
-    command: process.execPath,
-    args: ['--import', 'tsx', join(repoRoot, 'examples/upstream.ts'), '--port', '{port}', '--name', 'cold-{id}'],
+    ...ownedCommand(process.execPath, ['--import', 'tsx', join(repoRoot, 'examples/upstream.ts'), '--port', '{port}', '--name', 'cold-{id}']),
     until: 'spawn',
   });
   const { url, gateway } = await startGateway(
