@@ -49,6 +49,7 @@ export default definePolicy({
         if (second >= first) second += 1;
         const a = candidates[first]!;
         const b = candidates[second]!;
+        // Stryker disable next-line EqualityOperator: on a tie either side will do: both draws are uniform, so every node gets the same share
         return cost(b, ctx.now) < cost(a, ctx.now) ? b : a;
       },
       observe(node, outcome, now) {
@@ -58,6 +59,7 @@ export default definePolicy({
         const estimate = estimates.get(node.id);
         // Peak-sensitive: a slower sample (or a failure) counts at once; recoveries decay in.
         if (!estimate) estimates.set(node.id, { latency: sample, at: now });
+        // Stryker disable next-line EqualityOperator: an equal sample leaves the estimate as it is either way (time only moves forward)
         else if (sample >= estimate.latency) Object.assign(estimate, { latency: sample, at: now });
         else blend(estimate, sample, now, decay);
         if (outcome.failed) return;
