@@ -41,9 +41,10 @@ function options(target: MutationTarget, tests: readonly string[]): PartialStryk
     mutate: [target.module],
     testRunner: 'command',
     // --fail-fast: the first failing assertion kills the mutant, no need to run the rest.
-    // ava's own timeout ends a mutant that loops (a failed run: killed); Stryker's is only a
-    // backstop, generous so that a busy machine does not pass slowness off as a detection.
-    commandRunner: { command: `node node_modules/ava/entrypoints/cli.mjs --fail-fast --timeout=60s ${tests.join(' ')}` },
+    // A mutant that loops ends at Stryker's timeout (counted as detected), generous so that a
+    // busy machine does not pass slowness off as a detection; ava's own is longer still, so
+    // that a starved worker that has not even loaded its tests does not fail the first run.
+    commandRunner: { command: `node node_modules/ava/entrypoints/cli.mjs --fail-fast --timeout=3m ${tests.join(' ')}` },
     timeoutMS: 120_000,
     coverageAnalysis: 'off',
     reporters: ['clear-text', 'html'],
