@@ -30,11 +30,13 @@ export default definePolicy({
         let best = -1;
         let total = 0;
         for (let i = 0; i < candidates.length; i++) {
+          // Stryker disable next-line ConditionalExpression,EqualityOperator: without slow start slowStartWeight is the full weight too
           const weight = slowStart > 0 ? slowStartWeight(candidates[i]!, ctx.now, slowStart) : candidates[i]!.weight;
           scores[i]! += weight;
           total += weight;
           if (best === -1 || scores[i]! > scores[best]!) best = i;
         }
+        // Stryker disable next-line ConditionalExpression: with no candidate, the lines below return candidates[-1], undefined too
         if (best === -1) return undefined;
         scores[best]! -= total;
         return candidates[best];

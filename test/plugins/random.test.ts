@@ -15,6 +15,12 @@ const ratios: RatioCase[] = [
     expect: { a: 0.3, b: 0.2, c: 0.5 },
   },
   {
+    // Enough nodes that the binary search over running totals takes several steps to the last.
+    name: 'weights 1 to 5: shares follow the weights',
+    nodes: () => [1, 2, 3, 4, 5].map((weight) => fakeNode(`w${weight}`, { weight })),
+    expect: { w1: 1 / 15, w2: 2 / 15, w3: 3 / 15, w4: 4 / 15, w5: 5 / 15 },
+  },
+  {
     name: 'an unusable node is left out, the others keep their ratio',
     nodes: () => [fakeNode('a', { weight: 3 }), fakeNode('b', { usable: false }), fakeNode('c')],
     expect: { a: 0.75, b: 0, c: 0.25 },
