@@ -58,10 +58,11 @@ export default definePolicy({
         const sample = outcome.failed ? Math.max(outcome.latencyMs, penalty) : outcome.latencyMs;
         const estimate = estimates.get(node.id);
         // Peak-sensitive: a slower sample (or a failure) counts at once; recoveries decay in.
+        // Stryker disable EqualityOperator: an equal sample leaves the estimate as it is either way (time only moves forward)
         if (!estimate) estimates.set(node.id, { latency: sample, at: now });
-        // Stryker disable next-line EqualityOperator: an equal sample leaves the estimate as it is either way (time only moves forward)
         else if (sample >= estimate.latency) Object.assign(estimate, { latency: sample, at: now });
         else blend(estimate, sample, now, decay);
+        // Stryker restore EqualityOperator
         if (outcome.failed) return;
         if (!typical) typical = { latency: sample, at: now };
         else blend(typical, sample, now, decay);

@@ -234,3 +234,38 @@ test('before any sample every node looks alike: picks spread evenly', (t) => {
   const counts = picksAt(instantiate(p2c, {}, pool), pool, 0);
   for (const id of ['a', 'b', 'c']) t.true(near(share(counts, id), 1 / 3), `${id}: ${share(counts, id)}`);
 });
+
+test('a client abort later on is no sample either (it would pull b down to ≈ 19 ms)', (t) => {
+  const pool = fakePool([fakeNode('a'), fakeNode('b')]);
+  const policy = trained(pool, [
+    ['a', ok(40), 0],
+    ['b', ok(50), 0],
+    ['b', { kind: 'aborted', latencyMs: 1, failed: false }, 10_000],
+  ]);
+  t.deepEqual(Object.fromEntries(picksAt(policy, pool, 10_000)), { a: N });
+});
+
+test('a failure later on does not raise the typical latency either', (t) => {
+  // Pairs: {a, new} tie at the typical 20 ms (half each), {a, b} and {new, b} avoid b's penalty.
+  // Had b's failure counted, the typical (and so new) would be ≈ 640 ms: new would get a third.
+  const pool = fakePool([fakeNode('a'), fakeNode('b'), fakeNode('new')]);
+  const policy = trained(pool, [
+    ['a', ok(20), 0],
+    ['b', failed(), 10_000],
+  ]);
+  const counts = picksAt(policy, pool, 10_000);
+  t.is(counts.get('b'), undefined);
+  t.true(near(share(counts, 'new'), 1 / 2), `new: ${share(counts, 'new')}`);
+});
+
+test('the typical latency is a time-decayed average of successful samples, not the latest one', (t) => {
+  // a: 100 ms, then 10 ms one decay later: typical ≈ 43.1 ms. b has 25 ms: cheaper than a new
+  // node at the typical latency (had the typical been the latest sample, 25 ms, they would tie).
+  const pool = fakePool([fakeNode('a', { usable: false }), fakeNode('b'), fakeNode('new')]);
+  const policy = trained(pool, [
+    ['a', ok(100), 0],
+    ['a', ok(10), 10_000],
+    ['b', ok(25), 10_000],
+  ]);
+  t.deepEqual(Object.fromEntries(picksAt(policy, pool, 10_000)), { b: N });
+});
