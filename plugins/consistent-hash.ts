@@ -75,6 +75,7 @@ function walk(ring: Ring, point: number, allowed: ReadonlySet<NodeView>): NodeVi
     if (hashes[mid]! < point) lo = mid + 1;
     else hi = mid;
   }
+  // Stryker disable next-line EqualityOperator: one more step looks at the first owner again, already refused
   for (let step = 0; step < hashes.length; step++) {
     const owner = owners[(lo + step) % hashes.length]!;
     if (allowed.has(owner)) return owner;
@@ -83,8 +84,10 @@ function walk(ring: Ring, point: number, allowed: ReadonlySet<NodeView>): NodeVi
 }
 
 function cookie(header: string | undefined, name: string): string | undefined {
+  // Stryker disable next-line ArrayDeclaration: without a Cookie header, any list without `name=` finds nothing too
   for (const pair of header?.split(';') ?? []) {
     const eq = pair.indexOf('=');
+    // Stryker disable next-line EqualityOperator: `eq >= 0` would only match an empty name, which the options refuse
     if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
   }
   return undefined;
@@ -107,6 +110,7 @@ function keyOf(key: z.infer<typeof options>['key'], name: string, ctx: PickConte
 export default definePolicy({
   name: 'consistent-hash',
   options,
+  // Stryker disable next-line StringLiteral: the options require the name the key uses; the other default is never read
   create({ key: keyKind, header = '', cookie: cookieName = '' }) {
     const keyName = keyKind === 'header' ? header.toLowerCase() : cookieName;
     let rings: { nodes: readonly NodeView[]; byTier: Map<number, Ring> } | undefined;
@@ -114,21 +118,29 @@ export default definePolicy({
     return {
       pick(pool, ctx) {
         const candidates = eligibleNodes(pool, ctx);
+        // Stryker disable next-line EqualityOperator: a fast path; the ring walk finds the only candidate too
         if (candidates.length <= 1) return candidates[0];
         const key = keyOf(keyKind, keyName, ctx);
         if (!key) return candidates[Math.floor(Math.random() * candidates.length)];
         // Rings depend on the node list only (ids, weights, tiers), not on health: kept while
         // pool.nodes is the same array. Sets of candidates are kept per cached candidate list.
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: caches decide speed only: rings and sets are reused only for the very arrays they were built from
         const cacheable = pool.version !== undefined;
+        // Stryker disable next-line ConditionalExpression: never reusing the rings is only slower
         let byTier = cacheable && rings?.nodes === pool.nodes ? rings.byTier : undefined;
+        // Stryker disable next-line ConditionalExpression: rebuilding the rings is only slower
         if (!byTier) {
           byTier = buildRings(pool.nodes);
+          // Stryker disable next-line ConditionalExpression: caches decide speed only: rings and sets are reused only for the very arrays they were built from
           if (cacheable) rings = { nodes: pool.nodes, byTier };
         }
+        // Stryker disable next-line ConditionalExpression: never reusing the set is only slower
         let set = allowed?.list === candidates ? allowed.set : undefined;
+        // Stryker disable next-line ConditionalExpression: rebuilding the set is only slower
         if (!set) {
           set = new Set(candidates);
           // Only first-try lists come back (the same array) while pool.version holds.
+          // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,ObjectLiteral: caches decide speed only: rings and sets are reused only for the very arrays they were built from
           if (cacheable && ctx.tried.size === 0) allowed = { list: candidates, set };
         }
         return walk(byTier.get(candidates[0]!.tier)!, hash32(key), set);

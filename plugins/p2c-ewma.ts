@@ -49,6 +49,7 @@ export default definePolicy({
         if (second >= first) second += 1;
         const a = candidates[first]!;
         const b = candidates[second]!;
+        // Stryker disable next-line EqualityOperator: on a tie either side will do: both draws are uniform, so every node gets the same share
         return cost(b, ctx.now) < cost(a, ctx.now) ? b : a;
       },
       observe(node, outcome, now) {
@@ -57,9 +58,11 @@ export default definePolicy({
         const sample = outcome.failed ? Math.max(outcome.latencyMs, penalty) : outcome.latencyMs;
         const estimate = estimates.get(node.id);
         // Peak-sensitive: a slower sample (or a failure) counts at once; recoveries decay in.
+        // Stryker disable EqualityOperator: an equal sample leaves the estimate as it is either way (time only moves forward)
         if (!estimate) estimates.set(node.id, { latency: sample, at: now });
         else if (sample >= estimate.latency) Object.assign(estimate, { latency: sample, at: now });
         else blend(estimate, sample, now, decay);
+        // Stryker restore EqualityOperator
         if (outcome.failed) return;
         if (!typical) typical = { latency: sample, at: now };
         else blend(typical, sample, now, decay);

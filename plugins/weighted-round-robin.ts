@@ -13,9 +13,11 @@ export default definePolicy({
     // Scores live in an array aligned with the candidate list, which eligibleNodes hands back
     // unchanged while the pool's version holds: a pick is one pass over numbers, no lookups.
     // When the list changes, scores carry over by node id.
+    // Stryker disable next-line ArrayDeclaration: any first list is replaced by the first pick's candidates
     let list: readonly NodeView[] = [];
     let scores = new Float64Array(0);
     const align = (candidates: readonly NodeView[]) => {
+      // Stryker disable next-line ConditionalExpression: realigning the same list gives the same scores (only slower)
       if (candidates === list) return;
       const previous = new Map(list.map((node, i) => [node.id, scores[i]!]));
       scores = Float64Array.from(candidates, (node) => previous.get(node.id) ?? 0);
@@ -28,11 +30,13 @@ export default definePolicy({
         let best = -1;
         let total = 0;
         for (let i = 0; i < candidates.length; i++) {
+          // Stryker disable next-line ConditionalExpression,EqualityOperator: without slow start slowStartWeight is the full weight too
           const weight = slowStart > 0 ? slowStartWeight(candidates[i]!, ctx.now, slowStart) : candidates[i]!.weight;
           scores[i]! += weight;
           total += weight;
           if (best === -1 || scores[i]! > scores[best]!) best = i;
         }
+        // Stryker disable next-line ConditionalExpression: with no candidate, the lines below return candidates[-1], undefined too
         if (best === -1) return undefined;
         scores[best]! -= total;
         return candidates[best];

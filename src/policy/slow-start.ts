@@ -10,6 +10,8 @@ const MIN_SHARE = 0.1;
  */
 export function slowStartWeight(node: NodeView, now: number, windowMs: number): number {
   const since = node.upSince;
-  if (windowMs <= 0 || since === undefined || now - since >= windowMs) return node.weight;
+  if (windowMs <= 0 || since === undefined) return node.weight;
+  // Stryker disable next-line EqualityOperator: at exactly windowMs the ramp below gives the full weight too
+  if (now - since >= windowMs) return node.weight;
   return node.weight * Math.max(MIN_SHARE, (now - since) / windowMs);
 }

@@ -21,9 +21,9 @@ test('npm run cluster starts Redis, two upstreams and two gateways that agree on
   // The script behind `npm run cluster`, run directly: npm does not pass signals on to it.
   const script = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).scripts.cluster as string;
   t.is(script, 'node --import tsx examples/cluster.ts');
-  const cluster = launch(t, process.execPath, ['--import', 'tsx', 'examples/cluster.ts'], { env });
-  // Its children run in process groups of their own: stop it with SIGINT (it stops them),
-  // never leave it to a SIGKILL, even when the test fails half-way.
+  // Its children run in process groups of their own: stop it with SIGINT or SIGTERM (it stops
+  // them), never leave it to a SIGKILL, even when the test fails half-way or its worker dies.
+  const cluster = launch(t, process.execPath, ['--import', 'tsx', 'examples/cluster.ts'], { env, deathSignal: 'SIGTERM' });
   t.teardown(async () => {
     if (cluster.child.exitCode !== null || cluster.child.signalCode !== null) return;
     cluster.child.kill('SIGINT');

@@ -158,11 +158,19 @@ test.serial('waitForNode: a request waits for a node to come back instead of fai
   await eventually(() => gateway.status().pools.api!.nodes[0]!.health === 'up', 3000);
   await nodes[0]!.setMode('status:503');
   await eventually(() => gateway.status().pools.api!.nodes[0]!.health === 'down', 3000);
-  const pending = request(`${url}/x`);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  let answeredAt = 0;
+  const pending = request(`${url}/x`).then((reply) => ((answeredAt = Date.now()), reply));
+  // The gateway holds it: the request is in flight and has not reached the (down) node.
+  await eventually(() => gateway.inflightRequests === 1, 3000);
+  const deliveredWhileDown = nodes[0]!.deliveries.filter((d) => d.path === '/x').length;
   await nodes[0]!.setMode('ok');
+  const backAt = Date.now();
   const reply = await pending;
   t.is(reply.status, 200);
+  t.is(deliveredWhileDown, 0, 'nothing was sent to the node while it was down');
+  t.true(answeredAt >= backAt, 'answered only once the node was back');
+  t.is(nodes[0]!.deliveries.filter((d) => d.path === '/x').length, 1, 'then delivered once');
+  t.log(`answered ${answeredAt - backAt} ms after the node came back (heartbeats: rise 2 × 100 ms)`);
 });
 
 test.serial('breaker: open fails fast; half-open lets exactly one trial through', async (t) => {

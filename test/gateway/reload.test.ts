@@ -74,7 +74,9 @@ test('unchanged nodes keep their state: health, breaker, drain, the active node 
   t.like(after.pools.db, { active: 'standby', epoch: 2 });
   t.is(gateway.pools.get('web')!.node('dead'), nodeObject, 'the very same node object');
   t.is(gateway.pools.get('web')!.settings.retry.attempts, 2);
-  t.is((await request(`${url}/db/x`)).body.length > 0, true, 'the new route serves');
+  const served = await request(`${url}/db/x`);
+  t.is(served.status, 200, 'the new route serves');
+  t.like(served.json(), { node: 'standby', url: '/db/x' }, 'through the db pool’s active node, still the standby');
 });
 
 test('a reload event names what changed', async (t) => {

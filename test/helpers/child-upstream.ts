@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { repoRoot } from './process.ts';
+import { spawnOwned } from './spawn-owned.ts';
 
 const script = join(repoRoot, 'examples/upstream.ts');
 
@@ -24,7 +25,7 @@ export interface ChildUpstream {
 }
 
 export async function startChildUpstream(t: ExecutionContext, name: string, options: { port?: number; mode?: string } = {}): Promise<ChildUpstream> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, '--name', name, '--port', String(options.port ?? 0), '--mode', options.mode ?? 'ok', '--log-requests'], {
+  const child = spawnOwned(process.execPath, ['--import', 'tsx', script, '--name', name, '--port', String(options.port ?? 0), '--mode', options.mode ?? 'ok', '--log-requests'], {
     cwd: repoRoot,
     stdio: ['pipe', 'pipe', 'inherit'],
   });

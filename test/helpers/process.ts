@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ExecutionContext } from 'ava';
+import { spawnOwned, type OwnedOptions } from './spawn-owned.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** The CLI run from the sources (the published bin/baton.js runs dist/; test/package covers it). */
@@ -31,14 +32,14 @@ export interface Finished {
   readonly stderr: string;
 }
 
-/** Runs a command to completion. */
+/** Runs a command to completion (it dies with this process if that ends first). */
 export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? repoRoot, env: { ...process.env, ...options.env } });
+    const child = spawnOwned(command, args, { cwd: options.cwd ?? repoRoot, env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
@@ -52,9 +53,12 @@ export interface Running {
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts a long-running process; it is killed when the test ends if still running. */
-export function launch(t: ExecutionContext, command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Running {
-  const child = spawn(command, args, { cwd: options.cwd ?? repoRoot, env: { ...process.env, ...options.env } });
+/**
+ * Starts a long-running process; it is killed when the test ends if still running, and when
+ * this process dies (with `deathSignal`, SIGKILL by default).
+ */
+export function launch(t: ExecutionContext, command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } & OwnedOptions = {}): Running {
+  const child = spawnOwned(command, args, { cwd: options.cwd ?? repoRoot, env: { ...process.env, ...options.env }, deathSignal: options.deathSignal });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));

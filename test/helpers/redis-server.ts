@@ -1,11 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import type { ExecutionContext } from 'ava';
+import { spawnOwned } from './spawn-owned.ts';
 
 /** A real redis-server of the test's own, on a free port: it can be killed, paused, restarted. */
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
+  /** The running redis-server's pid (a new one after `restart`). */
+  readonly pid: number;
   kill(): Promise<void>;
   /** SIGSTOP: the socket stays open and nothing answers (what a frozen VM looks like). */
   pause(): void;
@@ -26,7 +29,7 @@ async function freePort(): Promise<number> {
 
 function launch(port: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'notice'], {
+    const child = spawnOwned('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'notice'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -56,6 +59,9 @@ export async function startRedis(t: ExecutionContext): Promise<RedisServer> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return child.pid!;
+    },
     kill,
     pause: () => child.kill('SIGSTOP'),
     resume: () => child.kill('SIGCONT'),

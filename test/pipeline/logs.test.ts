@@ -55,6 +55,17 @@ test('log.access: false keeps events but no access lines; LOG_LEVEL wins over th
   );
   t.is(gateway.settings.log.level, 'warn');
   await request(`${url}/x`);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The access line, if any, is written in the same call that counts the request in the metrics.
+  const answered = async () => (await gateway.metrics.registry.getSingleMetric('baton_requests_total')!.get()).values.reduce((sum, v) => sum + v.value, 0);
+  await eventually(async () => (await answered()) === 1, 2000);
+  // Events are still logged: the request's health event, at info (a given logger keeps its level until a reload).
+  await eventually(() => lines.some((l) => l.event?.type === 'health'), 2000);
   t.deepEqual(lines.filter((l) => l.msg === 'request'), []);
+  // A reload applies LOG_LEVEL: its own event, at info, is emitted (the log subscriber sees it
+  // before ours) but not written.
+  const emitted: string[] = [];
+  gateway.events.subscribe((e) => emitted.push(e.type));
+  gateway.reload(gateway.settings);
+  t.deepEqual(emitted, ['reload']);
+  t.deepEqual(lines.filter((l) => l.event?.type === 'reload'), []);
 });

@@ -60,6 +60,7 @@ const fallbacks: FallbackCase[] = [
   { name: 'an empty header', options: { key: 'header', header: 'x-user' }, headers: { 'x-user': '' } },
   { name: 'no Cookie header', options: { key: 'cookie', cookie: 'sid' }, headers: {} },
   { name: 'no such cookie', options: { key: 'cookie', cookie: 'sid' }, headers: { cookie: 'sidx=1; other=2' } },
+  { name: 'a cookie pair without =', options: { key: 'cookie', cookie: 'sid' }, headers: { cookie: 'sidx; sid' } },
 ];
 for (const c of fallbacks) {
   test(`without a key (${c.name}): a random eligible node`, (t) => {
@@ -133,6 +134,10 @@ const invalid: BadCase[] = [
   { options: { key: 'cookie' }, path: ['cookie'], message: "key 'cookie' needs cookie: the cookie to hash on" },
   { options: { key: 'cookie', cookie: '' }, path: ['cookie'], message: /too small/i },
   { options: { key: 'ip', header: 'x' }, path: ['header'], message: "header is only used with key 'header'" },
+  { options: { key: 'cookie', cookie: 'sid', header: 'x' }, path: ['header'], message: "header is only used with key 'header'" },
+  { options: { key: 'ip', cookie: 'sid' }, path: ['cookie'], message: "cookie is only used with key 'cookie'" },
+  { options: { key: 'header', header: 'x-user', cookie: 'sid' }, path: ['cookie'], message: "cookie is only used with key 'cookie'" },
+  { options: { key: 'header', header: '' }, path: ['header'], message: /too small/i },
   { options: { key: 'query' }, path: ['key'], message: "key must be 'header', 'cookie', 'ip' or 'path'" },
   { options: {}, path: ['key'], message: "key must be 'header', 'cookie', 'ip' or 'path'" },
   { options: { key: 'ip', vnodes: 10 }, path: [], message: /vnodes/ },
@@ -160,4 +165,135 @@ test('in a config: a header key without its header is reported at its path, in b
   t.deepEqual(problemsFor(config({ name: 'consistent-hash', key: 'header', header: 'x-user' })), []);
   t.deepEqual(problemsFor(config(consistentHash({ key: 'header', header: 'x-user' }))), []);
   t.deepEqual(problemsFor(config({ name: 'consistent-hash', key: 'ip' })), []);
+});
+
+// The ring as a plain model. Every instance, of this version or the next, must map a key to the
+// same node, so the layout is a contract: 160 points per unit of weight (a million at most,
+// shared in proportion, at least one per node), each at FNV-1a + murmur3's finaliser of
+// `<id>#<i>`; a key belongs to the first point at or after its own hash, clockwise, wrapping past
+// the top; a retry walks on clockwise to the next node it may use.
+function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+type Point = { hash: number; owner: string };
+function modelRing(nodes: ReadonlyArray<{ id: string; weight: number }>): Point[] {
+  const total = nodes.reduce((sum, node) => sum + node.weight * 160, 0);
+  const scale = Math.min(1, 2 ** 20 / total);
+  // Sorted by hash, then by the node's place in the pool (hash × 4096 + index: exact, and fast).
+  const packed: number[] = [];
+  nodes.forEach((node, index) => {
+    const count = Math.max(1, Math.round(node.weight * 160 * scale));
+    for (let i = 0; i < count; i++) packed.push(hash32(`${node.id}#${i}`) * 4096 + index);
+  });
+  return Array.from(Float64Array.from(packed).sort(), (point) => ({ hash: Math.floor(point / 4096), owner: nodes[point % 4096]!.id }));
+}
+
+/** Index of the first point at or after `hash`, or ring.length when the key lies past the last point. */
+function firstAtOrAfter(ring: Point[], hash: number): number {
+  let lo = 0;
+  let hi = ring.length;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (ring[mid]!.hash < hash) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function modelOwner(ring: Point[], key: string, allowed: (id: string) => boolean): string | undefined {
+  const start = firstAtOrAfter(ring, hash32(key));
+  for (let step = 0; step < ring.length; step++) {
+    const point = ring[(start + step) % ring.length]!;
+    if (allowed(point.owner)) return point.owner;
+  }
+  return undefined;
+}
+
+const byHeader = (key: string, tried: string[] = []) => pickContext({ headers: { 'x-key': key }, tried: new Set(tried), attempt: tried.length + 1 });
+const keyNames = (n: number) => Array.from({ length: n }, (_, i) => `user-${i}`);
+
+test('a key goes clockwise to the first point at or after its hash, wrapping past the last point', (t) => {
+  const nodes = [fakeNode('n0'), fakeNode('n1', { weight: 2 }), fakeNode('n2'), fakeNode('n3', { weight: 3 }), fakeNode('n4')];
+  const pool = fakePool(nodes);
+  pool.version = 1;
+  const policy = instantiate(consistentHash, { key: 'header', header: 'x-key' }, pool);
+  const ring = modelRing(nodes);
+  const keys = keyNames(5000);
+  const wrapped = keys.filter((key) => firstAtOrAfter(ring, hash32(key)) === ring.length);
+  t.true(wrapped.length > 0, 'some keys lie past the last point');
+  for (const key of keys) t.is(policy.pick(pool, byHeader(key))?.id, modelOwner(ring, key, () => true), key);
+  for (const key of wrapped) t.is(policy.pick(pool, byHeader(key))?.id, ring[0]!.owner, `${key} wraps to the first point`);
+});
+
+test('a key that hashes exactly onto a point belongs to that point’s node', (t) => {
+  const nodes = ['n0', 'n1', 'n2', 'n3'].map((id) => fakeNode(id));
+  const pool = fakePool(nodes);
+  const policy = instantiate(consistentHash, { key: 'header', header: 'x-key' }, pool);
+  for (const node of nodes) {
+    for (const i of [0, 1, 77, 159]) t.is(policy.pick(pool, byHeader(`${node.id}#${i}`))?.id, node.id, `${node.id}#${i}`);
+  }
+});
+
+test('a retry walks on clockwise past tried and unusable nodes, wrapping too', (t) => {
+  const nodes = ['n0', 'n1', 'n2', 'n3', 'n4', 'n5'].map((id) => fakeNode(id));
+  const pool = fakePool(nodes);
+  pool.version = 1;
+  pool.node('n5').usable = false;
+  const policy = instantiate(consistentHash, { key: 'header', header: 'x-key' }, pool);
+  const ring = modelRing(nodes);
+  for (const key of keyNames(2000)) {
+    const first = modelOwner(ring, key, (id) => id !== 'n5')!;
+    const second = modelOwner(ring, key, (id) => id !== 'n5' && id !== first)!;
+    const third = modelOwner(ring, key, (id) => id !== 'n5' && id !== first && id !== second)!;
+    t.is(policy.pick(pool, byHeader(key))?.id, first, key);
+    t.is(policy.pick(pool, byHeader(key, [first]))?.id, second, `${key}, retry`);
+    t.is(policy.pick(pool, byHeader(key, [first, second]))?.id, third, `${key}, third try`);
+  }
+});
+
+test('large weights: the ring is scaled down to a million points, each node’s share kept', (t) => {
+  // 25 001 units of weight would be 4 M points.
+  const nodes = [fakeNode('a', { weight: 10_000 }), fakeNode('b', { weight: 10_000 }), fakeNode('c', { weight: 5000 }), fakeNode('d')];
+  const pool = fakePool(nodes);
+  pool.version = 1;
+  const policy = instantiate(consistentHash, { key: 'header', header: 'x-key' }, pool);
+  const ring = modelRing(nodes);
+  t.true(ring.length <= 2 ** 20 + nodes.length, `${ring.length} points`);
+  for (const key of keyNames(2000)) t.is(policy.pick(pool, byHeader(key))?.id, modelOwner(ring, key, () => true), key);
+});
+
+test('a node whose scaled-down share rounds to nothing still owns a point, so it stays reachable', (t) => {
+  // 211 nodes of weight 10 000 beside two of weight 1: scaled to 2^20 points, 1 unit is 0.5 point.
+  const giants = Array.from({ length: 211 }, (_, i) => fakeNode(`giant-${i}`, { weight: 10_000 }));
+  const pool = fakePool([...giants, fakeNode('small-a'), fakeNode('small-b')]);
+  pool.version = 1;
+  const policy = instantiate(consistentHash, { key: 'header', header: 'x-key' }, pool);
+  const giantIds = giants.map((node) => node.id);
+  const smalls = new Set(keyNames(100).map((key) => policy.pick(pool, byHeader(key, giantIds))?.id));
+  t.deepEqual([...smalls].sort(), ['small-a', 'small-b']);
+});
+
+test('a node added to the pool (a reload) gets its share of keys from the same policy', (t) => {
+  const pool = fakePool(['n0', 'n1', 'n2'].map((id) => fakeNode(id)));
+  pool.version = 1;
+  const policy = instantiate(consistentHash, { key: 'header', header: 'x-key' }, pool);
+  keyNames(100).forEach((key) => policy.pick(pool, byHeader(key)));
+  pool.nodes = [...pool.nodes, fakeNode('n3')];
+  pool.version = 2;
+  const ring = modelRing(pool.nodes);
+  for (const key of keyNames(2000)) t.is(policy.pick(pool, byHeader(key))?.id, modelOwner(ring, key, () => true), key);
+});
+
+test('a header that comes as several values hashes as their comma-joined list', (t) => {
+  const pool = poolOf(ids(8));
+  const policy = instantiate(consistentHash, { key: 'header', header: 'x-key' }, pool);
+  for (const key of keyNames(50)) {
+    const values = [key, 'b'];
+    t.is(policy.pick(pool, pickContext({ headers: { 'x-key': values } }))?.id, policy.pick(pool, byHeader(`${key},b`))?.id);
+  }
 });

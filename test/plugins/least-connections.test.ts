@@ -1,6 +1,7 @@
 import test from 'ava';
 import leastConnections from '../../plugins/least-connections.ts';
 import { fakeNode, fakePool, instantiate, pickContext, share, tally, type FakeNode } from '../helpers/fake-pool.ts';
+import { problemsFor } from '../helpers/settings.ts';
 
 type Case = { name: string; nodes: FakeNode[]; tried?: string[]; expect: string | undefined };
 const picks: Case[] = [
@@ -82,4 +83,10 @@ test('follows in-flight counts as they change between picks', (t) => {
 
 test('takes no options', (t) => {
   t.is(leastConnections.options, undefined);
+});
+
+test('a config names it least-connections', (t) => {
+  const config = { listen: { port: 8080 }, pools: { api: { policy: 'least-connections', nodes: [{ url: 'http://127.0.0.1:9001' }] } }, routes: [{ pool: 'api' }] };
+  t.deepEqual(problemsFor(config), []);
+  t.is(leastConnections.name, 'least-connections');
 });

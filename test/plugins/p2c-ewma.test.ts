@@ -2,6 +2,7 @@ import test from 'ava';
 import p2c from '../../plugins/p2c-ewma.ts';
 import type { AttemptOutcome, Policy } from '../../src/index.ts';
 import { fakeNode, fakePool, instantiate, pickContext, share, tally, type FakePool } from '../helpers/fake-pool.ts';
+import { problemsFor } from '../helpers/settings.ts';
 
 const N = 10_000;
 const near = (got: number, expected: number, tolerance = 0.03) => Math.abs(got - expected) <= tolerance;
@@ -163,4 +164,108 @@ test('options: durations; decay must be positive', (t) => {
     t.false(p2c.options!.safeParse(bad).success, JSON.stringify(bad));
   }
   t.is(p2c.options!.safeParse({ decay: 0 }).error!.issues[0]!.message, 'decay must be more than 0');
+});
+
+// The estimate in numbers. b: 200 ms at 100 s, then 10 ms ten seconds later (one decay of 10 s):
+// the faster sample moves it 1 − 1/e of the way, to 200/e + 10·(1 − 1/e) ≈ 79.9 ms. a has one
+// sample at that moment, so its estimate is exactly that sample: b loses to 79 and beats 81.
+const bAfterOneDecay = 200 / Math.E + 10 * (1 - 1 / Math.E);
+for (const [aLatency, expected] of [
+  [79, 'a'],
+  [81, 'b'],
+] as const) {
+  test(`a faster sample one decay later: b ≈ ${bAfterOneDecay.toFixed(1)} ms, against a at ${aLatency} ms: ${expected}`, (t) => {
+    const pool = fakePool([fakeNode('a'), fakeNode('b')]);
+    const policy = trained(pool, [
+      ['b', ok(200), 100_000],
+      ['b', ok(10), 110_000],
+      ['a', ok(aLatency), 110_000],
+    ]);
+    t.deepEqual(Object.fromEntries(picksAt(policy, pool, 110_000)), { [expected]: N });
+  });
+}
+
+// Without traffic an estimate fades toward the pool's typical latency: b's 1 s penalty, 10 s
+// (one decay) later, is typical + (1000 − typical)/e. The typical latency is a's 20 ms, so b
+// costs ≈ 380.5 ms then: more than a with 18 in flight (20 × 19 = 380), less than with 19 (400).
+const bFaded = 20 + (1000 - 20) / Math.E;
+for (const [inflight, expected] of [
+  [18, 'a'],
+  [19, 'b'],
+] as const) {
+  test(`a penalty fades toward the typical latency: b ≈ ${bFaded.toFixed(1)} ms after one decay, a with ${inflight} in flight: ${expected}`, (t) => {
+    const pool = fakePool([fakeNode('a', { inflight }), fakeNode('b')]);
+    const policy = trained(pool, [
+      ['a', ok(20), 50_000],
+      ['b', failed(), 50_000],
+      ['a', ok(20), 60_000],
+    ]);
+    t.deepEqual(Object.fromEntries(picksAt(policy, pool, 60_000)), { [expected]: N });
+  });
+}
+
+test('a config names it p2c-ewma', (t) => {
+  const config = { listen: { port: 8080 }, pools: { api: { policy: 'p2c-ewma', nodes: [{ url: 'http://127.0.0.1:9001' }] } }, routes: [{ pool: 'api' }] };
+  t.deepEqual(problemsFor(config), []);
+  t.is(p2c.name, 'p2c-ewma');
+});
+
+// An estimate fades from the time of its last sample. a: 20 ms at 100 s; b: 200 ms at 100 s,
+// then 10 ms at 110 s (≈ 79.9 ms, as of 110 s). The typical latency blends the same samples
+// (20, then 10 one decay later: ≈ 13.7 ms). At 110 s a has faded one decay toward it (≈ 16.0 ms)
+// and b not at all: b costs about 5 × a, so it loses to a with 3 in flight and beats a with 5.
+for (const [inflight, expected] of [
+  [3, 'a'],
+  [5, 'b'],
+] as const) {
+  test(`estimates fade from their last sample, toward the typical latency: a with ${inflight} in flight: ${expected}`, (t) => {
+    const pool = fakePool([fakeNode('a', { inflight }), fakeNode('b')]);
+    const policy = trained(pool, [
+      ['a', ok(20), 100_000],
+      ['b', ok(200), 100_000],
+      ['b', ok(10), 110_000],
+    ]);
+    t.deepEqual(Object.fromEntries(picksAt(policy, pool, 110_000)), { [expected]: N });
+  });
+}
+
+test('before any sample every node looks alike: picks spread evenly', (t) => {
+  const pool = fakePool([fakeNode('a'), fakeNode('b'), fakeNode('c')]);
+  const counts = picksAt(instantiate(p2c, {}, pool), pool, 0);
+  for (const id of ['a', 'b', 'c']) t.true(near(share(counts, id), 1 / 3), `${id}: ${share(counts, id)}`);
+});
+
+test('a client abort later on is no sample either (it would pull b down to ≈ 19 ms)', (t) => {
+  const pool = fakePool([fakeNode('a'), fakeNode('b')]);
+  const policy = trained(pool, [
+    ['a', ok(40), 0],
+    ['b', ok(50), 0],
+    ['b', { kind: 'aborted', latencyMs: 1, failed: false }, 10_000],
+  ]);
+  t.deepEqual(Object.fromEntries(picksAt(policy, pool, 10_000)), { a: N });
+});
+
+test('a failure later on does not raise the typical latency either', (t) => {
+  // Pairs: {a, new} tie at the typical 20 ms (half each), {a, b} and {new, b} avoid b's penalty.
+  // Had b's failure counted, the typical (and so new) would be ≈ 640 ms: new would get a third.
+  const pool = fakePool([fakeNode('a'), fakeNode('b'), fakeNode('new')]);
+  const policy = trained(pool, [
+    ['a', ok(20), 0],
+    ['b', failed(), 10_000],
+  ]);
+  const counts = picksAt(policy, pool, 10_000);
+  t.is(counts.get('b'), undefined);
+  t.true(near(share(counts, 'new'), 1 / 2), `new: ${share(counts, 'new')}`);
+});
+
+test('the typical latency is a time-decayed average of successful samples, not the latest one', (t) => {
+  // a: 100 ms, then 10 ms one decay later: typical ≈ 43.1 ms. b has 25 ms: cheaper than a new
+  // node at the typical latency (had the typical been the latest sample, 25 ms, they would tie).
+  const pool = fakePool([fakeNode('a', { usable: false }), fakeNode('b'), fakeNode('new')]);
+  const policy = trained(pool, [
+    ['a', ok(100), 0],
+    ['a', ok(10), 10_000],
+    ['b', ok(25), 10_000],
+  ]);
+  t.deepEqual(Object.fromEntries(picksAt(policy, pool, 10_000)), { b: N });
 });

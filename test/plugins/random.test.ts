@@ -1,6 +1,7 @@
 import test from 'ava';
 import random from '../../plugins/random.ts';
 import { fakeNode, fakePool, instantiate, pickContext, share, tally, type FakeNode } from '../helpers/fake-pool.ts';
+import { problemsFor } from '../helpers/settings.ts';
 
 const N = 10_000;
 const TOLERANCE = 0.03;
@@ -12,6 +13,12 @@ const ratios: RatioCase[] = [
     name: 'weights 3:2:5',
     nodes: () => [fakeNode('a', { weight: 3 }), fakeNode('b', { weight: 2 }), fakeNode('c', { weight: 5 })],
     expect: { a: 0.3, b: 0.2, c: 0.5 },
+  },
+  {
+    // Enough nodes that the binary search over running totals takes several steps to the last.
+    name: 'weights 1 to 5: shares follow the weights',
+    nodes: () => [1, 2, 3, 4, 5].map((weight) => fakeNode(`w${weight}`, { weight })),
+    expect: { w1: 1 / 15, w2: 2 / 15, w3: 3 / 15, w4: 4 / 15, w5: 5 / 15 },
   },
   {
     name: 'an unusable node is left out, the others keep their ratio',
@@ -117,4 +124,20 @@ test('options: durations in ms or with a unit; bad ones are rejected', (t) => {
   }
   const issue = random.options!.safeParse({ slowStart: 'soon' }).error!.issues[0]!;
   t.deepEqual([issue.path, issue.message], [['slowStart'], `invalid duration "soon" (use 250, '250ms', '5s' or '1m')`]);
+});
+
+test('a config names it random', (t) => {
+  const config = { listen: { port: 8080 }, pools: { api: { policy: 'random', nodes: [{ url: 'http://127.0.0.1:9001' }] } }, routes: [{ pool: 'api' }] };
+  t.deepEqual(problemsFor(config), []);
+  t.is(random.name, 'random');
+});
+
+test('a retry’s candidates are weighed afresh, not with the first try’s cached table', (t) => {
+  const pool = fakePool([fakeNode('a', { weight: 3 }), fakeNode('b'), fakeNode('c', { weight: 2 })]);
+  pool.version = 1;
+  const policy = instantiate(random, {}, pool);
+  tally(policy, pool, 100);
+  const retries = tally(policy, pool, N, () => pickContext({ tried: new Set(['a']), attempt: 2 }));
+  t.deepEqual([...retries.keys()].sort(), ['b', 'c']);
+  t.true(Math.abs(share(retries, 'c') - 2 / 3) <= TOLERANCE, `c: ${share(retries, 'c')}`);
 });

@@ -1,6 +1,7 @@
 import test from 'ava';
 import roundRobin from '../../plugins/round-robin.ts';
 import { fakeNode, fakePool, instantiate, pickContext, tally } from '../helpers/fake-pool.ts';
+import { problemsFor } from '../helpers/settings.ts';
 
 const sequence = (pool: ReturnType<typeof fakePool>, n: number) => {
   const policy = instantiate(roundRobin, {}, pool);
@@ -42,4 +43,18 @@ test('10k picks split evenly', (t) => {
   const pool = fakePool([fakeNode('a'), fakeNode('b'), fakeNode('c'), fakeNode('d')]);
   const counts = tally(instantiate(roundRobin, {}, pool), pool, 10_000);
   t.deepEqual(Object.fromEntries(counts), { a: 2500, b: 2500, c: 2500, d: 2500 });
+});
+
+test('a pick that finds nothing eligible does not move the rotation', (t) => {
+  const pool = fakePool([fakeNode('a'), fakeNode('b'), fakeNode('c')]);
+  const policy = instantiate(roundRobin, {}, pool);
+  t.is(policy.pick(pool, pickContext())?.id, 'a');
+  t.is(policy.pick(pool, pickContext({ tried: new Set(['a', 'b', 'c']) })), undefined);
+  t.deepEqual(Array.from({ length: 3 }, () => policy.pick(pool, pickContext())?.id), ['b', 'c', 'a']);
+});
+
+test('a config names it round-robin', (t) => {
+  const config = { listen: { port: 8080 }, pools: { api: { policy: 'round-robin', nodes: [{ url: 'http://127.0.0.1:9001' }] } }, routes: [{ pool: 'api' }] };
+  t.deepEqual(problemsFor(config), []);
+  t.is(roundRobin.name, 'round-robin');
 });

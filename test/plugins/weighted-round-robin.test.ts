@@ -69,3 +69,31 @@ test('options: by name with no options, slowStart as a duration, bad ones report
   ]);
   t.deepEqual(problemsFor(config({ name: 'weighted-round-robin', slowstart: '1s' })), ['pools.api.policy.slowstart: unknown key']);
 });
+
+test('equal weights: the nodes in list order, one each', (t) => {
+  const pool = fakePool([fakeNode('a', { weight: 2 }), fakeNode('b', { weight: 2 }), fakeNode('c', { weight: 2 })]);
+  const policy = instantiate(weighted, {}, pool);
+  t.deepEqual(Array.from({ length: 6 }, () => policy.pick(pool, pickContext())?.id), ['a', 'b', 'c', 'a', 'b', 'c']);
+});
+
+test('a new candidate list (the pool version moved) keeps every node’s place in the sequence', (t) => {
+  const pool = fakePool([fakeNode('a', { weight: 5 }), fakeNode('b'), fakeNode('c')]);
+  pool.version = 1;
+  const policy = instantiate(weighted, {}, pool);
+  const picks = Array.from({ length: 3 }, () => policy.pick(pool, pickContext())?.id);
+  pool.version = 2;
+  picks.push(...Array.from({ length: 4 }, () => policy.pick(pool, pickContext())?.id));
+  t.deepEqual(picks, ['a', 'a', 'b', 'a', 'c', 'a', 'a']);
+});
+
+test('a node that comes back starts from a clean score; the others keep theirs', (t) => {
+  const pool = fakePool([fakeNode('a', { weight: 2 }), fakeNode('b'), fakeNode('c', { usable: false })]);
+  pool.version = 1;
+  const policy = instantiate(weighted, {}, pool);
+  t.deepEqual(Array.from({ length: 2 }, () => policy.pick(pool, pickContext())?.id), ['a', 'b']);
+  pool.node('c').usable = true;
+  pool.version = 2;
+  // Scores now: a 1 and b -1 (carried over), c 0 (new). Weights 2, 1, 1 over 8 picks.
+  const picks = Array.from({ length: 8 }, () => policy.pick(pool, pickContext())?.id);
+  t.deepEqual(picks, ['a', 'c', 'a', 'b', 'a', 'c', 'a', 'b']);
+});
