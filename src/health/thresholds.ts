@@ -81,7 +81,12 @@ export function nextHealth(state: HealthState, input: HealthInput, rules: Health
 
 function probePassed(state: HealthState, rules: HealthRules, now: number, detail: string): HealthStep {
   const s = { ...state, probePasses: state.probePasses + 1, probeFailures: 0 };
-  if (s.ejectedUntil > now) return { state: s };
+  if (s.ejectedUntil > now) {
+    // Heartbeats passing `rise` times in a row end a passive ejection early (Envoy's
+    // successful_active_health_check_uneject_host): a restarted node is back at once.
+    if (!rules.heartbeats || s.probePasses < rules.rise) return { state: s };
+    return become(s, 'up', now, `${s.probePasses} heartbeats passed during the ejection (${detail})`, { ejectedUntil: 0, lastEjectionEnd: now, passiveFailures: 0 });
+  }
   if (s.verdict === 'unknown') return become(s, 'up', now, `heartbeat passed (${detail})`, { ejectedUntil: 0 });
   if (s.verdict === 'down' && s.probePasses >= rules.rise) {
     return become(s, 'up', now, `${s.probePasses} heartbeats passed (${detail})`, { ejectedUntil: 0, passiveFailures: 0 });
