@@ -25,6 +25,10 @@ export const errorTable = {
   NOT_ACTIVE_PASSIVE: { status: 409, message: 'This pool has no active node (not an active-passive policy)' },
   FAILOVER_REFUSED: { status: 409, message: 'The failover could not be applied' },
   INVALID_BODY: { status: 400, message: 'The request body is not valid' },
+  STORE_UNAVAILABLE: { status: 503, message: 'The shared state store is unreachable, and this change is made only through it' },
+  STORE_UNCONFIRMED: { status: 503, message: 'The shared state store took the change but did not confirm its outcome; read /status before retrying' },
+  // Starting a gateway.
+  DUPLICATE_INSTANCE: { status: 409, message: 'Another live gateway instance of this cluster uses the same instance id' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorTable;
