@@ -109,3 +109,36 @@ test('localFailover off: an instance cut off from Redis does not fail over alone
   await eventually(() => a.connected, 5000);
   t.like(await a.propose('db', { expectedEpoch: 1, to: 'standby', reason: 'through Redis' }), { active: 'standby', epoch: 2 });
 });
+
+test('a proposal sent just before Redis stops answering: 503 STORE_UNCONFIRMED, never a local guess; its outcome arrives later', async (t) => {
+  t.timeout(60_000);
+  const redis = await startRedis(t);
+  const [a, b] = ['a', 'b'].map((id) => redisStore(t, redis.url, id));
+  await Promise.all([a!.start(), b!.start()]);
+  await a!.propose('db', { expectedEpoch: 0, to: 'primary', reason: 'initial' });
+  await redis.command('CLIENT', 'PAUSE', '3000', 'ALL');
+  const error = await t.throwsAsync(() => a!.propose('db', { expectedEpoch: 1, to: 'standby', reason: 'operator' }));
+  t.is((error as { code?: string }).code, 'STORE_UNCONFIRMED');
+  t.like(a!.activeState('db'), { active: 'primary', epoch: 1 }, 'nothing decided locally');
+  // Redis runs the queued proposal when it answers again: every instance follows it.
+  await eventually(() => [a!, b!].every((s) => s.connected && s.activeState('db')?.active === 'standby' && s.activeState('db')?.epoch === 2), 10_000);
+});
+
+test('Redis missing a change an instance heard of (its writer gone): found by a snapshot, restored, and the history id renewed', async (t) => {
+  t.timeout(60_000);
+  const redis = await startRedis(t);
+  const a = redisStore(t, redis.url, 'a');
+  const b = redisStore(t, redis.url, 'b');
+  await Promise.all([a.start(), b.start()]);
+  await b.propose('db', { expectedEpoch: 0, to: 'primary', reason: 'initial' });
+  const first = await b.propose('db', { expectedEpoch: 1, to: 'standby', reason: 'failover' });
+  await eventually(() => a.activeState('db')?.epoch === 2, 3000);
+  const history = await redis.command('GET', 'baton:test:history');
+  await b.stop();
+  // Redis loses b's last write (a's own writes are all there: its count of them does not tell).
+  const older = JSON.stringify({ ...first, active: 'primary', epoch: 1, id: 'lost', from: '' });
+  await redis.command('HSET', 'baton:test:active', 'db', older);
+  await eventually(async () => (await activeIn(redis)).includes('"epoch":2'), 5000);
+  t.like(a.activeState('db'), { active: 'standby', epoch: 2 });
+  t.not(await redis.command('GET', 'baton:test:history'), history, 'every instance is told to re-seed');
+});
