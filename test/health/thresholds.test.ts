@@ -123,7 +123,7 @@ test('a long healthy spell forgives earlier ejections', (t) => {
   t.is(state.ejectedUntil - 10_000, 1000, 'after more than maxEjectTime of health: back to the base time');
 });
 
-test('ended early by heartbeats, an ejection still counts: the next one in a row lasts longer', (t) => {
+test('ended early by heartbeats, an ejection still counts: the next one lasts longer and needs rise passes more', (t) => {
   let state = nextHealth(initialHealth(0), probe(true), withHeartbeats, 0).state;
   state = nextHealth(state, request(false, true), withHeartbeats, 10).state;
   state = nextHealth(state, probe(true), withHeartbeats, 100).state;
@@ -131,7 +131,13 @@ test('ended early by heartbeats, an ejection still counts: the next one in a row
   t.like(back.state, { verdict: 'up', ejectedUntil: 0, lastEjectionEnd: 200 });
   t.regex(back.transition!.reason, /2 heartbeats passed during the ejection/);
   state = nextHealth(back.state, request(false, true), withHeartbeats, 300).state;
-  t.is(state.ejectedUntil - 300, 2000);
+  t.is(state.ejectedUntil - 300, 2000, 'the second ejection in a row: twice as long');
+  const verdicts: string[] = [];
+  for (let i = 1; i <= 4; i++) {
+    state = nextHealth(state, probe(true), withHeartbeats, 300 + 100 * i).state;
+    verdicts.push(state.verdict);
+  }
+  t.deepEqual(verdicts, ['down', 'down', 'down', 'up'], 'and 2 × rise passes in a row to end early');
 });
 
 test('transitions carry the reason', (t) => {
