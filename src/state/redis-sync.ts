@@ -74,8 +74,10 @@ export class RedisSync {
     this.#instances = new Map(snapshot.instances.map((info) => [info.id, info]));
     const { changes, behind } = parts.cache.applySnapshot(snapshot);
     for (const change of changes) parts.emit(change);
-    // Outside a recovery (and while this instance is part of the cluster), Redis being behind is news.
-    const watching = parts.connected() && !this.#deps.recovering();
+    // Only an instance that is part of the cluster writes; the recovery restores the rest.
+    if (!parts.connected()) return;
+    // Outside a recovery, Redis being behind is news.
+    const watching = !this.#deps.recovering();
     const lost = await this.#restore(snapshot, behind);
     // Looked at again at the next resync: any later read must have them at least as new. (Not
     // sooner: during a burst of votes most snapshots race some notice.)
