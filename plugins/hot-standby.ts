@@ -1,4 +1,4 @@
-import { definePolicy, duration, z, type Election, type NodeView, type PoolView } from '../src/index.ts';
+import { definePolicy, duration, z, type Election, type ElectionIntent, type NodeView, type PoolView } from '../src/index.ts';
 
 /**
  * Active-passive: exactly one active node per pool, shared by every gateway instance through
@@ -6,13 +6,17 @@ import { definePolicy, duration, z, type Election, type NodeView, type PoolView 
  * Nodes rank by tier, then config order. When the active node becomes unusable (down, breaker
  * open, drained), the best usable standby takes over. Failback to a better-ranked node is
  * automatic once it has been up for `failbackDelay` and the current node has been active as
- * long (a hold-down: no flapping, and an operator's forced failover is not undone at once),
- * or manual (`POST /pools/:pool/failback`). Cold standbys (`standby: 'cold'`) are chosen only
+ * long (a hold-down: no flapping), or manual (`POST /pools/:pool/failback`). A pair that keeps
+ * failing over and back waits twice as long for each round trip (up to `maxFailbackDelay`; a
+ * state that lasted twice that long starts the count again); the count is stored with the active
+ * state, so every instance backs off alike. Cold standbys (`standby: 'cold'`) are chosen only
  * when no hot node can serve; the gateway activates them through plugins' `activate` hook.
+ * (The gateway itself suspends automatic failback after an operator's forced failover.)
  */
 const options = z.strictObject({
   failback: z.enum(['auto', 'manual']).default('auto'),
   failbackDelay: duration.default(30_000),
+  maxFailbackDelay: duration.default(600_000),
 });
 
 export default definePolicy({
@@ -24,7 +28,7 @@ export default definePolicy({
     health: { interval: '250ms', timeout: '200ms', fall: 2, rise: 2 },
     retry: { waitForNode: '2s' },
   },
-  create({ failback, failbackDelay }) {
+  create({ failback, failbackDelay, maxFailbackDelay }) {
     const ranked = new WeakMap<readonly NodeView[], NodeView[]>();
     const rank = (pool: PoolView): NodeView[] => {
       let list = ranked.get(pool.nodes);
@@ -42,28 +46,49 @@ export default definePolicy({
         return active && active.usable && !ctx.tried.has(active.id) ? active : undefined;
       },
 
-      elect(pool, now, intent): Election | { recheckAt: number } | undefined {
-        const nodes = rank(pool);
-        const current = activeNode(pool);
-        const hot = nodes.filter((n) => n.usable && n.standby !== 'cold');
-        const best = hot[0] ?? nodes.find((n) => n.standby === 'cold' && !n.draining);
-        if (intent === 'failover') {
-          const next = hot.find((n) => n !== current) ?? nodes.find((n) => n.standby === 'cold' && !n.draining && n !== current);
-          return next && { to: next.id, reason: `forced failover from ${current?.id ?? 'none'}` };
-        }
-        if (intent === 'failback') {
-          return best && best !== current ? { to: best.id, reason: `failback to ${best.id}` } : undefined;
-        }
-        if (!current) return best && { to: best.id, reason: pool.active === null ? `initial active node` : `${pool.active} is no longer configured` };
-        if (!current.usable && !(current.standby === 'cold' && !current.draining && !hot.length)) {
-          return best && best !== current ? { to: best.id, reason: `${current.id} is ${why(current)}` } : undefined;
-        }
-        if (failback === 'manual' || !best || best === current || !ranksBefore(nodes, best, current)) return undefined;
-        return failbackAfter(best, pool.activeSince, failbackDelay, now);
+      elect(pool, now, intent) {
+        const answer = decide(pool, now, intent);
+        if (!answer || !('to' in answer)) return answer;
+        // Stable: longer than the longest failback wait, which a flapping pair's standby state lasts.
+        return { ...answer, flips: flipsAfter(pool, answer.to, now, 2 * Math.max(maxFailbackDelay, failbackDelay)) };
       },
     };
+
+    function decide(pool: PoolView, now: number, intent: ElectionIntent): Election | { recheckAt: number } | undefined {
+      const nodes = rank(pool);
+      const current = activeNode(pool);
+      const hot = nodes.filter((n) => n.usable && n.standby !== 'cold');
+      const best = hot[0] ?? nodes.find((n) => n.standby === 'cold' && !n.draining);
+      if (intent === 'failover') {
+        const next = hot.find((n) => n !== current) ?? nodes.find((n) => n.standby === 'cold' && !n.draining && n !== current);
+        return next && { to: next.id, reason: `forced failover from ${current?.id ?? 'none'}` };
+      }
+      if (intent === 'failback') {
+        return best && best !== current ? { to: best.id, reason: `failback to ${best.id}` } : undefined;
+      }
+      if (!current) return best && { to: best.id, reason: pool.active === null ? `initial active node` : `${pool.active} is no longer configured` };
+      if (!current.usable && !(current.standby === 'cold' && !current.draining && !hot.length)) {
+        return best && best !== current ? { to: best.id, reason: `${current.id} is ${why(current)}` } : undefined;
+      }
+      if (failback === 'manual' || !best || best === current || !ranksBefore(nodes, best, current)) return undefined;
+      return failbackAfter(best, pool.activeSince, backoff(failbackDelay, maxFailbackDelay, pool.flips ?? 0), now);
+    }
   },
 });
+
+/**
+ * A change back to the node that was active before counts one more flip, unless the state it
+ * ends lasted `stable` (then the count starts again).
+ */
+function flipsAfter(pool: PoolView, to: string, now: number, stable: number): number {
+  const lasted = pool.activeSince === null ? Infinity : now - pool.activeSince;
+  return to === pool.activeFrom && lasted < stable ? (pool.flips ?? 0) + 1 : 0;
+}
+
+/** The failback delay doubles with every round trip (two flips), up to the cap. */
+function backoff(delay: number, cap: number, flips: number): number {
+  return Math.min(delay * 2 ** Math.floor(flips / 2), Math.max(cap, delay));
+}
 
 function why(node: NodeView): string {
   if (node.draining) return 'drained';

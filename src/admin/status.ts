@@ -16,6 +16,12 @@ export interface PoolStatus {
   active: string | null;
   epoch: number | null;
   activeSince: number | null;
+  /** An operator's forced failover stands: no automatic failback until POST /failback or the node fails. */
+  pinned: boolean;
+  /** Changes in a row back and forth between the same two nodes (hot standby backs off on it). */
+  flips: number;
+  /** When this instance will next consider an automatic change, e.g. a failback (store time). */
+  failbackAt: number | null;
   nodes: NodeStatus[];
 }
 
@@ -33,6 +39,8 @@ export interface NodeStatus {
   draining: boolean;
   usable: boolean;
   upSince: number | null;
+  /** While passive detection keeps the node out on this instance: until when (heartbeats may end it sooner). */
+  ejectedUntil: number | null;
   downVotes: string[];
 }
 
@@ -50,6 +58,9 @@ export function statusDocument(store: StateStore, pools: PoolSet): StatusDocumen
       active: pool.active,
       epoch: pool.epoch,
       activeSince: pool.activeSince,
+      pinned: pool.pinned,
+      flips: pool.flips,
+      failbackAt: pool.activePassive ? pools.controller.nextCheck(pool) : null,
       nodes: pool.nodes.map((node) => ({
         id: node.id,
         url: node.url.href,
@@ -64,6 +75,7 @@ export function statusDocument(store: StateStore, pools: PoolSet): StatusDocumen
         draining: node.draining,
         usable: node.usable,
         upSince: node.upSince ?? null,
+        ejectedUntil: node.ejectedUntil ?? null,
         downVotes: [...(node.clusterHealth?.downVotes ?? [])],
       })),
     };

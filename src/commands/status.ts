@@ -34,7 +34,7 @@ export function renderStatus(status: StatusDocument): string[] {
   if (status.instances.length > 0) lines.push(`instances ${live}`);
   for (const [name, pool] of Object.entries(status.pools)) {
     lines.push('');
-    const active = pool.active === null ? '' : `   active ${pool.active}   epoch ${pool.epoch}`;
+    const active = pool.active === null ? '' : `   active ${pool.active}   epoch ${pool.epoch}${pool.pinned ? '   pinned by an operator' : ''}`;
     lines.push(`pool ${name} (${pool.policy})${active}`);
     const rows = pool.nodes.map((node) => [
       pool.active === node.id ? `* ${node.id}` : `  ${node.id}`,

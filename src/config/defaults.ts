@@ -59,4 +59,5 @@ export const clusterDefaults = {
   quorum: 1,
   resyncIntervalMs: 5000,
   heartbeatIntervalMs: 1000,
+  localFailover: true,
 } as const;

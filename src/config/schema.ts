@@ -218,6 +218,7 @@ export const configSchema = z.strictObject({
       quorum: z.union([count, z.literal('majority')]).optional(),
       resyncInterval: duration.optional(),
       heartbeatInterval: duration.optional(),
+      localFailover: z.boolean().optional(),
     })
     .optional(),
   log: z.strictObject({ level: logLevel.optional(), access: z.boolean().optional() }).optional(),

@@ -70,6 +70,12 @@ export interface ClusterConfig {
   resyncInterval?: Duration;
   /** How often this instance refreshes its liveness key; it counts as gone after 3 missed beats. */
   heartbeatInterval?: Duration;
+  /**
+   * While Redis is declared lost, may this instance fail over on its own (a provisional epoch,
+   * reconciled when Redis returns)? `false`: only Redis mints epochs, so no epoch ever reaches
+   * two nodes, at the price of no failover on an instance cut off from Redis. Default true.
+   */
+  localFailover?: boolean;
 }
 
 export interface NodeConfig {
@@ -291,6 +297,7 @@ export interface GatewaySettings {
     readonly quorum: number | 'majority';
     readonly resyncIntervalMs: number;
     readonly heartbeatIntervalMs: number;
+    readonly localFailover: boolean;
   };
   readonly log: { readonly level: LogLevel; readonly access: boolean };
   readonly plugins: readonly Plugin[];

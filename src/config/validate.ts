@@ -253,6 +253,7 @@ function settingsFrom(
       quorum: cluster.quorum ?? clusterDefaults.quorum,
       resyncIntervalMs: cluster.resyncInterval ?? clusterDefaults.resyncIntervalMs,
       heartbeatIntervalMs: cluster.heartbeatInterval ?? clusterDefaults.heartbeatIntervalMs,
+      localFailover: cluster.localFailover ?? clusterDefaults.localFailover,
     },
     log: { level: logLevel, access: config.log?.access ?? true },
     plugins: options.plugins.map((entry) => entry.plugin),

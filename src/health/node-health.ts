@@ -58,6 +58,11 @@ export class NodeHealth {
     return this.#state.since;
   }
 
+  /** While the node is ejected by passive detection: when the ejection ends (this clock); 0 otherwise. */
+  get ejectedUntil(): number {
+    return this.#state.ejectedUntil;
+  }
+
   /** Pools without heartbeats, after an ejection: only one request at a time until one succeeds. */
   get probation(): boolean {
     return this.#state.probation;

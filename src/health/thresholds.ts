@@ -81,7 +81,13 @@ export function nextHealth(state: HealthState, input: HealthInput, rules: Health
 
 function probePassed(state: HealthState, rules: HealthRules, now: number, detail: string): HealthStep {
   const s = { ...state, probePasses: state.probePasses + 1, probeFailures: 0 };
-  if (s.ejectedUntil > now) return { state: s };
+  if (s.ejectedUntil > now) {
+    // Passing heartbeats end a passive ejection early (Envoy's successful_active_health_check_
+    // uneject_host): a restarted node is back at once. It takes `rise` passes in a row per
+    // ejection in a row, so a node that keeps failing real traffic stays damped.
+    if (!rules.heartbeats || s.probePasses < rules.rise * Math.max(1, s.ejections)) return { state: s };
+    return become(s, 'up', now, `${s.probePasses} heartbeats passed during the ejection (${detail})`, { ejectedUntil: 0, lastEjectionEnd: now, passiveFailures: 0 });
+  }
   if (s.verdict === 'unknown') return become(s, 'up', now, `heartbeat passed (${detail})`, { ejectedUntil: 0 });
   if (s.verdict === 'down' && s.probePasses >= rules.rise) {
     return become(s, 'up', now, `${s.probePasses} heartbeats passed (${detail})`, { ejectedUntil: 0, passiveFailures: 0 });

@@ -54,6 +54,14 @@ export interface PoolView {
   readonly epoch: number | null;
   /** Active-passive pools: when the active node last changed (store time); null otherwise. */
   readonly activeSince: number | null;
+  /** Active-passive pools: the node active before the current one. */
+  readonly activeFrom?: string | null;
+  /**
+   * Active-passive pools: how many changes in a row went back and forth between the same two
+   * nodes, as stored with the active state by the policy's elections (`Election.flips`), so every
+   * instance sees the same count. Policies back off on it.
+   */
+  readonly flips?: number;
   /**
    * Rises whenever a node's health, breaker or drain state changes. Policies may cache what
    * they derive from `nodes` (candidate lists, rings) until it moves. Without it, no caching.
@@ -96,6 +104,8 @@ export interface AttemptOutcome {
 export interface Election {
   readonly to: string;
   readonly reason: string;
+  /** Stored with the new state and read back as `PoolView.flips` (0 when absent). */
+  readonly flips?: number;
 }
 
 /** Why the gateway asks for an election: its own schedule, or an operator's admin call. */
@@ -109,8 +119,10 @@ export interface Policy {
   /**
    * Active-passive policies only: which node should be active now. Pure. The gateway asks on
    * every health change and on a timer, and applies a change through the store's
-   * compare-and-set on the epoch, so across all instances exactly one proposal wins.
-   * `recheckAt` (epoch ms) asks to be consulted again then, e.g. when a failback delay ends.
+   * compare-and-set on the epoch, so across all instances exactly one proposal wins. `now` is
+   * the shared store's clock, like the times in the view, so every instance measures delays
+   * alike. `recheckAt` (same clock) asks to be consulted again then, e.g. when a failback delay
+   * ends.
    */
   elect?(pool: PoolView, now: number, intent: ElectionIntent): Election | { recheckAt: number } | undefined;
   dispose?(): void;

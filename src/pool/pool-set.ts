@@ -4,6 +4,7 @@ import type { GatewayEvent } from '../events/types.ts';
 import type { LocalTransition } from '../health/node-health.ts';
 import { BucketRotation } from '../breaker/breaker.ts';
 import type { BreakerState, PoolInfo } from '../policy/types.ts';
+import { ranksAbove } from '../state/active-order.ts';
 import type { StateStore, StoreChange } from '../state/types.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
@@ -158,6 +159,7 @@ export class PoolSet {
       passive: settings.passive,
       breaker: settings.breaker,
       rotation: this.#rotation(settings),
+      storeTime: (local) => local + (this.#deps.store.now() - this.#deps.clock.now()),
       hooks: {
         onLocalHealth: (n, t) => this.#onLocalHealth(settings.name, n, t),
         onBreaker: (n, s) => this.#onBreaker(settings.name, n, s),
@@ -251,13 +253,15 @@ export class PoolSet {
         const node = this.#pools.get(change.pool)?.node(change.node);
         if (!node) return;
         node.setClusterHealth(change.health);
+        // Only who votes it down changed: nothing to announce, nothing to re-elect.
+        if (change.previous === change.health.verdict) return;
         this.#emit({ type: 'health', pool: change.pool, node: change.node, from: change.previous, to: change.health.verdict, reason: `cluster: ${change.health.reason}` });
         return this.#changed(change.pool);
       }
       case 'active': {
         const pool = this.#pools.get(change.pool);
         if (!pool) return;
-        if ((pool.activeState?.epoch ?? 0) <= change.state.epoch) pool.setActiveState(change.state);
+        if (!pool.activeState || !ranksAbove(pool.activeState, change.state)) pool.setActiveState(change.state);
         // The winner applied its own change already, so announce by epoch, once per epoch.
         if ((this.#announced.get(change.pool) ?? 0) < change.state.epoch) {
           this.#announced.set(change.pool, change.state.epoch);
@@ -282,17 +286,16 @@ export class PoolSet {
     }
   }
 
-  /** Drains or enables a node on every instance (through the store; locally if it is unreachable). */
-  async setDrain(pool: Pool, node: UpstreamNode, draining: boolean): Promise<'cluster' | 'local'> {
+  /**
+   * Drains or enables a node on every instance, through the store. 'pending': the store is
+   * unreachable; applied here now, and everywhere when it returns.
+   */
+  async setDrain(pool: Pool, node: UpstreamNode, draining: boolean): Promise<'cluster' | 'pending'> {
     node.draining = draining;
     this.#changed(pool.name);
-    try {
-      await this.#deps.store.setDrain(pool.name, node.id, draining);
-      return 'cluster';
-    } catch (error) {
-      this.#deps.log.warn({ err: error, pool: pool.name, node: node.id }, 'drain applied on this instance only');
-      return 'local';
-    }
+    const scope = await this.#deps.store.setDrain(pool.name, node.id, draining);
+    if (scope === 'pending') this.#deps.log.warn({ pool: pool.name, node: node.id }, `${draining ? 'drain' : 'enable'} applied on this instance; the store is unreachable, it is sent when it returns`);
+    return scope;
   }
 
   /** After a (re)connection or the loss of the store: take what the store's cache says now. */

@@ -56,6 +56,19 @@ export class Pool implements PoolView {
     return this.activePassive ? (this.#activeState?.since ?? null) : null;
   }
 
+  get activeFrom(): string | null {
+    return this.activePassive ? (this.#activeState?.from ?? null) : null;
+  }
+
+  get flips(): number {
+    return this.#activeState?.flips ?? 0;
+  }
+
+  /** An operator's forced failover stands: no automatic failback (see ActiveController). */
+  get pinned(): boolean {
+    return this.#activeState?.pinned ?? false;
+  }
+
   get activeState(): ActiveState | undefined {
     return this.#activeState;
   }

@@ -23,6 +23,8 @@ export interface NodeWiring {
   readonly breaker: BreakerSettings | false;
   readonly rotation: BucketRotation | undefined;
   readonly hooks: NodeHooks;
+  /** This host's clock reading in the shared store's clock (the times policies compare). */
+  readonly storeTime: (local: number) => number;
 }
 
 /**
@@ -111,10 +113,17 @@ export class UpstreamNode implements NodeView {
     return local === 'up' || cluster === 'up' ? 'up' : 'unknown';
   }
 
+  /** Store time, like every time policies compare (a host's clock may be off). */
   get upSince(): number | undefined {
     if (this.health !== 'up') return undefined;
     const cluster = this.#clusterHealth;
-    return cluster?.verdict === 'up' ? cluster.since : this.localHealth.since;
+    return cluster?.verdict === 'up' ? cluster.since : this.#wiring.storeTime(this.localHealth.since);
+  }
+
+  /** While passive detection keeps the node out: when that ends (store time). */
+  get ejectedUntil(): number | undefined {
+    const until = this.localHealth.ejectedUntil;
+    return until > this.#wiring.clock.now() ? this.#wiring.storeTime(until) : undefined;
   }
 
   get breaker(): BreakerState {

@@ -15,6 +15,7 @@ export function createStore(cluster: GatewaySettings['cluster'], deps: { clock: 
       quorum: cluster.quorum,
       resyncIntervalMs: cluster.resyncIntervalMs,
       heartbeatIntervalMs: cluster.heartbeatIntervalMs,
+      localFailover: cluster.localFailover,
       clock: deps.clock,
       log: deps.log,
     });

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Health } from '../policy/types.ts';
 import type { Clock } from '../util/clock.ts';
+import { BatonError } from '../util/errors.ts';
 import { clusterVerdict, quorumSize } from './verdict.ts';
-import type { ActiveState, ClusterHealth, InstanceInfo, StateStore, StoreChange } from './types.ts';
+import type { ActiveState, ClusterHealth, DrainRecord, InstanceInfo, Proposal, StateStore, StoreChange } from './types.ts';
 
 type Vote = { verdict: Health; reason: string };
 
@@ -15,25 +17,32 @@ export class MemoryHub {
   readonly #health = new Map<string, ClusterHealth>();
   readonly #active = new Map<string, ActiveState>();
   readonly #members = new Map<string, { info: InstanceInfo; notify: (change: StoreChange) => void }>();
-  readonly #drained = new Set<string>();
-  readonly #quorum: number | 'majority';
+  readonly #drains = new Map<string, DrainRecord>();
+  readonly quorum: number | 'majority';
   readonly #clock: Clock;
 
   constructor(clock: Clock, quorum: number | 'majority' = 1) {
     this.#clock = clock;
-    this.#quorum = quorum;
+    this.quorum = quorum;
   }
 
+  now(): number {
+    return this.#clock.now();
+  }
+
+  /** Rejects a second member with the same id. */
   join(id: string, notify: (change: StoreChange) => void): void {
+    if (this.#members.has(id)) throw new BatonError('DUPLICATE_INSTANCE', `'${id}' is already a member; give each instance its own cluster.instanceId`);
     const now = this.#clock.now();
     this.#members.set(id, { info: { id, startedAt: now, lastSeen: now, self: false }, notify });
     this.#broadcast({ type: 'instance', instance: id, joined: true }, id);
+    if (this.quorum === 'majority') for (const key of this.#votes.keys()) this.#recompute(key, 'live instances changed');
   }
 
   leave(id: string): void {
     if (!this.#members.delete(id)) return;
     this.#broadcast({ type: 'instance', instance: id, joined: false }, id);
-    for (const [key, votes] of this.#votes) if (votes.delete(id)) this.#recompute(key, `instance ${id} left`);
+    for (const [key, votes] of this.#votes) if (votes.delete(id) || this.quorum === 'majority') this.#recompute(key, `instance ${id} left`);
   }
 
   vote(instance: string, pool: string, node: string, verdict: Health, reason: string): void {
@@ -54,25 +63,36 @@ export class MemoryHub {
     return this.#active.get(pool);
   }
 
-  propose(instance: string, pool: string, expectedEpoch: number, to: string, reason: string): ActiveState | undefined {
+  propose(instance: string, pool: string, proposal: Proposal): ActiveState | undefined {
     const previous = this.#active.get(pool);
-    if ((previous?.epoch ?? 0) !== expectedEpoch) return undefined;
-    const state: ActiveState = { active: to, epoch: expectedEpoch + 1, since: this.#clock.now(), reason, by: instance };
+    if ((previous?.epoch ?? 0) !== proposal.expectedEpoch) return undefined;
+    const state: ActiveState = {
+      active: proposal.to,
+      epoch: proposal.expectedEpoch + 1,
+      since: this.#clock.now(),
+      reason: proposal.reason,
+      by: instance,
+      id: randomUUID(),
+      from: previous?.active ?? null,
+      flips: proposal.flips ?? 0,
+      pinned: proposal.pinned ?? false,
+    };
     this.#active.set(pool, state);
     this.#broadcast({ type: 'active', pool, state, previous });
     return state;
   }
 
+  /** Versioned like the Redis store's drains: the latest operation wins. */
   setDrain(instance: string, pool: string, node: string, draining: boolean): void {
     const key = `${pool}\u0000${node}`;
-    if (this.#drained.has(key) === draining) return;
-    if (draining) this.#drained.add(key);
-    else this.#drained.delete(key);
+    const current = this.#drains.get(key);
+    this.#drains.set(key, { draining, by: instance, version: Math.max(Math.round(this.#clock.now()), (current?.version ?? 0) + 1) });
+    if ((current?.draining ?? false) === draining) return;
     this.#broadcast({ type: 'drain', pool, node, draining, by: instance });
   }
 
   drained(pool: string, node: string): boolean {
-    return this.#drained.has(`${pool}\u0000${node}`);
+    return this.#drains.get(`${pool}\u0000${node}`)?.draining === true;
   }
 
   instances(self: string): InstanceInfo[] {
@@ -94,17 +114,15 @@ export class MemoryHub {
   #recompute(key: string, reason: string): void {
     const votes = this.#votes.get(key);
     if (!votes) return;
-    const quorum = quorumSize(this.#quorum, this.#members.size);
+    const quorum = quorumSize(this.quorum, this.#members.size);
     const verdict = clusterVerdict([...votes.values()].map((v) => v.verdict), quorum);
     const previous = this.#health.get(key);
-    const downVotes = [...votes].filter(([, v]) => v.verdict === 'down').map(([id]) => id);
-    if (previous?.verdict === verdict) {
-      this.#health.set(key, { ...previous, downVotes });
-      return;
-    }
-    const health: ClusterHealth = { verdict, since: this.#clock.now(), reason, downVotes };
+    const downVotes = [...votes].filter(([, v]) => v.verdict === 'down').map(([id]) => id).sort();
+    if (previous?.verdict === verdict && previous.downVotes.join() === downVotes.join()) return;
+    const health: ClusterHealth = previous?.verdict === verdict ? { ...previous, downVotes } : { verdict, since: this.#clock.now(), reason, downVotes };
     this.#health.set(key, health);
     const [pool, node] = key.split('\u0000') as [string, string];
+    // A change of who votes it down is announced too (previous = verdict), so /status stays current.
     this.#broadcast({ type: 'health', pool, node, health, previous: previous?.verdict ?? 'unknown' });
   }
 
@@ -117,22 +135,27 @@ export class MemoryHub {
 export class MemoryStore implements StateStore {
   readonly kind = 'memory' as const;
   readonly connected = true;
+  readonly quorum: number | 'majority';
   readonly instanceId: string;
   readonly #hub: MemoryHub;
   readonly #listeners = new Set<(change: StoreChange) => void>();
+  #joined = false;
 
   constructor(options: { instanceId: string; hub: MemoryHub }) {
     this.instanceId = options.instanceId;
     this.#hub = options.hub;
+    this.quorum = options.hub.quorum;
   }
 
   async start(): Promise<void> {
     // Deliver asynchronously, as a remote store would: no listener runs inside a caller's write.
     this.#hub.join(this.instanceId, (change) => queueMicrotask(() => this.#emit(change)));
+    this.#joined = true;
   }
 
   async stop(): Promise<void> {
-    this.#hub.leave(this.instanceId);
+    if (this.#joined) this.#hub.leave(this.instanceId);
+    this.#joined = false;
   }
 
   reportHealth(pool: string, node: string, verdict: Health, reason: string): void {
@@ -147,16 +170,21 @@ export class MemoryStore implements StateStore {
     return this.#hub.active(pool);
   }
 
-  async propose(pool: string, expectedEpoch: number, to: string, reason: string): Promise<ActiveState | undefined> {
-    return this.#hub.propose(this.instanceId, pool, expectedEpoch, to, reason);
+  async propose(pool: string, proposal: Proposal): Promise<ActiveState | undefined> {
+    return this.#hub.propose(this.instanceId, pool, proposal);
+  }
+
+  now(): number {
+    return this.#hub.now();
   }
 
   instances(): readonly InstanceInfo[] {
     return this.#hub.instances(this.instanceId);
   }
 
-  async setDrain(pool: string, node: string, draining: boolean): Promise<void> {
+  async setDrain(pool: string, node: string, draining: boolean): Promise<'cluster'> {
     this.#hub.setDrain(this.instanceId, pool, node, draining);
+    return 'cluster';
   }
 
   drained(pool: string, node: string): boolean {

@@ -1,5 +1,15 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { drainScript, heartbeatScript, leaveScript, proposeScript, reportScript, seedActiveScript } from './redis-scripts.ts';
+import { keyNames, type ClusterKeys } from './redis-keys.ts';
+import {
+  drainScript,
+  heartbeatScript,
+  leaveScript,
+  proposeScript,
+  renewHistoryScript,
+  reportScript,
+  seedActiveScript,
+  snapshotScript,
+} from './redis-scripts.ts';
 
 /**
  * The two Redis connections of one instance and the scripts on them. Commands fail fast
@@ -7,22 +17,29 @@ import { drainScript, heartbeatScript, leaveScript, proposeScript, reportScript,
  * could overwrite newer state (ioredis' offline queue and resend-on-reconnect are off). The
  * subscriber connection is separate because a subscribed connection is dedicated to pub/sub.
  */
-export interface ScriptCalls {
-  report(prefix: string, instance: string, pool: string, node: string, verdict: string, reason: string, quorum: string, windowMs: number): Promise<string | null>;
-  propose(prefix: string, pool: string, expected: number, to: string, reason: string, instance: string): Promise<[number, string]>;
-  seedActive(prefix: string, pool: string, state: string): Promise<string>;
-  heartbeat(prefix: string, instance: string, startedAt: number, windowMs: number, quorum: string, bootCandidate: string): Promise<[string, number]>;
-  leave(prefix: string, instance: string, windowMs: number, quorum: string): Promise<number>;
-  drain(prefix: string, pool: string, node: string, draining: '1' | '0', instance: string): Promise<number>;
-}
+const scripts = {
+  heartbeat: heartbeatScript,
+  report: reportScript,
+  propose: proposeScript,
+  seedActive: seedActiveScript,
+  drain: drainScript,
+  leave: leaveScript,
+  renewHistory: renewHistoryScript,
+  snapshot: snapshotScript,
+} as const;
+
+export type ScriptName = keyof typeof scripts;
+
+/** Runs a script with the cluster's keys; the arguments follow them (see redis-scripts.ts). */
+export type RunScript = (name: ScriptName, args: ReadonlyArray<string | number>) => Promise<unknown>;
 
 export interface Connections {
   readonly cmd: Redis;
   readonly sub: Redis;
-  readonly scripts: ScriptCalls;
+  readonly run: RunScript;
 }
 
-export function openConnections(target: string | Record<string, unknown>, timeoutMs: number): Connections {
+export function openConnections(target: string | Record<string, unknown>, timeoutMs: number, keys: ClusterKeys): Connections {
   const ours: RedisOptions = {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -38,25 +55,12 @@ export function openConnections(target: string | Record<string, unknown>, timeou
   // The subscriber must queue SUBSCRIBE until it is connected, and has no command timeout.
   const sub = cmd.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, autoResubscribe: true, connectionName: 'baton-sub' });
   for (const client of [cmd, sub]) client.on('error', () => {}); // reported through connection state instead
-  const define = (name: string, lua: string) => cmd.defineCommand(name, { numberOfKeys: 0, lua });
-  define('batonReport', reportScript);
-  define('batonPropose', proposeScript);
-  define('batonSeedActive', seedActiveScript);
-  define('batonHeartbeat', heartbeatScript);
-  define('batonLeave', leaveScript);
-  define('batonDrain', drainScript);
-  const c = cmd as unknown as Record<string, (...args: unknown[]) => Promise<never>>;
+  for (const [name, lua] of Object.entries(scripts)) cmd.defineCommand(`baton_${name}`, { numberOfKeys: keyNames.length, lua });
+  const commands = cmd as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   return {
     cmd,
     sub,
-    scripts: {
-      report: (...args) => c.batonReport!(...args),
-      propose: (...args) => c.batonPropose!(...args),
-      seedActive: (...args) => c.batonSeedActive!(...args),
-      heartbeat: (...args) => c.batonHeartbeat!(...args),
-      leave: (...args) => c.batonLeave!(...args),
-      drain: (...args) => c.batonDrain!(...args),
-    },
+    run: (name, args) => commands[`baton_${name}`]!(...keys.keys, ...args),
   };
 }
 

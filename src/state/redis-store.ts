@@ -1,20 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import type { Health } from '../policy/types.ts';
 import type { Clock } from '../util/clock.ts';
+import { BatonError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { ClusterCache } from './cluster-cache.ts';
-import { closeConnections, connectWithin, openConnections, type Connections } from './redis-connection.ts';
-import { decodeActive, decodeHealth, decodeNotice, type HealthRecord } from './redis-codec.ts';
-import type { ActiveState, ClusterHealth, InstanceInfo, StateStore, StoreChange } from './types.ts';
+import { RedisActive } from './redis-active.ts';
+import { closeConnections, connectWithin, openConnections, type Connections, type ScriptName } from './redis-connection.ts';
+import { RedisDrains } from './redis-drains.ts';
+import { HistoryWatch } from './redis-history.ts';
+import { clusterKeys, type ClusterKeys } from './redis-keys.ts';
+import type { StoreParts } from './redis-parts.ts';
+import { RedisSync } from './redis-sync.ts';
+import { RedisVotes } from './redis-votes.ts';
+import type { ActiveState, ClusterHealth, InstanceInfo, Proposal, StateStore, StoreChange } from './types.ts';
 
 export interface RedisStoreOptions {
   readonly instanceId: string;
-  /** Keys and the channel are prefixed with `baton:<cluster>:`. */
+  /** Keys and the channel are prefixed with `baton:<cluster>:` (see redis-keys.ts). */
   readonly cluster: string;
   readonly redis: string | Record<string, unknown>;
   readonly quorum: number | 'majority';
   readonly resyncIntervalMs: number;
   readonly heartbeatIntervalMs: number;
+  /** May this instance fail over alone while Redis is declared lost (default true)? */
+  readonly localFailover?: boolean;
   readonly clock: Clock;
   readonly log: Logger;
 }
@@ -23,45 +32,83 @@ export interface RedisStoreOptions {
 const STALE_AFTER_BEATS = 2.5;
 /** An instance whose heartbeat is older than this many intervals no longer votes. */
 const LIVE_WINDOW_BEATS = 3;
+/** Where each script's reply carries this instance's mark (redis-history.ts). */
+const MARK_AT: Partial<Record<ScriptName, number>> = { report: 1, propose: 2, seedActive: 2, drain: 0 };
 
 /**
- * The shared store over Redis. The truth is in Redis hashes changed only by Lua scripts;
- * pub/sub notices are hints that make every instance update its cache within milliseconds,
- * and a full snapshot is re-read on every (re)subscribe, on a sequence gap and on a timer, so
- * a lost notice costs at most one resync interval. The request path reads only the cache.
+ * The shared store over Redis. The truth is in Redis, changed only by Lua scripts; pub/sub
+ * notices are hints that make every instance update its cache within milliseconds, and a full
+ * snapshot is re-read on every (re)subscribe, on a sequence gap and on a timer, so a lost
+ * notice costs at most one resync interval. The request path reads only the cache.
  *
  * Losing Redis: detected by heartbeat age as well as socket errors. The instance then serves
- * on its own verdicts and the last known active nodes, and may fail over on its own (a
- * provisional epoch, reconciled when Redis returns). A Redis that restarted empty is noticed by
- * its boot id; the instances then re-seed their votes and the last known active nodes.
+ * on its own verdicts and the last known active nodes, may fail over on its own (a provisional
+ * state, reconciled when Redis returns) and keeps drains made meanwhile for later. A Redis that
+ * lost writes (restarted empty or from an older snapshot, a lagging replica promoted) is noticed
+ * (redis-history.ts) and re-seeded with what the instances knew; its older state is never
+ * adopted. A proposal whose outcome is unknown while Redis still counts as reachable is read
+ * back, never decided locally.
  */
 export class RedisStore implements StateStore {
   readonly kind = 'redis' as const;
   readonly instanceId: string;
+  readonly quorum: number | 'majority';
   readonly #options: RedisStoreOptions;
-  readonly #prefix: string;
+  readonly #keys: ClusterKeys;
   readonly #cache = new ClusterCache();
+  readonly #history = new HistoryWatch();
   readonly #listeners = new Set<(change: StoreChange) => void>();
-  /** This instance's latest verdict per node: re-reported after reconnects and resets. */
-  readonly #votes = new Map<string, { pool: string; node: string; verdict: Health; reason: string }>();
-  /** Failovers decided while Redis was unreachable, to reconcile when it is back. */
-  readonly #provisional = new Map<string, ActiveState>();
-  #instances = new Map<string, InstanceInfo>();
+  readonly #votes: RedisVotes;
+  readonly #active: RedisActive;
+  readonly #drains: RedisDrains;
+  readonly #sync: RedisSync;
   #connections: Connections | undefined;
   #connected = false;
+  /** Why the cluster refuses this instance (another live one holds its id). */
+  #refused: string | undefined;
+  #recovering: Promise<void> | undefined;
   #lastBeat = 0;
-  #boot: string | undefined;
-  #lastSeq = 0;
-  #resyncing: Promise<void> | undefined;
+  /** Redis time minus this host's clock, from the heartbeats. */
+  #offset = 0;
   #stopped = false;
   readonly #startedAt: number;
+  /** Tells this process apart from another one started with the same instance id. */
+  readonly #token = randomUUID();
   readonly #cancels: Array<() => void> = [];
 
   constructor(options: RedisStoreOptions) {
     this.#options = options;
     this.instanceId = options.instanceId;
-    this.#prefix = `baton:${options.cluster}:`;
-    this.#startedAt = options.clock.now();
+    this.quorum = options.quorum;
+    this.#keys = clusterKeys(options.cluster);
+    this.#startedAt = Math.round(options.clock.now());
+    const parts: StoreParts = {
+      options,
+      keys: this.#keys,
+      cache: this.#cache,
+      connected: () => this.#connected && !this.#stopped,
+      run: (name, args) => this.#run(name, args),
+      hget: (key, field) => this.#connections!.cmd.hget(key, field),
+      emit: (change) => this.#emit(change),
+      now: () => this.now(),
+      behind: (reason) => void this.#rewound(reason),
+    };
+    this.#active = new RedisActive(parts);
+    this.#drains = new RedisDrains(parts);
+    // Not a live instance (its heartbeat expired): the next beat re-registers it and replays every vote.
+    this.#votes = new RedisVotes(parts, this.#liveWindow, () => void this.#beat());
+    this.#sync = new RedisSync({
+      parts,
+      active: this.#active,
+      drains: this.#drains,
+      readSnapshot: () => this.#connections!.run('snapshot', []),
+      seeHistory: (id) => {
+        const changed = this.#history.seeHistory(id) === 'changed';
+        if (changed) void this.#recover('another instance found Redis behind: re-seeding it', true);
+        return changed;
+      },
+      recovering: () => this.#recovering !== undefined,
+    });
   }
 
   get connected(): boolean {
@@ -69,18 +116,23 @@ export class RedisStore implements StateStore {
   }
 
   async start(): Promise<void> {
-    const connections = openConnections(this.#options.redis, this.#options.heartbeatIntervalMs);
+    const connections = openConnections(this.#options.redis, this.#options.heartbeatIntervalMs, this.#keys);
     this.#connections = connections;
-    connections.sub.on('message', (_channel: string, text: string) => this.#onNotice(text));
-    // After every reconnect ioredis re-sends SUBSCRIBE before 'ready': a snapshot read on
-    // the same connection now is ordered after the subscription, so nothing falls in between.
-    connections.sub.on('ready', () => void this.#resync('subscriber (re)connected', true));
+    connections.sub.on('message', (_channel: string, text: string) => this.#sync.onNotice(text));
+    // After every reconnect ioredis re-sends SUBSCRIBE once 'ready'; a PING queued behind it
+    // answers when the subscription is back, and the snapshot read then misses nothing.
+    connections.sub.on('ready', () => void connections.sub.ping().then(() => this.#resync('subscriber (re)connected'), () => {}));
     connections.cmd.on('close', () => this.#lost('connection to Redis closed'));
     try {
       await connectWithin(connections, Math.max(2000, this.#options.heartbeatIntervalMs * 4));
-      await connections.sub.subscribe(this.#channel);
-      await this.#beat();
+      await connections.sub.subscribe(this.#keys.channel);
+      await this.#claimId();
     } catch (error) {
+      if (error instanceof BatonError) {
+        this.#stopped = true;
+        await closeConnections(connections);
+        throw error;
+      }
       this.#options.log.warn({ err: error }, 'Redis not reachable at start: serving on local state until it is');
     }
     this.#every(this.#options.heartbeatIntervalMs, () => this.#beat());
@@ -93,14 +145,13 @@ export class RedisStore implements StateStore {
     const connections = this.#connections;
     if (!connections) return;
     if (this.#connected) {
-      await connections.scripts.leave(this.#prefix, this.instanceId, this.#liveWindow, String(this.#options.quorum)).catch(() => {});
+      await connections.run('leave', [this.#keys.channel, this.instanceId, this.#token, this.#liveWindow, String(this.quorum)]).catch(() => {});
     }
     await closeConnections(connections);
   }
 
   reportHealth(pool: string, node: string, verdict: Health, reason: string): void {
-    this.#votes.set(`${pool}/${node}`, { pool, node, verdict, reason });
-    if (this.#connected) void this.#sendVote(pool, node, verdict, reason);
+    this.#votes.report({ pool, node, verdict, reason });
   }
 
   clusterHealth(pool: string, node: string): ClusterHealth | undefined {
@@ -112,29 +163,20 @@ export class RedisStore implements StateStore {
     return this.#cache.active(pool);
   }
 
-  async propose(pool: string, expectedEpoch: number, to: string, reason: string): Promise<ActiveState | undefined> {
-    const connections = this.#connections;
-    if (this.#connected && connections) {
-      try {
-        const [won, raw] = await connections.scripts.propose(this.#prefix, pool, expectedEpoch, to, reason, this.instanceId);
-        const state = raw ? decodeActive(raw) : undefined;
-        if (state) this.#emit(this.#cache.applyActive(pool, state));
-        return won === 1 ? state : undefined;
-      } catch (error) {
-        this.#options.log.warn({ err: error, pool }, 'proposal to Redis failed; deciding locally');
-      }
-    }
-    return this.#proposeLocally(pool, expectedEpoch, to, reason);
+  now(): number {
+    return this.#options.clock.now() + this.#offset;
+  }
+
+  propose(pool: string, proposal: Proposal): Promise<ActiveState | undefined> {
+    return this.#active.propose(pool, proposal);
   }
 
   instances(): readonly InstanceInfo[] {
-    return [...this.#instances.values()].map((info) => ({ ...info, self: info.id === this.instanceId }));
+    return this.#sync.instances(this.instanceId);
   }
 
-  async setDrain(pool: string, node: string, draining: boolean): Promise<void> {
-    this.#emit(this.#cache.applyDrain(pool, node, draining, this.instanceId));
-    if (!this.#connected || !this.#connections) throw new Error('Redis unreachable: drained on this instance only');
-    await this.#connections.scripts.drain(this.#prefix, pool, node, draining ? '1' : '0', this.instanceId);
+  setDrain(pool: string, node: string, draining: boolean): Promise<'cluster' | 'pending'> {
+    return this.#drains.set(pool, node, draining);
   }
 
   drained(pool: string, node: string): boolean {
@@ -152,16 +194,12 @@ export class RedisStore implements StateStore {
     return () => this.#listeners.delete(listener);
   }
 
-  get #channel(): string {
-    return `${this.#prefix}events`;
-  }
-
   get #liveWindow(): number {
     return Math.round(this.#options.heartbeatIntervalMs * LIVE_WINDOW_BEATS);
   }
 
   /** Runs `task` every `ms` after the previous run ended; one pending timer per loop. */
-  #every(ms: number, task: () => Promise<void>): void {
+  #every(ms: number, task: () => Promise<unknown>): void {
     const slot = this.#cancels.length;
     const loop = () => {
       if (this.#stopped) return;
@@ -172,58 +210,82 @@ export class RedisStore implements StateStore {
     this.#cancels[slot] = this.#options.clock.schedule(ms, loop);
   }
 
-  async #sendVote(pool: string, node: string, verdict: Health, reason: string): Promise<void> {
-    try {
-      const raw = await this.#connections!.scripts.report(
-        this.#prefix, this.instanceId, pool, node, verdict, reason, String(this.#options.quorum), this.#liveWindow,
-      );
-      const record = raw ? decodeHealth(raw) : undefined;
-      if (record) this.#emit(this.#cache.applyHealth(pool, node, record));
-    } catch {
-      // The heartbeat decides whether Redis is lost; the vote is re-sent when it is back.
+  /** A script, with this instance's mark checked on the way back. */
+  async #run(name: ScriptName, args: ReadonlyArray<string | number>): Promise<unknown[]> {
+    if (!this.#connections || this.#stopped) throw new Error('store stopped');
+    const reply = (await this.#connections.run(name, args)) as unknown[];
+    const at = MARK_AT[name];
+    if (at !== undefined && !this.#history.seeMark(Number(reply[at]))) void this.#rewound(`its count of this instance's writes went back (${name})`);
+    return reply;
+  }
+
+  /** At start: the id must not be held by another live process (a crashed predecessor's expires). */
+  async #claimId(): Promise<void> {
+    const clock = this.#options.clock;
+    const giveUpAt = clock.now() + this.#liveWindow + 2 * this.#options.heartbeatIntervalMs;
+    while ((await this.#beat()) === 'duplicate') {
+      if (clock.now() >= giveUpAt) throw new BatonError('DUPLICATE_INSTANCE', this.#refused);
+      await clock.sleep(this.#options.heartbeatIntervalMs);
     }
   }
 
-  /** The instance heartbeat: liveness both ways, boot id check, reaping of dead instances. */
-  async #beat(): Promise<void> {
-    const connections = this.#connections;
-    if (!connections || this.#stopped) return;
+  /** The instance heartbeat: liveness both ways, its id, Redis' history, reaping of dead instances. */
+  async #beat(): Promise<'ok' | 'duplicate' | 'failed'> {
+    if (!this.#connections || this.#stopped) return 'failed';
+    const clock = this.#options.clock;
+    const sent = clock.now();
+    let reply: unknown[];
     try {
-      const [boot] = await connections.scripts.heartbeat(
-        // A fresh candidate each time: after an empty restart the new boot id must differ.
-        this.#prefix, this.instanceId, this.#startedAt, this.#liveWindow, String(this.#options.quorum), randomUUID(),
-      );
-      this.#lastBeat = this.#options.clock.now();
-      const reset = this.#boot !== undefined && boot !== this.#boot;
-      this.#boot = boot;
-      if (reset) await this.#recover('Redis restarted empty', true);
-      else if (!this.#connected) await this.#recover('Redis reachable', false);
+      const args = [this.#keys.channel, this.instanceId, this.#token, this.#startedAt, this.#liveWindow, String(this.quorum), randomUUID()];
+      reply = (await this.#connections.run('heartbeat', args)) as unknown[];
     } catch (error) {
-      const age = this.#options.clock.now() - this.#lastBeat;
-      if (age > this.#options.heartbeatIntervalMs * STALE_AFTER_BEATS) this.#lost(`no heartbeat reply for ${Math.round(age)}ms (${(error as Error).message})`);
+      const age = clock.now() - this.#lastBeat;
+      if (age > this.#options.heartbeatIntervalMs * STALE_AFTER_BEATS && !(await this.#answersNow())) {
+        this.#lost(`no heartbeat reply for ${Math.round(age)}ms (${(error as Error).message})`);
+      }
+      return 'failed';
+    }
+    const received = clock.now();
+    this.#lastBeat = received;
+    const [status, history, serverNow, joined, mark, holderStarted] = reply;
+    this.#offset = Number(serverNow) - (sent + received) / 2;
+    if (status === 'duplicate') {
+      this.#refuse(
+        `'${this.instanceId}' is held by a live instance started ${new Date(Number(holderStarted)).toISOString()}; give each instance its own cluster.instanceId (the default <hostname>-<pid> repeats where every process is pid 1)`,
+      );
+      return 'duplicate';
+    }
+    this.#refused = undefined;
+    const seen = this.#history.seeHistory(String(history));
+    const keptOurWrites = this.#history.seeMark(Number(mark));
+    if (seen === 'changed') await this.#recover('Redis lost state (restarted empty, or found behind by an instance): re-seeding it', true);
+    else if (!keptOurWrites) await this.#rewound("its count of this instance's writes went back (heartbeat)");
+    else if (!this.#connected) await this.#recover('Redis reachable', false);
+    else if (Number(joined) === 1) await this.#sendPending(true); // re-registered after its heartbeat expired
+    else await this.#sendPending(false);
+    return 'ok';
+  }
+
+  /**
+   * Before declaring Redis lost: does it answer a PING sent now? A process that was itself
+   * stalled (a starved host, a long GC pause) sees its heartbeat time out although Redis
+   * answered in time; the reply was waiting in the socket while the timeout ran first.
+   */
+  async #answersNow(): Promise<boolean> {
+    try {
+      await this.#connections!.cmd.ping();
+      return true;
+    } catch {
+      return false;
     }
   }
 
-  /** Back in touch: re-read everything, re-send our votes, reconcile or re-seed active nodes. */
-  async #recover(reason: string, reset: boolean): Promise<void> {
-    this.#connected = true;
-    this.#emit({ type: 'connection', connected: true, reason });
-    await this.#resync(reason, false, reset);
-    const scripts = this.#connections!.scripts;
-    // A local decision stands only if nobody changed the pool meanwhile (its epoch is new to
-    // Redis); otherwise Redis' state is taken, even at the same epoch.
-    const decidedLocally = new Set(this.#provisional.keys());
-    for (const [pool, state] of reset ? this.#cache.allActive() : this.#provisional) {
-      const stored = await scripts.seedActive(this.#prefix, pool, JSON.stringify(state)).catch(() => undefined);
-      const winner = stored ? decodeActive(stored) : undefined;
-      if (winner && decidedLocally.has(pool)) this.#emit(this.#cache.replaceActive(pool, winner));
-    }
-    this.#provisional.clear();
-    if (reset) {
-      for (const [pool, node, by] of this.#cache.drainedNodes()) await scripts.drain(this.#prefix, pool, node, '1', by).catch(() => {});
-    }
-    for (const vote of this.#votes.values()) await this.#sendVote(vote.pool, vote.node, vote.verdict, vote.reason);
-    await this.#resync('after re-seeding');
+  #refuse(detail: string): void {
+    if (this.#refused === undefined) this.#options.log.error({ instance: this.instanceId }, `refused by the cluster: ${detail}`);
+    this.#refused = detail;
+    if (!this.#connected) return;
+    this.#connected = false;
+    this.#emit({ type: 'connection', connected: false, reason: `refused: ${detail}` });
   }
 
   #lost(reason: string): void {
@@ -232,84 +294,57 @@ export class RedisStore implements StateStore {
     this.#emit({ type: 'connection', connected: false, reason });
   }
 
-  #proposeLocally(pool: string, expectedEpoch: number, to: string, reason: string): ActiveState | undefined {
-    const current = this.#cache.active(pool);
-    if ((current?.epoch ?? 0) !== expectedEpoch) return undefined;
-    const state: ActiveState = { active: to, epoch: expectedEpoch + 1, since: this.#options.clock.now(), reason: `${reason} (decided locally: Redis unreachable)`, by: this.instanceId };
-    this.#provisional.set(pool, state);
-    this.#emit(this.#cache.applyActive(pool, state));
-    return state;
+  /** Redis is behind what this instance knew: renew its history id, so every instance re-seeds it. */
+  async #rewound(reason: string): Promise<void> {
+    if (this.#recovering || !this.#connections || this.#stopped) return;
+    this.#options.log.warn({ reason }, 'Redis lost writes: re-seeding it with what the instances know');
+    try {
+      this.#history.seeHistory(String(await this.#connections.run('renewHistory', [this.#history.history ?? '', randomUUID()])));
+    } catch {
+      return; // the next beat or resync finds it again
+    }
+    await this.#recover(`Redis went back in time (${reason}): re-seeding it`, true);
   }
 
-  #onNotice(text: string): void {
-    const notice = decodeNotice(text);
-    if (!notice) return;
-    switch (notice.type) {
-      case 'drain':
-        this.#lastSeq = Math.max(this.#lastSeq, notice.seq);
-        return this.#emit(this.#cache.applyDrain(notice.pool, notice.node, notice.draining, notice.by));
-      case 'health':
-      case 'active':
-        if (this.#lastSeq > 0 && notice.seq > this.#lastSeq + 1) void this.#resync(`missed notices ${this.#lastSeq + 1}–${notice.seq - 1}`);
-        this.#lastSeq = Math.max(this.#lastSeq, notice.seq);
-        return this.#emit(notice.type === 'health' ? this.#cache.applyHealth(notice.pool, notice.node, notice.record) : this.#cache.applyActive(notice.pool, notice.state));
-      case 'suspect':
-        if (notice.by !== this.instanceId) this.#emit(notice);
-        return;
-      case 'instance':
-        if (notice.joined) this.#instances.set(notice.instance, { id: notice.instance, startedAt: 0, lastSeen: this.#options.clock.now(), self: false });
-        else this.#instances.delete(notice.instance);
-        if (notice.instance !== this.instanceId) this.#emit({ type: 'instance', instance: notice.instance, joined: notice.joined });
-        return;
-    }
+  /** Back in touch: re-read everything, then give Redis what it lacks (reconciled, never adopted lower). */
+  #recover(reason: string, reset: boolean): Promise<void> {
+    const run = async () => {
+      const was = this.#connected;
+      this.#connected = true;
+      if (!was || reset) this.#emit({ type: 'connection', connected: true, reason });
+      if (reset) this.#cache.markStale();
+      await this.#resync(reason);
+      await this.#sendPending(true);
+      await this.#resync('after re-seeding');
+    };
+    const next: Promise<void> = (this.#recovering ?? Promise.resolve())
+      .then(run)
+      .catch((error: unknown) => this.#options.log.warn({ err: error }, 'recovery from a Redis outage failed; retrying at the next heartbeat'))
+      .finally(() => {
+        if (this.#recovering === next) this.#recovering = undefined;
+      });
+    this.#recovering = next;
+    return next;
   }
 
-  /** Re-reads the whole state; concurrent calls share one read. */
-  #resync(reason: string, viaSubscriber = false, reset = false): Promise<void> {
-    if (this.#resyncing && !reset) return this.#resyncing;
-    const run = this.#readSnapshot(viaSubscriber, reset).catch((error: unknown) => {
-      this.#options.log.debug({ err: error, reason }, 'resync failed');
-    });
-    this.#resyncing = run.finally(() => (this.#resyncing = undefined));
-    return this.#resyncing;
+  /** Drains made while Redis was unreachable, local failovers, and votes not yet stored. */
+  async #sendPending(replayVotes: boolean): Promise<void> {
+    await this.#drains.sendPending();
+    await this.#active.reconcile();
+    await this.#votes.flush(replayVotes);
   }
 
-  async #readSnapshot(viaSubscriber: boolean, reset: boolean): Promise<void> {
-    const connections = this.#connections;
-    if (!connections || this.#stopped) return;
-    const client = viaSubscriber ? connections.sub : connections.cmd;
-    const P = this.#prefix;
-    const [health, active, instances, started, seq, drained] = await Promise.all([
-      client.hgetall(`${P}health`),
-      client.hgetall(`${P}active`),
-      client.zrange(`${P}instances`, '0', '-1', 'WITHSCORES'),
-      client.hgetall(`${P}started`),
-      client.get(`${P}seq`),
-      client.hgetall(`${P}drain`),
-    ]);
-    const records = new Map<string, HealthRecord>();
-    for (const [key, raw] of Object.entries(health)) {
-      const record = decodeHealth(raw);
-      if (record) records.set(key, record);
-    }
-    const states = new Map<string, ActiveState>();
-    for (const [pool, raw] of Object.entries(active)) {
-      const state = decodeActive(raw);
-      if (state) states.set(pool, state);
-    }
-    this.#lastSeq = Number(seq ?? 0);
-    this.#instances = new Map();
-    for (let i = 0; i < instances.length; i += 2) {
-      const id = instances[i]!;
-      this.#instances.set(id, { id, startedAt: Number(started[id] ?? 0), lastSeen: Number(instances[i + 1]), self: false });
-    }
-    for (const change of this.#cache.applySnapshot(records, states, reset)) this.#emit(change);
-    // After an empty restart the drains are re-seeded from the cache instead (see #recover).
-    if (!reset) for (const change of this.#cache.applyDrainSnapshot(new Map(Object.entries(drained)))) this.#emit(change);
+  #resync(reason: string): Promise<void> {
+    if (!this.#connections || this.#stopped) return Promise.resolve();
+    return this.#sync.resync(reason);
   }
 
   #emit(change: StoreChange | undefined): void {
     if (!change) return;
     for (const listener of this.#listeners) listener(change);
+    // Two states of one epoch (Redis lost writes, or instances decided alone): this one ranked
+    // first, but both were used. Seeding the other heals the tie with a new epoch for all.
+    if (change.type !== 'active' || !change.previous?.active || change.previous.epoch !== change.state.epoch) return;
+    if (this.#connected) void this.#active.seed(change.pool, change.previous);
   }
 }

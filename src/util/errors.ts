@@ -30,6 +30,10 @@ export const errorTable = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Mutating admin calls take a JSON body (content-type: application/json) or none' },
   TOO_MANY_STREAMS: { status: 503, message: 'Too many event streams are open (admin.maxEventStreams)' },
   INVALID_QUERY: { status: 400, message: 'A query parameter is not valid' },
+  STORE_UNAVAILABLE: { status: 503, message: 'The shared state store is unreachable, and this change is made only through it' },
+  STORE_UNCONFIRMED: { status: 503, message: 'The shared state store took the change but did not confirm its outcome; read /status before retrying' },
+  // Starting a gateway.
+  DUPLICATE_INSTANCE: { status: 409, message: 'Another live gateway instance of this cluster uses the same instance id' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorTable;

@@ -41,6 +41,13 @@ test('two gateway processes share Redis: a failover seen by one is followed by t
   t.is(a.pools.db.epoch, b.pools.db.epoch);
   t.is(b.pools.db.epoch, 2);
   t.is((await request(`${urls[1]}/x`)).json().node, 'standby');
+
+  // A third process with an id already in use (pid 1 in every container) is refused at start.
+  const twin = launch(t, process.execPath, [batonBin, 'start', '--config', file], { env: { INSTANCE: 'gw-a' } });
+  const exit = await twin.exited();
+  t.is(exit.code, 1);
+  t.regex(twin.output(), /baton: Another live gateway instance of this cluster uses the same instance id: 'gw-a' is held by a live instance/);
+  t.is((await status(0)).instances.length, 2, 'the running instance keeps its id');
   for (const g of gateways) g.child.kill('SIGTERM');
   for (const g of gateways) t.is((await g.exited()).code, 0);
 });

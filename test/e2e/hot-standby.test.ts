@@ -87,6 +87,36 @@ test.serial('primary back: automatic failback after failbackDelay, not before', 
   t.is(status().epoch, 3);
 });
 
+test.serial('a primary killed and restarted: passing heartbeats end its ejection, so failback comes failbackDelay after it is healthy', async (t) => {
+  t.timeout(60_000);
+  // A long ejection, so that waiting it out could not pass for the failback delay.
+  const { primary, url, status } = await primaryAndStandby(t, { failbackDelay: '1s' }, { passive: { ejectTime: '30s', maxEjectTime: '60s' } });
+  const port = primary.port;
+  await primary.kill();
+  t.is((await request(`${url}/x`)).json().node, 'standby', 'the refused connection ejects the primary');
+  t.true(status().nodes[0]!.ejectedUntil! > Date.now() + 20_000);
+  await startChildUpstream(t, 'primary-again', { port });
+  const restartedAt = Date.now();
+  await eventually(() => status().nodes[0]!.health === 'up', 10_000, 20);
+  const healthyAt = Date.now();
+  await eventually(() => status().active === 'primary', 10_000, 20);
+  const failedBackAt = Date.now();
+  t.log(`healthy ${healthyAt - restartedAt} ms after the restart, failed back ${failedBackAt - healthyAt} ms later`);
+  t.is(status().nodes[0]!.ejectedUntil, null);
+  t.true(failedBackAt - healthyAt >= 900, 'not before failbackDelay');
+  t.true(failedBackAt - restartedAt < 10_000, 'long before the 30 s ejection would have ended');
+});
+
+test.serial('a forced failover holds: no automatic failback until the failback call', async (t) => {
+  t.timeout(30_000);
+  const { status, adminUrl } = await primaryAndStandby(t, { failbackDelay: '200ms' });
+  t.is((await admin(adminUrl, '/pools/db/failover', { token })).status, 200);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  t.like(status(), { active: 'standby', epoch: 2, pinned: true, failbackAt: null });
+  t.like((await admin(adminUrl, '/pools/db/failback', { token })).json(), { active: 'primary', epoch: 3 });
+  t.like(status(), { pinned: false });
+});
+
 test.serial('manual failback: only on the admin call, which needs the token', async (t) => {
   t.timeout(30_000);
   const { primary, status, adminUrl } = await primaryAndStandby(t, { failback: 'manual', failbackDelay: '200ms' });

@@ -52,10 +52,22 @@ const table: Array<{ name: string; rules: HealthRules; steps: Array<[number, Hea
     verdicts: ['up', 'down'],
   },
   {
-    name: 'heartbeats cannot bring a node back before its ejection ends',
+    name: 'rise passing heartbeats end an ejection early (Envoy: successful_active_health_check_uneject_host)',
     rules: withHeartbeats,
-    steps: [[0, probe(true)], [10, request(false, true)], [200, probe(true)], [400, probe(true)], [1009, tick], [1010, tick]],
+    steps: [[0, probe(true)], [10, request(false, true)], [200, probe(true)], [400, probe(true)], [1010, tick]],
+    verdicts: ['up', 'down', 'down', 'up', 'up'],
+  },
+  {
+    name: 'during an ejection a failing heartbeat starts the count of passes again',
+    rules: withHeartbeats,
+    steps: [[0, probe(true)], [10, request(false, true)], [100, probe(true)], [200, probe(false)], [300, probe(true)], [400, probe(true)]],
     verdicts: ['up', 'down', 'down', 'down', 'down', 'up'],
+  },
+  {
+    name: 'an ejection with too few passing heartbeats ends with its time, once they reach rise',
+    rules: withHeartbeats,
+    steps: [[0, probe(true)], [10, request(false, true)], [900, probe(true)], [1010, tick], [1100, probe(true)]],
+    verdicts: ['up', 'down', 'down', 'down', 'up'],
   },
   {
     name: 'without heartbeats: after the ejection one trial request decides',
@@ -109,6 +121,23 @@ test('a long healthy spell forgives earlier ejections', (t) => {
   state = nextHealth(state, tick, withHeartbeats, 4000).state;
   state = nextHealth(state, request(false, true), withHeartbeats, 4000 + 6000).state;
   t.is(state.ejectedUntil - 10_000, 1000, 'after more than maxEjectTime of health: back to the base time');
+});
+
+test('ended early by heartbeats, an ejection still counts: the next one lasts longer and needs rise passes more', (t) => {
+  let state = nextHealth(initialHealth(0), probe(true), withHeartbeats, 0).state;
+  state = nextHealth(state, request(false, true), withHeartbeats, 10).state;
+  state = nextHealth(state, probe(true), withHeartbeats, 100).state;
+  const back = nextHealth(state, probe(true), withHeartbeats, 200);
+  t.like(back.state, { verdict: 'up', ejectedUntil: 0, lastEjectionEnd: 200 });
+  t.regex(back.transition!.reason, /2 heartbeats passed during the ejection/);
+  state = nextHealth(back.state, request(false, true), withHeartbeats, 300).state;
+  t.is(state.ejectedUntil - 300, 2000, 'the second ejection in a row: twice as long');
+  const verdicts: string[] = [];
+  for (let i = 1; i <= 4; i++) {
+    state = nextHealth(state, probe(true), withHeartbeats, 300 + 100 * i).state;
+    verdicts.push(state.verdict);
+  }
+  t.deepEqual(verdicts, ['down', 'down', 'down', 'up'], 'and 2 × rise passes in a row to end early');
 });
 
 test('transitions carry the reason', (t) => {

@@ -1,5 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { spawnOwned } from './spawn-owned.ts';
 
@@ -13,8 +16,13 @@ export interface RedisServer {
   /** SIGSTOP: the socket stays open and nothing answers (what a frozen VM looks like). */
   pause(): void;
   resume(): void;
-  /** Starts again on the same port, empty (no persistence). */
-  restart(): Promise<void>;
+  /**
+   * Starts again on the same port: empty (no persistence), or with `fromSnapshot` from the last
+   * `snapshot()` (what a restart from an older RDB looks like: Redis went back in time).
+   */
+  restart(options?: { fromSnapshot?: boolean }): Promise<void>;
+  /** SAVE: an RDB of the data as it is now, in the server's own temporary folder. */
+  snapshot(): Promise<void>;
   /** Runs a redis-cli-like command on a fresh connection (for CLIENT KILL and inspection). */
   command(...args: string[]): Promise<string>;
 }
@@ -27,9 +35,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function launch(port: number): Promise<ChildProcess> {
+function launch(port: number, dir: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawnOwned('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'notice'], {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'notice', '--dir', dir];
+    const child = spawnOwned('redis-server', args, {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -44,10 +53,13 @@ function launch(port: number): Promise<ChildProcess> {
 
 export async function startRedis(t: ExecutionContext): Promise<RedisServer> {
   const port = await freePort();
-  let child = await launch(port);
+  // Its own folder, so that an RDB is never written into (or loaded from) the working directory.
+  const dir = mkdtempSync(join(tmpdir(), 'baton-redis-'));
+  let child = await launch(port, dir);
   t.teardown(() => {
     child.kill('SIGCONT');
     child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   });
   const kill = () =>
     new Promise<void>((resolve) => {
@@ -65,9 +77,14 @@ export async function startRedis(t: ExecutionContext): Promise<RedisServer> {
     kill,
     pause: () => child.kill('SIGSTOP'),
     resume: () => child.kill('SIGCONT'),
-    async restart() {
+    async restart(options = {}) {
       await kill();
-      child = await launch(port);
+      if (!options.fromSnapshot) rmSync(join(dir, 'dump.rdb'), { force: true });
+      child = await launch(port, dir);
+    },
+    async snapshot() {
+      const reply = await rawCommand(port, ['SAVE']);
+      if (!reply.startsWith('+OK')) throw new Error(`SAVE failed: ${reply}`);
     },
     command: (...args) => rawCommand(port, args),
   };

@@ -24,6 +24,10 @@ class Harness {
     const answer = this.policy.elect!(this.pool, this.now, intent);
     if (!answer) return undefined;
     if ('recheckAt' in answer) return answer.recheckAt;
+    // What the store keeps with the new state: the node before it and the policy's flip count.
+    const pool = this.pool as FakePool & { activeFrom?: string | null; flips?: number };
+    pool.activeFrom = this.pool.active;
+    pool.flips = answer.flips ?? 0;
     this.pool.active = answer.to;
     this.pool.epoch = (this.pool.epoch ?? 0) + 1;
     this.pool.activeSince = this.now;
@@ -136,6 +140,46 @@ test('forced failover moves to the next usable node and is not undone before the
   t.is(h.pool.active, 'primary');
 });
 
+test('failing over and back between the same two nodes: the failback delay doubles each round trip, up to maxFailbackDelay', (t) => {
+  const h = new Harness(standbyPool(), { failbackDelay: '10s', maxFailbackDelay: '40s' });
+  h.elect();
+  const delays: number[] = [];
+  const flips: number[] = [];
+  for (let round = 0; round < 4; round++) {
+    h.down('primary');
+    h.elect();
+    flips.push(h.pool.flips!);
+    h.up('primary');
+    const at = h.elect()!;
+    delays.push(at - h.now);
+    h.advance(at - h.now);
+    h.elect();
+    t.is(h.pool.active, 'primary', `round ${round}: failed back`);
+    h.advance(1_000);
+  }
+  t.deepEqual(flips, [0, 2, 4, 6], 'each change back to the node before counts');
+  t.deepEqual(delays, [10_000, 20_000, 40_000, 40_000]);
+});
+
+test('a state that lasted twice maxFailbackDelay starts the count again', (t) => {
+  const h = new Harness(standbyPool(), { failbackDelay: '10s', maxFailbackDelay: '40s' });
+  h.elect();
+  for (let round = 0; round < 2; round++) {
+    h.down('primary');
+    h.elect();
+    h.up('primary');
+    h.advance(h.elect()! - h.now);
+    h.elect();
+  }
+  t.is(h.pool.flips, 3);
+  h.advance(80_000); // the primary stays up and active for twice the cap
+  h.down('primary');
+  h.elect();
+  t.is(h.pool.flips, 0);
+  h.up('primary');
+  t.is(h.elect(), h.now + 10_000, 'back to the base delay');
+});
+
 test('a cold standby is chosen only when no hot node can serve', (t) => {
   const pool = fakePool([fakeNode('primary'), fakeNode('cold', { tier: 1, standby: 'cold', health: 'down', usable: false })], { epoch: 0 });
   const h = new Harness(pool);
@@ -163,5 +207,6 @@ test('options are validated', (t) => {
   t.false(hotStandby.options!.safeParse({ failback: 'sometimes' }).success);
   t.false(hotStandby.options!.safeParse({ failbackDelay: 'soon' }).success);
   t.false(hotStandby.options!.safeParse({ retries: 3 }).success);
-  t.like(hotStandby.options!.parse({}), { failback: 'auto', failbackDelay: 30_000 });
+  t.false(hotStandby.options!.safeParse({ maxFailbackDelay: 'never' }).success);
+  t.like(hotStandby.options!.parse({}), { failback: 'auto', failbackDelay: 30_000, maxFailbackDelay: 600_000 });
 });

@@ -7,5 +7,5 @@ storeContract('memory store', async (t, count, { quorum }) => {
   const stores = Array.from({ length: count }, (_, i) => new MemoryStore({ instanceId: `i${i}`, hub }));
   for (const store of stores) await store.start();
   t.teardown(() => Promise.all(stores.map((s) => s.stop())));
-  return stores;
+  return Object.assign(stores, { another: (instanceId: string) => new MemoryStore({ instanceId, hub }) });
 });

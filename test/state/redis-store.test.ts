@@ -6,21 +6,19 @@ import { storeContract } from './store-contract.ts';
 
 storeContract('redis store', async (t, count, { quorum }) => {
   const redis = await startRedis(t);
-  const stores = Array.from(
-    { length: count },
-    (_, i) =>
-      new RedisStore({
-        instanceId: `i${i}`,
-        cluster: 'test',
-        redis: redis.url,
-        quorum: quorum ?? 1,
-        resyncIntervalMs: 1000,
-        heartbeatIntervalMs: 200,
-        clock: systemClock(),
-        log: silentLogger(),
-      }),
-  );
+  const store = (instanceId: string) =>
+    new RedisStore({
+      instanceId,
+      cluster: 'test',
+      redis: redis.url,
+      quorum: quorum ?? 1,
+      resyncIntervalMs: 1000,
+      heartbeatIntervalMs: 200,
+      clock: systemClock(),
+      log: silentLogger(),
+    });
+  const stores = Array.from({ length: count }, (_, i) => store(`i${i}`));
   await Promise.all(stores.map((s) => s.start()));
   t.teardown(() => Promise.all(stores.map((s) => s.stop())));
-  return stores;
+  return Object.assign(stores, { another: store });
 });

@@ -2,8 +2,15 @@ import test, { type ExecutionContext } from 'ava';
 import type { StateStore, StoreChange } from '../../src/state/types.ts';
 import { eventually } from '../helpers/http.ts';
 
-/** Makes `count` started stores that form one cluster (instances i0, i1, …). */
-export type ClusterFactory = (t: ExecutionContext, count: number, options: { quorum?: number | 'majority' }) => Promise<StateStore[]>;
+/**
+ * Makes `count` started stores that form one cluster (instances i0, i1, …); `another(id)` makes
+ * one more store of the same cluster, not started.
+ */
+export type ClusterFactory = (
+  t: ExecutionContext,
+  count: number,
+  options: { quorum?: number | 'majority' },
+) => Promise<StateStore[] & { another(instanceId: string): StateStore }>;
 
 /** Collects every change a store announces. */
 function record(store: StateStore): StoreChange[] {
@@ -54,12 +61,12 @@ export function storeContract(name: string, cluster: ClusterFactory): void {
 
   test(`${name}: compare-and-set on the epoch: a stale proposal loses, every instance follows the winner`, async (t) => {
     const [a, b] = await cluster(t, 2, {});
-    const won = await a!.propose('db', 0, 'primary', 'initial');
+    const won = await a!.propose('db', { expectedEpoch: 0, to: 'primary', reason: 'initial' });
     t.like(won, { active: 'primary', epoch: 1, by: a!.instanceId });
-    t.is(await b!.propose('db', 0, 'standby', 'stale view'), undefined);
+    t.is(await b!.propose('db', { expectedEpoch: 0, to: 'standby', reason: 'stale view' }), undefined);
     await eventually(() => b!.activeState('db')?.epoch === 1, 2000);
     t.like(b!.activeState('db'), { active: 'primary', epoch: 1 });
-    const next = await b!.propose('db', 1, 'standby', 'primary down');
+    const next = await b!.propose('db', { expectedEpoch: 1, to: 'standby', reason: 'primary down' });
     t.like(next, { active: 'standby', epoch: 2 });
     await eventually(() => a!.activeState('db')?.active === 'standby', 2000);
   });
@@ -69,7 +76,7 @@ export function storeContract(name: string, cluster: ClusterFactory): void {
     const stores = await cluster(t, 3, {});
     for (let round = 0; round < 100; round++) {
       const epoch = round;
-      const results = await Promise.all(stores.map((store, i) => store.propose('race', epoch, `node-${i}`, `round ${round}`)));
+      const results = await Promise.all(stores.map((store, i) => store.propose('race', { expectedEpoch: epoch, to: `node-${i}`, reason: `round ${round}` })));
       const winners = results.filter((r) => r !== undefined);
       t.is(winners.length, 1, `round ${round}: ${winners.length} winners`);
       await eventually(() => stores.every((s) => s.activeState('race')?.epoch === epoch + 1), 2000);
@@ -89,6 +96,55 @@ export function storeContract(name: string, cluster: ClusterFactory): void {
     await eventually(() => a!.instances().length === 1, 3000);
     await eventually(() => a!.clusterHealth('api', 'n1')?.verdict !== 'down', 3000);
     t.pass();
+  });
+
+  test(`${name}: the active state carries its proposal id, the previous node, flips and the operator's pin, for all`, async (t) => {
+    const [a, b] = await cluster(t, 2, {});
+    const first = await a!.propose('db', { expectedEpoch: 0, to: 'primary', reason: 'initial' });
+    t.like(first, { from: null, flips: 0, pinned: false });
+    const forced = await b!.propose('db', { expectedEpoch: 1, to: 'standby', reason: 'operator', flips: 1, pinned: true });
+    t.like(forced, { active: 'standby', epoch: 2, from: 'primary', flips: 1, pinned: true, by: b!.instanceId });
+    t.truthy(forced!.id);
+    t.not(forced!.id, first!.id);
+    await eventually(() => a!.activeState('db')?.epoch === 2, 2000);
+    t.deepEqual(a!.activeState('db'), forced);
+  });
+
+  test(`${name}: a second instance with the same id is refused at start`, async (t) => {
+    const stores = await cluster(t, 1, {});
+    const a = stores[0];
+    const twin = stores.another(a!.instanceId);
+    t.teardown(() => twin.stop());
+    const error = await t.throwsAsync(() => twin.start());
+    t.is((error as { code?: string }).code, 'DUPLICATE_INSTANCE');
+    t.regex(error!.message, /same instance id/);
+    a!.reportHealth('api', 'n1', 'down', 'still counts');
+    await eventually(() => a!.clusterHealth('api', 'n1')?.verdict === 'down', 2000);
+    t.true(a!.connected, 'the instance that holds the id is unaffected');
+  });
+
+  test(`${name}: who votes a node down is current on every instance, also when the verdict stays`, async (t) => {
+    const [a, b, c] = await cluster(t, 3, {});
+    a!.reportHealth('api', 'n1', 'down', 'a cannot reach it');
+    await eventually(() => c!.clusterHealth('api', 'n1')?.verdict === 'down', 2000);
+    b!.reportHealth('api', 'n1', 'down', 'b cannot either');
+    await eventually(() => c!.clusterHealth('api', 'n1')?.downVotes.length === 2, 4000);
+    t.deepEqual(c!.clusterHealth('api', 'n1')?.downVotes, [a!.instanceId, b!.instanceId].sort());
+    a!.reportHealth('api', 'n1', 'up', 'a reaches it again');
+    await eventually(() => c!.clusterHealth('api', 'n1')?.downVotes.length === 1, 4000);
+    t.deepEqual(c!.clusterHealth('api', 'n1')?.downVotes, [b!.instanceId]);
+    t.is(c!.clusterHealth('api', 'n1')?.verdict, 'down');
+  });
+
+  test(`${name}: the latest drain or enable wins on every instance, whoever made it`, async (t) => {
+    const [a, b] = await cluster(t, 2, {});
+    const seenByA = record(a!);
+    t.is(await a!.setDrain('api', 'n1', true), 'cluster');
+    t.is(await b!.setDrain('api', 'n1', false), 'cluster');
+    t.is(await a!.setDrain('api', 'n1', true), 'cluster');
+    await eventually(() => b!.drained('api', 'n1'), 2000);
+    t.true(a!.drained('api', 'n1'));
+    t.true(seenByA.some((c) => c.type === 'drain' && !c.draining && c.by === b!.instanceId), 'the enable was announced with who made it');
   });
 
   test(`${name}: a drain on one instance applies on every instance, and so does enabling`, async (t) => {

@@ -73,6 +73,7 @@ function realNode(clock: FakeClock, agent: http.Agent): UpstreamNode {
       passive: { failures: 3, statuses: [502, 503, 504], ejectTimeMs: 1000, maxEjectTimeMs: 10_000 },
       breaker: { errorThresholdPercentage: 50, volumeThreshold: 1, resetTimeoutMs: 50, windowMs: 10_000 },
       rotation: undefined,
+      storeTime: (local) => local,
       hooks: { onLocalHealth: () => {}, onBreaker: () => {}, onTrialSlotFree: () => {} },
     },
   );
