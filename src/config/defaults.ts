@@ -49,6 +49,7 @@ export const serverDefaults = {
   maxHeaderSize: 16 * 1024,
   maxBody: 100 * 1024 * 1024,
   drainTimeoutMs: 10_000,
+  sendTimeoutMs: 60_000,
 } as const;
 
 export const adminDefaults = { host: '127.0.0.1' } as const;

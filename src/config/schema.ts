@@ -182,6 +182,7 @@ export const configSchema = z.strictObject({
       maxHeaderSize: size.optional(),
       maxBody: z.union([z.literal(false), size]).optional(),
       drainTimeout: duration.optional(),
+      sendTimeout: duration.optional(),
     })
     .optional(),
   admin: z

@@ -34,6 +34,8 @@ export interface ServerConfig {
   maxBody?: Size | false;
   /** On SIGTERM, how long in-flight requests may take before the gateway exits anyway. */
   drainTimeout?: Duration;
+  /** A client that accepts no response bytes for this long is disconnected (NGINX's send_timeout). */
+  sendTimeout?: Duration;
 }
 
 export interface AdminConfig {
@@ -112,7 +114,11 @@ export interface RetryConfig {
 export interface TimeoutsConfig {
   /** TCP connect to a node. */
   connect?: Duration;
-  /** From sending the request to the response headers, and the longest pause inside the response body. */
+  /**
+   * From the end of the request to the response headers (for a websocket handshake: to the
+   * 101 or another answer), and the longest pause inside the response body while the client
+   * keeps up.
+   */
   response?: Duration;
 }
 
@@ -256,6 +262,7 @@ export interface GatewaySettings {
     readonly keepAliveTimeoutMs: number;
     readonly maxHeaderSize: number;
     readonly drainTimeoutMs: number;
+    readonly sendTimeoutMs: number;
   };
   readonly admin: { readonly host: string; readonly port: number; readonly token: string | undefined; readonly tokenForReads: boolean } | false;
   readonly cluster: {

@@ -233,6 +233,7 @@ function settingsFrom(
       keepAliveTimeoutMs: server.keepAliveTimeout ?? serverDefaults.keepAliveTimeoutMs,
       maxHeaderSize: server.maxHeaderSize ?? serverDefaults.maxHeaderSize,
       drainTimeoutMs: server.drainTimeout ?? serverDefaults.drainTimeoutMs,
+      sendTimeoutMs: server.sendTimeout ?? serverDefaults.sendTimeoutMs,
     },
     admin:
       config.admin === false

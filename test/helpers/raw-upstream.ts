@@ -68,7 +68,10 @@ export async function startRawUpstream(handler: RawHandler = echoRequest, option
   const all: ParsedRequest[] = [];
   const of = new WeakMap<object, UpstreamConnection>();
   const server = http.createServer({ keepAliveTimeout: 5000 });
+  const sockets = new Set<Duplex>();
   server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     const chunks: Buffer[] = [];
     const connection: UpstreamConnection = { id: connections.length, requests: [], errors: [], closed: false, raw: () => Buffer.concat(chunks) };
     connections.push(connection);
@@ -118,7 +121,8 @@ export async function startRawUpstream(handler: RawHandler = echoRequest, option
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        // Upgraded sockets are no longer the server's: close them too.
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }

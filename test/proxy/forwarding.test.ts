@@ -200,7 +200,10 @@ test('connection refused: 502 with a coded JSON body', async (t) => {
 });
 
 test('no response in time: 504 with a coded JSON body', async (t) => {
-  const up = await startUpstream('up', (_req, res) => setTimeout(() => res.end('late'), 1000));
+  const up = await startUpstream('up', (_req, res) => {
+    const timer = setTimeout(() => res.end('late'), 5000);
+    res.on('close', () => clearTimeout(timer));
+  });
   t.teardown(() => up.close());
   const { url } = await startGateway(t, {
     pools: { web: { ...pool(up), timeouts: { response: 150 }, retry: { attempts: 1 } } },
@@ -210,7 +213,7 @@ test('no response in time: 504 with a coded JSON body', async (t) => {
   const reply = await request(`${url}/`);
   t.is(reply.status, 504);
   t.is(reply.json().error.code, 'UPSTREAM_TIMEOUT');
-  t.true(Date.now() - started < 900);
+  t.true(Date.now() - started < 3000, 'answered at the response timeout, long before the upstream');
 });
 
 test('no matching route: 404 with a coded JSON body', async (t) => {
