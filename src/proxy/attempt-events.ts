@@ -43,6 +43,10 @@ export function onRequestSent(this: ClientRequest & Tagged): void {
 export function onBodySourceError(this: Readable & Tagged): void {
   this[attemptOf]?.abort();
 }
+/** A held-back response was drained (its connection can be reused) or broke. */
+export function onHeldResponseOver(this: IncomingMessage & Tagged): void {
+  this[attemptOf]?.end();
+}
 export function onBodyError(this: IncomingMessage & Tagged): void {
   this[attemptOf]?.bodyFailed();
 }

@@ -9,6 +9,7 @@ import {
   onBodySourceError,
   onClientClose,
   onClientFinish,
+  onHeldResponseOver,
   onRequestSent,
   onTimer,
   onUpstreamConnect,
@@ -248,8 +249,10 @@ export class Attempt implements StreamProgress {
     this.#disarm();
     const length = Number(proxyRes.headers['content-length'] ?? Infinity);
     if (length <= DRAIN_LIMIT) {
-      proxyRes.once('error', () => this.end());
-      proxyRes.once('end', () => this.end());
+      this.#proxyRes = proxyRes;
+      (proxyRes as IncomingMessage & Tagged)[attemptOf] = this;
+      proxyRes.once('error', onHeldResponseOver);
+      proxyRes.once('end', onHeldResponseOver);
       proxyRes.resume();
     } else {
       proxyRes.destroy();
