@@ -13,6 +13,20 @@ import net from 'node:net';
  *   client.write(bytes); const first = await client.response('GET');
  */
 
+/** `body` in chunked framing, cut into chunks of `sizes` bytes (cycled), with an optional extension per chunk. */
+export function chunkedBody(body: Buffer | string, sizes: readonly number[] = [body.length || 1], extension = ''): Buffer {
+  const bytes = Buffer.from(body);
+  const out: Buffer[] = [];
+  let at = 0;
+  for (let i = 0; at < bytes.length; i++) {
+    const piece = bytes.subarray(at, at + Math.max(1, sizes[i % sizes.length]!));
+    at += piece.length;
+    out.push(Buffer.from(`${piece.length.toString(16)}${extension}\r\n`, 'latin1'), piece, Buffer.from('\r\n'));
+  }
+  out.push(Buffer.from('0\r\n\r\n'));
+  return Buffer.concat(out);
+}
+
 export interface RawResponse {
   readonly httpVersion: string;
   readonly status: number;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { launchGateway, startGateway, type RunningGateway } from '../helpers/gateway.ts';
-import { exchange, header, RawClient } from '../helpers/raw-http.ts';
+import { chunkedBody, exchange, header, RawClient } from '../helpers/raw-http.ts';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream.ts';
 
 /**
@@ -18,22 +18,10 @@ function bodyOf(size: number, name: string): Buffer {
   return Buffer.from(smuggled.repeat(Math.ceil(size / smuggled.length)).slice(0, size));
 }
 
-/** `bytes` as chunked framing, cut into `parts` chunks. */
-function chunked(bytes: Buffer, parts: number): Buffer {
-  const out: Buffer[] = [];
-  const step = Math.ceil(bytes.length / parts);
-  for (let at = 0; at < bytes.length; at += step) {
-    const piece = bytes.subarray(at, at + step);
-    out.push(Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n'));
-  }
-  out.push(Buffer.from('0\r\n\r\n'));
-  return Buffer.concat(out);
-}
-
 function requestBytes(method: string, path: string, body: Buffer, framing: 'length' | 'chunked'): Buffer {
   const head = `${method} ${path} HTTP/1.1\r\nHost: framing.test\r\nConnection: close\r\n`;
   if (framing === 'length') return Buffer.concat([Buffer.from(`${head}Content-Length: ${body.length}\r\n\r\n`), body]);
-  return Buffer.concat([Buffer.from(`${head}Transfer-Encoding: chunked\r\n\r\n`), chunked(body, 3)]);
+  return Buffer.concat([Buffer.from(`${head}Transfer-Encoding: chunked\r\n\r\n`), chunkedBody(body, [Math.ceil(body.length / 3)])]);
 }
 
 /** Cases are told apart by their path; nothing else may ever be parsed by an upstream. */
@@ -109,6 +97,39 @@ for (const method of methods) {
     }
   }
 }
+
+/** Framing that Node's strict parser or the gateway refuses before anything reaches a node. */
+const refused: Array<[name: string, head: string, body: string, status: number]> = [
+  ['Content-Length with Transfer-Encoding', 'Content-Length: 5\r\nTransfer-Encoding: chunked', '0\r\n\r\n', 400],
+  ['two different Content-Lengths', 'Content-Length: 5\r\nContent-Length: 6', 'hello!', 400],
+  ['Transfer-Encoding: chunked twice', 'Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked', '0\r\n\r\n', 400],
+  ['Transfer-Encoding: identity', 'Transfer-Encoding: identity', 'hello', 400],
+  ['a chunk size that is not hex', 'Transfer-Encoding: chunked', 'zz\r\nhello\r\n0\r\n\r\n', 400],
+  ['an obs-folded header', 'X-Folded: a\r\n b', '', 400],
+  ['a space before the colon', 'Content-Length : 5', 'hello', 400],
+  ['Transfer-Encoding: gzip, chunked', 'Transfer-Encoding: gzip, chunked', '5\r\nhello\r\n0\r\n\r\n', 501],
+];
+
+for (const [name, head, body, status] of refused) {
+  test(`refused before any node: ${name} (${status})`, async (t) => {
+    const path = `/case/first/refused-${name.replace(/\W+/g, '-')}`;
+    const reply = await exchange(gatewayPort, `POST ${path} HTTP/1.1\r\nHost: framing.test\r\n${head}\r\n\r\n${body}`, { methods: ['POST'] });
+    t.is(reply.responses[0]?.status, status);
+    t.deepEqual(
+      healthy.requests().filter((r) => r.url === path),
+      [],
+    );
+  });
+}
+
+test('a bare LF line ending is refused (400)', async (t) => {
+  const reply = await exchange(gatewayPort, 'GET /case/first/bare-lf HTTP/1.1\nHost: framing.test\n\n', { methods: ['GET'] });
+  t.is(reply.responses[0]?.status, 400);
+  t.deepEqual(
+    healthy.requests().filter((r) => r.url === '/case/first/bare-lf'),
+    [],
+  );
+});
 
 test.after('no upstream ever parsed a request that was not sent', (t) => {
   t.deepEqual(strangers(healthy, failing), []);

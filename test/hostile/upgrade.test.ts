@@ -1,5 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { startGateway } from '../helpers/gateway.ts';
 import { exchange, RawClient } from '../helpers/raw-http.ts';
@@ -128,4 +130,28 @@ test('curl --http2 on http:// falls back to HTTP/1.1 and gets its answer', async
   t.is(JSON.parse(post.stdout).sha256, sha256('curl body'));
   t.is(up.requests().length, 2);
   t.false(up.requests().some((r) => 'upgrade' in r.headers || 'http2-settings' in r.headers));
+});
+
+test("Node's server, pinned: with an 'upgrade' listener, nothing after an upgrade request's head is parsed", async (t) => {
+  // What src/pipeline/upgrade.ts is built on: the body and any pipelined request arrive as
+  // the raw `head` of the 'upgrade' event, and no 'request' event ever comes for them.
+  const seen: string[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push(`request ${req.url}`);
+    res.end();
+  });
+  let head = '';
+  server.on('upgrade', (req, socket, rest: Buffer) => {
+    seen.push(`upgrade ${req.url}`);
+    head = rest.toString();
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  await exchange(
+    (server.address() as AddressInfo).port,
+    'POST /x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 5\r\n\r\nhelloGET /next HTTP/1.1\r\nHost: x\r\n\r\n',
+  );
+  t.deepEqual(seen, ['upgrade /x']);
+  t.is(head, 'helloGET /next HTTP/1.1\r\nHost: x\r\n\r\n');
 });
