@@ -87,8 +87,6 @@ export class Attempt implements StreamProgress {
     proxyReq.on('socket', onUpstreamSocket);
     proxyReq.on('response', onUpstreamResponse);
     if (spec.tunnel) proxyReq.on('upgrade', onUpstreamUpgrade);
-    // Armed before a socket exists: a request queued in the agent is still connecting.
-    this.#arm(spec.connectTimeoutMs);
     const body = spec.body;
     if (body === undefined || Buffer.isBuffer(body)) return void proxyReq.end(body);
     (body as Readable & Tagged)[attemptOf] = this;
@@ -99,8 +97,10 @@ export class Attempt implements StreamProgress {
 
   socketAssigned(socket: Socket & Tagged): void {
     if (this.#phase !== Phase.Connecting) return;
-    // A reused keep-alive socket (the usual case) is connected already.
+    // A reused keep-alive socket (the usual case) is connected already and needs only the
+    // response timer. (The agent has no socket limit: every request gets one at once.)
     if (!socket.connecting) return this.connected();
+    this.#arm(this.#spec.connectTimeoutMs);
     this.#socket = socket;
     socket[attemptOf] = this;
     socket.once('connect', onUpstreamConnect);
