@@ -39,8 +39,12 @@ export function upgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, socket
   };
 }
 
+/**
+ * Node hands upgrades over before its own Host check: a handshake without Host goes back to the
+ * server as a plain request, which refuses it like any HTTP/1.1 request without Host.
+ */
 function isWebsocketHandshake(req: IncomingMessage): boolean {
-  return req.method === 'GET' && req.headers.upgrade?.trim().toLowerCase() === 'websocket';
+  return req.method === 'GET' && req.headers.upgrade?.trim().toLowerCase() === 'websocket' && req.headers.host !== undefined;
 }
 
 /**

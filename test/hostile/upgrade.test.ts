@@ -116,6 +116,15 @@ test('a websocket handshake on a route without websocket: true is refused with 4
   t.deepEqual(up.requests(), []);
 });
 
+test('a websocket handshake without Host is refused like any HTTP/1.1 request without Host', async (t) => {
+  const { up, port } = await setup(t);
+  const client = await RawClient.connect(port);
+  client.write('GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+  t.is((await client.response()).status, 400);
+  await client.closed;
+  t.deepEqual(up.requests(), []);
+});
+
 test('curl --http2 on http:// falls back to HTTP/1.1 and gets its answer', async (t) => {
   const curl = await promisify(execFile)('curl', ['--version']).then(
     (out) => /\bHTTP2\b/.test(out.stdout),
