@@ -1,7 +1,8 @@
 import test from 'ava';
-import type { Duplex } from 'node:stream';
+import { Writable, type Duplex } from 'node:stream';
 import { definePlugin, definePolicy } from '../../src/index.ts';
 import type { AttemptOutcome } from '../../src/policy/types.ts';
+import { createLogger } from '../../src/util/logger.ts';
 import { startGateway } from '../helpers/gateway.ts';
 import { eventually, request } from '../helpers/http.ts';
 import { header, RawClient } from '../helpers/raw-http.ts';
@@ -286,4 +287,34 @@ test('when a hot-standby pool promotes another node, tunnels to the demoted node
   t.is(standby.handshakes.length, 1);
   after.write('still');
   t.is((await after.read(5)).toString(), 'STILL');
+});
+
+test('a tunnel is one access-log line, written when it closes: status 101, not aborted', async (t) => {
+  const up = await wsUpstream();
+  t.teardown(() => up.close());
+  const lines: Array<Record<string, any>> = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  const { url } = await startGateway(
+    t,
+    {
+      log: { level: 'info', access: true },
+      pools: { ws: { policy: 'round-robin', nodes: [{ url: up.url, id: 'echo' }], ...plain } },
+      routes: [{ path: '/ws', pool: 'ws', websocket: true, name: 'sockets' }],
+    },
+    { logger: createLogger({ level: 'info', destination }) },
+  );
+  const client = await RawClient.connect(port(url));
+  client.write(handshake('/ws', 'X-Request-Id: tunnel-1\r\n'));
+  t.is((await client.response()).status, 101);
+  client.write('ping');
+  t.is((await client.read(4)).toString(), 'PING');
+  t.deepEqual(lines.filter((l) => l.msg === 'request'), [], 'nothing logged while the tunnel is open');
+  client.destroy();
+  await eventually(() => lines.some((l) => l.msg === 'request'), 2000);
+  t.like(lines.find((l) => l.msg === 'request'), { requestId: 'tunnel-1', method: 'GET', path: '/ws', route: 'sockets', node: 'echo', attempts: 1, status: 101, aborted: false });
 });
