@@ -80,6 +80,8 @@ export class Attempt implements StreamProgress {
     const spec = this.#spec;
     this.#res[attemptOf] = this;
     this.#res.on('close', onClientClose);
+    // The client left while the loop waited (for a node, or between tries): send nothing.
+    if (this.#res.destroyed) return this.clientClosed();
     const proxyReq: ClientRequest & Tagged = upstreamRequest(spec.target, spec.agent, spec.method, spec.path, spec.headers);
     this.#proxyReq = proxyReq;
     proxyReq[attemptOf] = this;
