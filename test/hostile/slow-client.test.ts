@@ -219,3 +219,29 @@ test('a slow upload is not cut off by the response timeout, which starts once th
   });
   t.deepEqual(reply, { status: 200, body: '8000' });
 });
+
+test('an upstream that stops taking the request body is timed out after timeouts.response', async (t) => {
+  const up = await plainUpstream((req) => req.pause()); // never reads, never answers
+  t.teardown(() => up.close());
+  const { url } = await startGateway(t, {
+    pools: { web: { policy: 'round-robin', nodes: [{ url: up.url }], health: false, timeouts: { response: 300 }, retry: { bufferBody: 0 } } },
+    routes: [{ path: '/', pool: 'web', maxBody: false }],
+  });
+  const started = Date.now();
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = http.request(`${url}/upload`, { method: 'POST', agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    const chunk = Buffer.alloc(256 * 1024, 1);
+    // Keeps uploading for as long as anyone takes the bytes.
+    const pump = () => {
+      while (!req.destroyed && req.write(chunk));
+    };
+    req.on('drain', pump);
+    pump();
+  });
+  t.is(status, 504);
+  t.true(Date.now() - started < 10_000);
+});
