@@ -105,6 +105,22 @@ test('pipelined behind a slow request, an h2c request is answered in order, and 
   );
 });
 
+test('pipelined behind a slow request, a websocket handshake waits for its turn', async (t) => {
+  const { port } = await setup(t);
+  // This upstream has no websocket support: it answers the handshake as a plain GET.
+  const reply = await exchange(
+    port,
+    'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n' +
+      'GET /ws/chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    { methods: ['GET', 'GET'] },
+  );
+  t.is(reply.error, undefined);
+  t.deepEqual(
+    reply.responses.map((r) => `${r.status} ${JSON.parse(r.body.toString()).url}`),
+    ['200 /slow', '200 /ws/chat'],
+  );
+});
+
 test('a websocket handshake on a route without websocket: true is refused with 404', async (t) => {
   const { up, port } = await setup(t);
   const client = await RawClient.connect(port);
