@@ -53,6 +53,8 @@ function isWebsocketHandshake(req: IncomingMessage): boolean {
  * responses, which belongs to the parser that just let go, is empty).
  */
 function whenAnswered(socket: Socket, then: () => void): void {
+  // `_httpMessage` is the response Node is writing on this socket: not documented, but what
+  // Node's own server and closeIdleConnections() rely on.
   const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (!pending) return then();
   pending.once('finish', () => {
