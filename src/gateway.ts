@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type Router from '@koa/router';
 import type { GatewaySettings } from './config/types.ts';
 import { buildAdminApp } from './admin/server.ts';
@@ -15,7 +15,6 @@ import { PoolSet, type ReloadSummary } from './pool/pool-set.ts';
 import type { Pool } from './pool/pool.ts';
 import type { UpstreamNode } from './pool/upstream-node.ts';
 import { Forwarder } from './proxy/forwarder.ts';
-import { ProxyServer } from './proxy/proxy-server.ts';
 import { WebSocketTunnels } from './proxy/websocket.ts';
 import { createRouter } from './routing/router.ts';
 import { createStore } from './state/create-store.ts';
@@ -95,9 +94,12 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
   let ready = false;
   let inflight = 0;
   let drained: (() => void) | undefined;
-  const proxy = new ProxyServer((error) => log.warn({ err: error }, 'stray proxy error'));
-  const forwarder = new Forwarder(proxy);
-  const tunnels = new WebSocketTunnels(proxy);
+  const tunnels = new WebSocketTunnels(TUNNEL_IDLE_MS);
+  const forwarder = new Forwarder(tunnels);
+  // A websocket must not outlive its node's demotion: a fencing epoch means nothing to a tunnel.
+  bus.subscribe((event) => {
+    if (event.type === 'promotion' && event.pool) tunnels.closeDemoted(event.pool, event.to);
+  });
   const app = buildApp({
     forwarder,
     clock,
@@ -122,8 +124,8 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
     res.on('close', requestOver);
     void handle(req, res);
   });
-  server.on('upgrade', upgradeHandler({ runtime: () => runtime, tunnels, clock, draining: () => draining, idleTimeoutMs: TUNNEL_IDLE_MS }));
-  server.on('connection', (socket) => socket.on('error', () => socket.destroy()));
+  server.on('upgrade', upgradeHandler({ server, handle, tunnels }));
+  server.on('connection', guardSocket);
 
   let admin: http.Server | undefined;
   const gateway: Gateway = {
@@ -199,7 +201,6 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
       }
       pools.stop();
       metrics.stop();
-      proxy.close();
       await store.stop();
       await plugins.disposeAll();
     },
@@ -219,6 +220,22 @@ function serverOptions(settings: GatewaySettings): http.ServerOptions {
     insecureHTTPParser: false,
     requireHostHeader: true,
   };
+}
+
+const guarded = Symbol('baton.guarded');
+
+/**
+ * No socket error may ever become an uncaught exception. A socket handed back to the server
+ * after an upgrade request is announced as a connection again: one listener is enough.
+ */
+function guardSocket(socket: Socket & { [guarded]?: true }): void {
+  if (socket[guarded]) return;
+  socket[guarded] = true;
+  socket.on('error', destroySocket);
+}
+
+function destroySocket(this: Socket): void {
+  this.destroy();
 }
 
 function runtimeFor(settings: GatewaySettings, pools: PoolSet, plugins: PluginHost): Runtime {

@@ -4,26 +4,29 @@
  */
 import http from 'node:http';
 import { Forwarder } from '../../src/proxy/forwarder.ts';
-import { ProxyServer, proxyTarget } from '../../src/proxy/proxy-server.ts';
+import { proxyTarget } from '../../src/proxy/target.ts';
+import { WebSocketTunnels } from '../../src/proxy/websocket.ts';
 import { createAgent } from '../../src/pool/pool.ts';
 
 const targets = process.argv.slice(2).map((u) => proxyTarget(new URL(u)));
 const agent = createAgent('http:');
-const forwarder = new Forwarder(new ProxyServer(() => {}));
+const forwarder = new Forwarder(new WebSocketTunnels(60_000));
 const owner = { holdStatus: () => false, responseHeaders: () => [] };
 let next = 0;
 
 export function forwardOnce(req: http.IncomingMessage, res: http.ServerResponse) {
-  return forwarder.forward(req, res, {
+  return forwarder.forward(res, {
     target: targets[next++ % targets.length]!,
     agent,
+    method: req.method ?? 'GET',
+    path: req.url ?? '/',
+    headers: req.headers,
     body: undefined,
-    stream: undefined,
-    headers: undefined,
     connectTimeoutMs: 2000,
     responseTimeoutMs: 30000,
+    sendTimeoutMs: 60000,
     owner,
-    abort: undefined,
+    tunnel: undefined,
   });
 }
 

@@ -50,6 +50,7 @@ export const serverDefaults = {
   maxBody: 100 * 1024 * 1024,
   drainTimeoutMs: 10_000,
   escapedSlashes: 'keep',
+  sendTimeoutMs: 60_000,
 } as const;
 
 export const adminDefaults = { host: '127.0.0.1', maxEventStreams: 16 } as const;

@@ -195,6 +195,7 @@ export const configSchema = z.strictObject({
       maxBody: z.union([z.literal(false), size]).optional(),
       drainTimeout: duration.optional(),
       escapedSlashes: z.enum(['keep', 'decode', 'reject'], { error: "expected 'keep', 'decode' or 'reject'" }).optional(),
+      sendTimeout: duration.optional(),
     })
     .optional(),
   admin: z

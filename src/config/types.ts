@@ -42,6 +42,8 @@ export interface ServerConfig {
    * segment, `'decode'` turns them into `/` before routing, `'reject'` answers 400.
    */
   escapedSlashes?: EscapedSlashes;
+  /** A client that accepts no response bytes for this long is disconnected (NGINX's send_timeout). */
+  sendTimeout?: Duration;
 }
 
 export interface AdminConfig {
@@ -134,7 +136,11 @@ export interface RetryConfig {
 export interface TimeoutsConfig {
   /** TCP connect to a node. */
   connect?: Duration;
-  /** From sending the request to the response headers, and the longest pause inside the response body. */
+  /**
+   * From the end of the request to the response headers (for a websocket handshake: to the
+   * 101 or another answer), and the longest pause inside the response body while the client
+   * keeps up.
+   */
   response?: Duration;
 }
 
@@ -279,6 +285,7 @@ export interface GatewaySettings {
     readonly maxHeaderSize: number;
     readonly drainTimeoutMs: number;
     readonly escapedSlashes: EscapedSlashes;
+    readonly sendTimeoutMs: number;
   };
   readonly admin:
     | {

@@ -234,6 +234,7 @@ function settingsFrom(
       maxHeaderSize: server.maxHeaderSize ?? serverDefaults.maxHeaderSize,
       drainTimeoutMs: server.drainTimeout ?? serverDefaults.drainTimeoutMs,
       escapedSlashes: server.escapedSlashes ?? serverDefaults.escapedSlashes,
+      sendTimeoutMs: server.sendTimeout ?? serverDefaults.sendTimeoutMs,
     },
     admin:
       config.admin === false

@@ -15,7 +15,7 @@ export interface RequestRecord {
   readonly attempts: number;
   readonly status: number;
   readonly error: string | undefined;
-  /** The client connection closed before the response was complete. */
+  /** The client connection closed before the response was complete. A websocket's record comes when its tunnel closes. */
   readonly aborted: boolean;
   readonly durationMs: number;
 }
@@ -80,7 +80,8 @@ function recordOf(ctx: ParameterizedContext<GatewayState>, durationMs: number): 
     attempts: attempts.length,
     status: ctx.res.statusCode,
     error: state.error,
-    aborted: !ctx.res.writableFinished,
+    // A websocket tunnel's response never "finishes": its 101 went out whole.
+    aborted: !ctx.res.writableFinished && ctx.res.statusCode !== 101,
     durationMs: Math.round(durationMs * 100) / 100,
   };
 }

@@ -1,9 +1,11 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorBody, errorTable, type ErrorCode } from '../util/errors.ts';
 
 /**
  * Writes one of the gateway's own error responses directly (Koa's response handling is off for
  * proxied requests, so both paths answer the same way). Does nothing if headers already went.
+ * When the request body has not been read to its end, the connection is closed after the
+ * answer: what the client still sends cannot be read as its next request.
  */
 export function sendError(
   res: ServerResponse,
@@ -19,7 +21,13 @@ export function sendError(
     ...options.headers,
   };
   if (options.requestId) headers['x-request-id'] = options.requestId;
-  if (options.close) headers.connection = 'close';
+  if (options.close || unreadBody(res.req)) headers.connection = 'close';
   res.writeHead(errorTable[code].status, headers);
   res.end(body);
+}
+
+function unreadBody(req: IncomingMessage | undefined): boolean {
+  if (!req || req.complete) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

@@ -1,84 +1,115 @@
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { acceptRequestId, upstreamHeaders } from '../proxy/headers.ts';
-import { rejectHandshake, type WebSocketTunnels } from '../proxy/websocket.ts';
-import { canonicalTarget } from '../routing/canonical-path.ts';
-import { stripPrefix } from '../routing/router.ts';
-import type { UpstreamNode } from '../pool/upstream-node.ts';
-import type { Clock } from '../util/clock.ts';
-import type { Runtime } from './state.ts';
+import type { WebSocketTunnels } from '../proxy/websocket.ts';
+
+/**
+ * Requests that carry `Connection: upgrade` plus `Upgrade:`. While the server has an 'upgrade'
+ * listener, Node hands such a request over with its socket and stops parsing: nothing after
+ * the request head is read by the server any more, a body included, and the connection has
+ * no parser left for a next request. Two ways on from here:
+ *
+ * - a websocket handshake (GET, `Upgrade: websocket`) runs through the normal pipeline
+ *   (identify, guard, route, plugin middleware, forward) with a response bound to the socket,
+ *   so any answer other than a 101 is an ordinary, framed HTTP response; the connection is
+ *   closed after it;
+ * - anything else (`h2c` from curl --http2 or Java's HttpClient, unknown protocols) is a plain
+ *   HTTP/1.1 request, as NGINX treats it: its head is rebuilt without `Upgrade`,
+ *   `HTTP2-Settings` and the Connection tokens naming them, put back in front of the bytes
+ *   that followed, and the socket handed back to the server, which parses it (body, keep-alive,
+ *   pipelining) like any other connection.
+ */
 
 export interface UpgradeDeps {
-  readonly runtime: () => Runtime;
+  readonly server: Server;
+  /** The request pipeline (the Koa callback). */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => unknown;
   readonly tunnels: WebSocketTunnels;
-  readonly clock: Clock;
-  readonly draining: () => boolean;
-  /** A tunnel with no traffic for this long is closed. */
-  readonly idleTimeoutMs: number;
+}
+
+/** Set on a websocket handshake's request: the bytes the client sent after it (tunnel data). */
+export const handshakeHead = Symbol('baton.handshakeHead');
+
+export function upgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
+    whenAnswered(socket as Socket, () => {
+      if (isWebsocketHandshake(req)) handshake(deps, req, socket as Socket, head);
+      else replayAsPlainRequest(deps.server, req, socket as Socket, head);
+    });
+  };
 }
 
 /**
- * Websocket handshakes (the server's 'upgrade' event; Koa never sees them). Only routes with
- * `websocket: true` accept them. The node is picked by the pool's policy like any request;
- * the tunnel then counts as one in-flight request on that node until it closes.
+ * Node hands upgrades over before its own Host check: a handshake without Host goes back to the
+ * server as a plain request, which refuses it like any HTTP/1.1 request without Host.
  */
-export function upgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
-  return (req, socket, head) => {
-    // No socket error may ever become an uncaught exception.
-    socket.on('error', () => socket.destroy());
-    const requestId = acceptRequestId(req.headers['x-request-id']) ?? randomUUID();
-    if (deps.draining()) return rejectHandshake(socket, 'SHUTTING_DOWN', requestId);
-    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || req.method !== 'GET') {
-      return rejectHandshake(socket, 'BAD_REQUEST', requestId);
+function isWebsocketHandshake(req: IncomingMessage): boolean {
+  return req.method === 'GET' && req.headers.upgrade?.trim().toLowerCase() === 'websocket' && req.headers.host !== undefined;
+}
+
+/**
+ * Pipelined requests before this one may still be answering on the socket: the upgrade waits
+ * until the last of them is done, so that answers keep their order (and Node's own queue of
+ * responses, which belongs to the parser that just let go, is empty).
+ */
+function whenAnswered(socket: Socket, then: () => void): void {
+  // `_httpMessage` is the response Node is writing on this socket: not documented, but what
+  // Node's own server and closeIdleConnections() rely on.
+  const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!pending) return then();
+  pending.once('finish', () => {
+    if (!socket.writable) return void socket.destroy();
+    // The finished response armed the keep-alive timer of the parser that let go; disarm it.
+    socket.setTimeout(0);
+    whenAnswered(socket, then);
+  });
+}
+
+function handshake(deps: UpgradeDeps, req: IncomingMessage, socket: Socket, head: Buffer): void {
+  deps.tunnels.admit(socket);
+  (req as IncomingMessage & { [handshakeHead]?: Buffer })[handshakeHead] = head;
+  const res = new ServerResponse(req);
+  // No parser is left to read a next request: any answer but a 101 closes the connection.
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket);
+  res.once('finish', closeConnection);
+  // A client that ends its side before any answer has given up on the handshake.
+  socket.once('end', () => {
+    if (!res.headersSent) socket.destroy();
+  });
+  void deps.handle(req, res);
+}
+
+function closeConnection(this: ServerResponse): void {
+  this.socket?.destroySoon();
+}
+
+const upgradeTokens = new Set(['upgrade', 'http2-settings']);
+
+function replayAsPlainRequest(server: Server, req: IncomingMessage, socket: Socket, head: Buffer): void {
+  if (!socket.writable) return void socket.destroy();
+  if (head.length > 0) socket.unshift(head);
+  socket.unshift(Buffer.from(plainHead(req), 'latin1'));
+  server.emit('connection', socket);
+}
+
+/** The request head again, without the upgrade (names and values as the client sent them). */
+function plainHead(req: IncomingMessage): string {
+  let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (upgradeTokens.has(name)) continue;
+    let value = raw[i + 1]!;
+    if (name === 'connection') {
+      value = value
+        .split(',')
+        .map((token) => token.trim())
+        .filter((token) => token && !upgradeTokens.has(token.toLowerCase()))
+        .join(', ');
+      if (!value) continue;
     }
-    const canonical = canonicalTarget(req.url ?? '');
-    if (!canonical) return rejectHandshake(socket, 'BAD_REQUEST', requestId);
-    const runtime = deps.runtime();
-    const route = runtime.router.match(req.headers.host, canonical.path, 'GET');
-    if (!route || !route.websocket) return rejectHandshake(socket, 'NO_ROUTE', requestId);
-    const pool = runtime.pools.get(route.pool);
-    if (!pool) return rejectHandshake(socket, 'INTERNAL', requestId);
-    const clientIp = runtime.trusted.clientAddress(req);
-    const node = pool.policy.pick(pool, {
-      method: 'GET',
-      path: canonical.path,
-      headers: req.headers,
-      clientIp,
-      attempt: 1,
-      tried: new Set(),
-      now: deps.clock.now(),
-    }) as UpstreamNode | undefined;
-    if (!node || !node.usable || pool.node(node.id) !== node) return rejectHandshake(socket, 'NO_NODE_AVAILABLE', requestId);
-    const headers = upstreamHeaders(req, {
-      peer: req.socket.remoteAddress ?? '',
-      trusted: runtime.trusted.trusts(req.socket.remoteAddress),
-      proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
-      requestId,
-      upgrade: true,
-    });
-    if (!headers) return rejectHandshake(socket, 'BAD_REQUEST', requestId);
-    if (pool.epoch !== null) headers['x-baton-epoch'] = String(pool.epoch);
-    req.headers = headers;
-    req.url = (route.stripPath ? stripPrefix(route.path, canonical.path) : canonical.path) + canonical.query;
-    node.inflight += 1;
-    socket.once('close', () => (node.inflight -= 1));
-    const started = performance.now();
-    void deps.tunnels
-      .open(req, socket, head, {
-        target: node.target,
-        agent: pool.agent,
-        connectTimeoutMs: pool.settings.timeouts.connectMs,
-        idleTimeoutMs: deps.idleTimeoutMs,
-        requestId,
-      })
-      .then((outcome) => {
-        const latencyMs = performance.now() - started;
-        node.observe(
-          outcome.ok
-            ? { kind: 'ok', status: 101, failed: false, latencyMs }
-            : { kind: outcome.kind, failed: true, latencyMs, detail: outcome.detail },
-        );
-      });
-  };
+    text += `${raw[i]}: ${value}\r\n`;
+  }
+  return `${text}\r\n`;
 }

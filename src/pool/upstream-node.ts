@@ -5,7 +5,7 @@ import type { ClusterHealth } from '../state/types.ts';
 import { NodeHealth, type LocalTransition } from '../health/node-health.ts';
 import { Prober, type ProbeResult } from '../health/prober.ts';
 import { NodeBreaker, type BucketRotation } from '../breaker/breaker.ts';
-import { proxyTarget, type ProxyTarget } from '../proxy/proxy-server.ts';
+import { proxyTarget, type ProxyTarget } from '../proxy/target.ts';
 import type { Clock } from '../util/clock.ts';
 
 export interface NodeHooks {

@@ -1,101 +1,99 @@
-import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ProxyServer, ProxyTarget } from './proxy-server.ts';
-import { errorBody, type ErrorCode, errorTable } from '../util/errors.ts';
 
-export interface TunnelSpec {
-  readonly target: ProxyTarget;
-  readonly agent: Agent;
-  readonly connectTimeoutMs: number;
-  /** A tunnel with no traffic either way for this long is closed. */
-  readonly idleTimeoutMs: number;
-  readonly requestId: string;
+/** Which pool and node a tunnel goes to: what a promotion or a shutdown closes. */
+export interface TunnelTag {
+  readonly pool: string;
+  readonly node: string;
 }
 
-export type TunnelOutcome = { ok: true } | { ok: false; kind: 'connect' | 'reset'; detail: string };
+interface Tunnel extends TunnelTag {
+  readonly close: () => void;
+}
+
+/** After one side ends, the other gets this long to flush and close before both are destroyed. */
+const HALF_CLOSE_GRACE_MS = 1000;
 
 /**
- * Websocket tunnels. Koa never sees upgrades: they arrive on the server's 'upgrade' event.
- * Upgraded sockets are not closed by server.close(), so every tunnel is tracked here and both
- * ends are destroyed together (never half-closed, which leaks descriptors) and on shutdown.
+ * Websocket tunnels, and client sockets whose handshake is still in progress. Upgraded
+ * sockets are not closed by server.close() (Node no longer tracks them), so every one is
+ * tracked here: both ends of a tunnel close together (never half-open for long, which leaks
+ * descriptors), when idle, on shutdown, and when a promotion demotes the node they go to.
  */
 export class WebSocketTunnels {
-  readonly #open = new Set<Duplex>();
-  readonly #server: ProxyServer;
+  readonly #handshakes = new Set<Duplex>();
+  readonly #open = new Set<Tunnel>();
+  readonly #idleTimeoutMs: number;
 
-  constructor(server: ProxyServer) {
-    this.#server = server;
+  /** A tunnel with no traffic either way for `idleTimeoutMs` is closed. */
+  constructor(idleTimeoutMs: number) {
+    this.#idleTimeoutMs = idleTimeoutMs;
   }
 
+  /** Open tunnels. */
   get size(): number {
     return this.#open.size;
   }
 
-  /** Resolves when the handshake succeeded or failed; a failure has already been answered. */
-  open(req: IncomingMessage, client: Duplex, head: Buffer, spec: TunnelSpec): Promise<TunnelOutcome> {
-    return new Promise((resolve) => {
-      let upgraded = false;
-      let proxyReq: ClientRequest | undefined;
-      const fail = (kind: 'connect' | 'reset', detail: string) => {
-        clearTimeout(timer);
-        if (upgraded) return;
-        upgraded = true; // settle once
-        proxyReq?.destroy();
-        rejectHandshake(client, kind === 'connect' ? 'UPSTREAM_CONNECT' : 'UPSTREAM_RESET', spec.requestId);
-        resolve({ ok: false, kind, detail });
-      };
-      const timer = setTimeout(() => fail('connect', `no handshake within ${spec.connectTimeoutMs}ms`), spec.connectTimeoutMs);
-      this.#track(client);
-      client.on('error', () => proxyReq?.destroy());
-      this.#server.ws(req, client, head, spec.target, spec.agent, {
-        onRequest: (request) => (proxyReq = request),
-        onUpgrade: (upstream) => {
-          clearTimeout(timer);
-          upgraded = true;
-          this.#pair(client, upstream, spec.idleTimeoutMs);
-          resolve({ ok: true });
-        },
-        onError: (error) => fail(proxyReq?.socket && !proxyReq.socket.connecting ? 'reset' : 'connect', error.code ?? error.message),
-      });
-    });
+  /** A client socket taken over for a handshake: tracked until it closes or becomes a tunnel. */
+  admit(client: Duplex): void {
+    this.#handshakes.add(client);
+    client.once('close', () => this.#handshakes.delete(client));
   }
 
-  /** Destroys every open tunnel (both ends). */
-  closeAll(): void {
-    for (const socket of this.#open) socket.destroy();
-    this.#open.clear();
-  }
-
-  #track(socket: Duplex): void {
-    this.#open.add(socket);
-    socket.once('close', () => this.#open.delete(socket));
-  }
-
-  #pair(client: Duplex, upstream: Duplex, idleTimeoutMs: number): void {
-    this.#track(upstream);
-    const closeBoth = () => {
+  /** Joins the two sockets after a 101; `onClosed` runs once, when the tunnel is gone. */
+  open(client: Duplex, upstream: Duplex, clientHead: Buffer, upstreamHead: Buffer, tag: TunnelTag, onClosed: () => void): void {
+    this.#handshakes.delete(client);
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      this.#open.delete(tunnel);
       client.destroy();
       upstream.destroy();
+      onClosed();
     };
-    for (const socket of [client, upstream]) {
-      socket.on('error', closeBoth);
-      socket.on('close', closeBoth);
-      // An end from one side closes the tunnel: peers that ignore half-close would keep it open.
-      socket.on('end', closeBoth);
-      const net = socket as Duplex & { setTimeout?: (ms: number, cb: () => void) => void };
-      net.setTimeout?.(idleTimeoutMs, closeBoth);
+    const tunnel: Tunnel = { pool: tag.pool, node: tag.node, close };
+    this.#open.add(tunnel);
+    const ended = (other: Duplex) => () => {
+      // Let what was sent before the end reach the other side, but do not wait on a peer
+      // that ignores half-close.
+      other.end();
+      setTimeout(close, HALF_CLOSE_GRACE_MS).unref();
+    };
+    for (const [socket, other] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      socket.on('error', close);
+      socket.on('close', close);
+      if (socket.readableEnded) ended(other)();
+      else socket.on('end', ended(other));
+      const tcp = socket as Partial<Socket>;
+      tcp.setNoDelay?.(true);
+      tcp.setTimeout?.(this.#idleTimeoutMs, close);
     }
+    if (upstreamHead.length > 0) client.write(upstreamHead);
+    if (clientHead.length > 0) upstream.write(clientHead);
+    client.pipe(upstream, { end: false });
+    upstream.pipe(client, { end: false });
   }
-}
 
-/** Answers a failed handshake with an HTTP error on the raw socket, then closes it. */
-export function rejectHandshake(socket: Duplex, code: ErrorCode, requestId?: string): void {
-  if (socket.destroyed) return;
-  const body = JSON.stringify(errorBody(code, undefined, requestId));
-  const { status } = errorTable[code];
-  socket.end(
-    `HTTP/1.1 ${status} ${code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-  // Give the answer a moment to flush, but never leave the socket behind.
-  setTimeout(() => socket.destroy(), 1000).unref();
+  /** A promotion made `active` the pool's node: close the pool's tunnels to any other node. */
+  closeDemoted(pool: string, active: string | undefined): number {
+    let count = 0;
+    for (const tunnel of [...this.#open]) {
+      if (tunnel.pool !== pool || tunnel.node === active) continue;
+      tunnel.close();
+      count += 1;
+    }
+    return count;
+  }
+
+  /** Destroys every tunnel (both ends) and every handshake in progress (shutdown). */
+  closeAll(): void {
+    for (const tunnel of [...this.#open]) tunnel.close();
+    for (const socket of this.#handshakes) socket.destroy();
+    this.#handshakes.clear();
+  }
 }

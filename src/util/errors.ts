@@ -8,6 +8,7 @@ export const errorTable = {
   BAD_REQUEST: { status: 400, message: 'Malformed request' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed through the gateway' },
   BODY_TOO_LARGE: { status: 413, message: 'Request body exceeds the route limit' },
+  UNSUPPORTED_TRANSFER_CODING: { status: 501, message: 'Only the chunked transfer coding is supported for request bodies' },
   NO_NODE_AVAILABLE: { status: 503, message: 'No upstream node is available' },
   UPSTREAM_CONNECT: { status: 502, message: 'Could not connect to an upstream node' },
   UPSTREAM_RESET: { status: 502, message: 'Upstream closed the connection before responding' },

@@ -19,6 +19,7 @@ test('a minimal config gets every default filled in', (t) => {
   t.like(pool.retry, { attempts: 3, nonIdempotent: false, bufferBody: 65536, waitForNodeMs: 0 });
   t.like(pool.timeouts, { connectMs: 2000, responseMs: 30000 });
   t.like(settings.admin, { host: '127.0.0.1', port: 9901, allowedHosts: [], maxEventStreams: 16 });
+  t.like(settings.server, { sendTimeoutMs: 60_000 });
   t.is(settings.listen.host, '0.0.0.0');
   t.like(settings.routes[0], { path: '/api', pool: 'api', stripPath: false, websocket: false });
   t.is(settings.server.escapedSlashes, 'keep');
@@ -79,6 +80,11 @@ const invalid: Case[] = [
     name: 'bad duration',
     mutate: (c) => (c.pools.api.timeouts = { connect: 'soon' }),
     problems: [`pools.api.timeouts.connect: invalid duration "soon" (use 250, '250ms', '5s' or '1m')`],
+  },
+  {
+    name: 'bad server duration',
+    mutate: (c) => (c.server = { sendTimeout: 'never' }),
+    problems: [`server.sendTimeout: invalid duration "never" (use 250, '250ms', '5s' or '1m')`],
   },
   {
     name: 'bad size',

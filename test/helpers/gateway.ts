@@ -20,6 +20,16 @@ export async function startGateway(
   config: Record<string, unknown>,
   options: GatewayOptions & { plugins?: Plugin[]; env?: Record<string, string> } = {},
 ): Promise<RunningGateway> {
+  const running = await launchGateway(config, options);
+  t.teardown(running.stop);
+  return running;
+}
+
+/** The same, for `test.before` hooks (which cannot register teardowns): call `stop()` yourself. */
+export async function launchGateway(
+  config: Record<string, unknown>,
+  options: GatewayOptions & { plugins?: Plugin[]; env?: Record<string, string> } = {},
+): Promise<RunningGateway> {
   const settings = settingsFor(
     {
       listen: { host: '127.0.0.1', port: 0 },
@@ -38,6 +48,5 @@ export async function startGateway(
     stopped = true;
     await gateway.stop();
   };
-  t.teardown(stop);
   return { gateway, url: listening.url, adminUrl: listening.adminUrl ?? '', stop };
 }

@@ -115,9 +115,8 @@ for (const [target, host, status, upstreamUrl] of absolute) {
   });
 }
 
-// Upgrades do not run the pipeline's stages on this branch yet (issue 9 item 2, branch
-// edge-attempt, makes them): once they do, this passes and `.failing` must go.
-test.failing('a websocket handshake with a bad Host: 400 before routing, nothing forwarded', async (t) => {
+// Websocket handshakes run the same pipeline stages as any request, the Host check included.
+test('a websocket handshake with a bad Host: 400 before routing, nothing forwarded', async (t) => {
   const wild = await startUpstream('wild');
   t.teardown(() => wild.close());
   const { url } = await startGateway(t, {

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
@@ -200,7 +201,10 @@ test('connection refused: 502 with a coded JSON body', async (t) => {
 });
 
 test('no response in time: 504 with a coded JSON body', async (t) => {
-  const up = await startUpstream('up', (_req, res) => setTimeout(() => res.end('late'), 1000));
+  const up = await startUpstream('up', (_req, res) => {
+    const timer = setTimeout(() => res.end('late'), 5000);
+    res.on('close', () => clearTimeout(timer));
+  });
   t.teardown(() => up.close());
   const { url } = await startGateway(t, {
     pools: { web: { ...pool(up), timeouts: { response: 150 }, retry: { attempts: 1 } } },
@@ -210,7 +214,7 @@ test('no response in time: 504 with a coded JSON body', async (t) => {
   const reply = await request(`${url}/`);
   t.is(reply.status, 504);
   t.is(reply.json().error.code, 'UPSTREAM_TIMEOUT');
-  t.true(Date.now() - started < 900);
+  t.true(Date.now() - started < 3000, 'answered at the response timeout, long before the upstream');
 });
 
 test('no matching route: 404 with a coded JSON body', async (t) => {
@@ -346,3 +350,38 @@ function rawRequest(url: string, text: string): Promise<string> {
     socket.on('error', reject);
   });
 }
+
+test('a node that never completes the TCP handshake costs one connect timeout, then the retry goes elsewhere', async (t) => {
+  // A stopped process whose accept queue is full: the kernel drops further SYNs, so a
+  // connect hangs (loopback otherwise answers every SYN at once).
+  const child = spawn(process.execPath, ['-e', "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port); process.kill(process.pid, 'SIGSTOP'); })"], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  const silentPort = Number(await new Promise<string>((resolve) => child.stdout!.once('data', (d) => resolve(String(d).trim()))));
+  const fillers: net.Socket[] = [];
+  t.teardown(() => fillers.forEach((s) => s.destroy()));
+  for (;;) {
+    const socket = net.connect(silentPort, '127.0.0.1');
+    socket.on('error', () => {});
+    fillers.push(socket);
+    // Generous: on a busy machine a connect that does complete can take a while to be seen.
+    const connected = await Promise.race([new Promise((resolve) => socket.once('connect', () => resolve(true))), new Promise((resolve) => setTimeout(() => resolve(false), 1500))]);
+    if (!connected) break;
+  }
+  const up = await startUpstream('up');
+  t.teardown(() => up.close());
+  const outcomes: string[] = [];
+  const { url } = await startGateway(
+    t,
+    {
+      pools: { web: { policy: 'round-robin', nodes: [{ url: `http://127.0.0.1:${silentPort}`, id: 'silent' }, { url: up.url, id: 'up', tier: 1 }], health: false, timeouts: { connect: 300 } } },
+      routes: [{ path: '/', pool: 'web' }],
+    },
+    { onAttempt: (_pool, node, outcome) => outcomes.push(`${node.id} ${outcome.kind}`) },
+  );
+  const started = Date.now();
+  const reply = await request(`${url}/x`);
+  const elapsed = Date.now() - started;
+  t.is(reply.status, 200);
+  t.deepEqual(outcomes, ['silent connect', 'up ok']);
+  t.true(elapsed >= 250 && elapsed < 3000, `answered after ${elapsed}ms`);
+});
