@@ -149,7 +149,9 @@ test('curl --http2 on http:// falls back to HTTP/1.1 and gets its answer', async
     (out) => /\bHTTP2\b/.test(out.stdout),
     () => false,
   );
-  if (!curl) return t.pass('curl with HTTP/2 support is not installed');
+  // CI installs curl (.ci/run): there a missing curl fails instead of passing unseen.
+  if (!curl && !process.env.CI) return t.log('skipped: curl with HTTP/2 support is not installed');
+  t.true(curl, 'curl with HTTP/2 support is installed');
   const { up, port } = await setup(t);
   const run = promisify(execFile);
   const get = await run('curl', ['-sS', '--http2', '--max-time', '5', `http://127.0.0.1:${port}/curl-get`]);
