@@ -150,7 +150,10 @@ test('curl --http2 on http:// falls back to HTTP/1.1 and gets its answer', async
     () => false,
   );
   // CI installs curl (.ci/run): there a missing curl fails instead of passing unseen.
-  if (!curl && !process.env.CI) return t.log('skipped: curl with HTTP/2 support is not installed');
+  if (!curl && !process.env.CI) {
+    t.log('skipped: curl with HTTP/2 support is not installed');
+    return t.pass();
+  }
   t.true(curl, 'curl with HTTP/2 support is installed');
   const { up, port } = await setup(t);
   const run = promisify(execFile);
