@@ -52,10 +52,10 @@ test.serial('npm pack builds dist/ and packs the compiled package and nothing el
   // With --json, stdout is the JSON document; the build's output goes to stderr.
   const [report] = JSON.parse(packed.stdout) as [{ filename: string; files: { path: string }[] }];
   const files = report.files.map((file) => file.path);
-  for (const expected of ['package.json', 'README.md', 'bin/baton.js', 'dist/src/cli.js', 'dist/src/index.d.ts', 'dist/src/policies.d.ts', 'dist/src/testing/index.d.ts', 'dist/src/admin/dashboard.html', 'dist/plugins/hot-standby.js']) {
+  for (const expected of ['package.json', 'README.md', 'bin/baton.js', 'dist/src/cli.js', 'dist/src/index.d.ts', 'dist/src/policies.d.ts', 'dist/src/testing/index.d.ts', 'dist/src/admin/dashboard.html', 'dist/src/admin/dashboard-traffic.css', 'dist/src/admin/dashboard-traffic.js', 'dist/plugins/hot-standby.js']) {
     t.true(files.includes(expected), expected);
   }
-  const stray = files.filter((path) => !/^(package\.json|README\.md|LICENSE|bin\/baton\.js|dist\/(src|plugins)\/.+\.(js|d\.ts|html))$/.test(path));
+  const stray = files.filter((path) => !/^(package\.json|README\.md|LICENSE|bin\/baton\.js|dist\/(src|plugins)\/.+\.(js|d\.ts|html|css))$/.test(path));
   t.deepEqual(stray, [], 'only the compiled package: no tests, benchmarks, Docker files, examples or TypeScript sources');
   tarball = join(project, report.filename);
 });
