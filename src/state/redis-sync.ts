@@ -1,7 +1,7 @@
 import { decodeNotice } from './redis-codec.ts';
 import type { RedisActive } from './redis-active.ts';
 import type { RedisDrains } from './redis-drains.ts';
-import { applyNotice } from './redis-notices.ts';
+import { applyNotice, withSuspicions } from './redis-notices.ts';
 import type { StoreParts } from './redis-parts.ts';
 import { restoreWhatRedisLacks } from './redis-restore.ts';
 import { decodeSnapshot, type StoreSnapshot } from './redis-snapshot.ts';
@@ -73,7 +73,7 @@ export class RedisSync {
     this.#lastSeq = snapshot.seq;
     this.#instances = new Map(snapshot.instances.map((info) => [info.id, info]));
     const { changes, behind } = parts.cache.applySnapshot(snapshot);
-    for (const change of changes) parts.emit(change);
+    for (const change of withSuspicions(changes, parts.options.instanceId)) parts.emit(change);
     // Only an instance that is part of the cluster writes; the recovery restores the rest.
     if (!parts.connected()) return;
     // Outside a recovery, Redis being behind is news.
