@@ -256,6 +256,7 @@ function needsRestart(before: GatewaySettings, after: GatewaySettings): string[]
   if (differs(before.admin, after.admin)) changed.push('admin');
   if (differs(before.cluster, after.cluster)) changed.push('cluster');
   if (before.server.maxHeaderSize !== after.server.maxHeaderSize) changed.push('server.maxHeaderSize');
+  if (before.workers !== after.workers) changed.push('workers');
   return changed;
 }
 
