@@ -34,6 +34,12 @@ export type StoreNotice =
 /** What the admin worker collects from every worker for the machine's view. */
 export type ReportKind = 'status' | 'series';
 
+/** For 'series': the window asked for. */
+export interface ReportArgs {
+  readonly seconds?: number;
+  readonly pool?: string;
+}
+
 export interface WorkerReport {
   readonly worker: number;
   readonly pid: number;
@@ -51,7 +57,7 @@ export type UpMessage =
   /** The admin worker's heartbeat results, for every other worker's local verdicts. */
   | ({ readonly kind: 'heartbeat' } & HeartbeatResult)
   /** The admin worker asks for every worker's report (or the aggregated metrics). */
-  | { readonly kind: 'collect'; readonly rid: number; readonly what: ReportKind | 'metrics' }
+  | ({ readonly kind: 'collect'; readonly rid: number; readonly what: ReportKind | 'metrics' } & ReportArgs)
   | { readonly kind: 'report'; readonly rid: number; readonly value: unknown };
 
 /** Supervisor → worker. */
@@ -63,7 +69,7 @@ export type DownMessage =
   /** A supervisor event (a worker crashed, was replaced) for the admin worker's /events. */
   | { readonly kind: 'event'; readonly event: GatewayEvent }
   | { readonly kind: 'collected'; readonly rid: number; readonly reports?: readonly WorkerReport[]; readonly metrics?: string; readonly error?: string }
-  | { readonly kind: 'report'; readonly rid: number; readonly what: ReportKind };
+  | ({ readonly kind: 'report'; readonly rid: number; readonly what: ReportKind } & ReportArgs);
 
 export type Tagged<M> = M & { readonly baton: 1 };
 
