@@ -19,10 +19,10 @@ export interface WorkerNodeRow {
   readonly inflight: number;
 }
 
-export interface MachineStatus extends StatusDocument {
+export interface MachineStatus extends Omit<StatusDocument, 'pools'> {
   /** One row per worker process. */
   readonly workers: ReadonlyArray<{ readonly worker: number; readonly pid: number; readonly instance: string; readonly inflight: number }>;
-  readonly pools: Record<string, PoolStatus & { workers?: ReadonlyArray<{ worker: number; active: string | null; epoch: number | null }>; nodes: Array<NodeStatus & { workers?: WorkerNodeRow[] }> }>;
+  readonly pools: Record<string, Omit<PoolStatus, 'nodes'> & { workers?: ReadonlyArray<{ worker: number; active: string | null; epoch: number | null }>; nodes: Array<NodeStatus & { workers?: WorkerNodeRow[] }> }>;
 }
 
 /** What may differ between workers for a moment, or for good (a breaker is per process). */
