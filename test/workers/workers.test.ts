@@ -30,7 +30,7 @@ export default defineConfig(() => ({
   listen: { host: '127.0.0.1', port: 0 },
   admin: { port: 0 },
   server: { drainTimeout: '5s' },
-  pools: { api: { ${nodes}, health: { interval: '250ms', rise: 1, fall: 2 } } },
+  pools: { api: { ${nodes}, health: { interval: '1s', timeout: '900ms', rise: 1, fall: 2 } } },
   routes: [{ path: '/', pool: 'api' }],${extra}
 }));`,
   );
@@ -82,11 +82,23 @@ test.serial('two workers follow one failover with one epoch; /status and /metric
   t.true(before.every((r) => r.status === 200), JSON.stringify(before));
   t.deepEqual([...(await workersOf(machine, before.map((r) => r.id)))].sort(), [1, 2], 'both workers served');
 
-  await primary.kill('SIGKILL');
+  // An operator's failover through the admin port (worker 1) applies once, for the machine:
+  // worker 2 forwards with the epoch it minted too (separate stores would disagree from here on).
   type Api = { pools: { api: { active: string; epoch: number } } };
+  await eventually(async () => (await adminJson<Api>(machine, '/status')).pools.api.active === 'primary', 20_000, 100);
+  const forcing = await request(`${machine.admin}/pools/api/failover?to=standby`, { method: 'POST' });
+  t.is(forcing.status, 200, forcing.body);
+  const forced = forcing.json<{ epoch: number }>();
+  const onStandby = await send(machine, 12);
+  t.deepEqual([...new Set(onStandby.map((r) => `${r.status} epoch ${r.epoch}`))], [`200 epoch ${forced.epoch}`], 'one epoch after the forced failover');
+  t.deepEqual([...(await workersOf(machine, onStandby.map((r) => r.id)))].sort(), [1, 2], 'both workers served');
+  const back = (await request(`${machine.admin}/pools/api/failback`, { method: 'POST' })).json<{ active: string; epoch: number }>();
+  t.like(back, { active: 'primary', epoch: forced.epoch + 1 });
+
+  await primary.kill('SIGKILL');
   await eventually(async () => (await adminJson<Api>(machine, '/status')).pools.api.active === 'standby', 20_000, 100);
   const epoch = (await adminJson<Api>(machine, '/status')).pools.api.epoch;
-  t.true(epoch > Math.max(...before.map((r) => Number(r.epoch))), 'the failover raised the epoch');
+  t.true(epoch > back.epoch, 'the failover raised the epoch');
   const after = await send(machine, 12);
   t.deepEqual(
     [...new Set(after.map((r) => `${r.status} epoch ${r.epoch}`))],
@@ -102,7 +114,7 @@ test.serial('two workers follow one failover with one epoch; /status and /metric
 
   const metrics = (await request(`${machine.admin}/metrics`)).body;
   const answered = [...metrics.matchAll(/^baton_requests_total\{[^}]*status_class="2xx"[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-  t.is(answered, 24, `the admin port counts both workers' requests:\n${metrics.split('\n').filter((l) => l.startsWith('baton_requests_total')).join('\n')}`);
+  t.is(answered, 36, `the admin port counts both workers' requests:\n${metrics.split('\n').filter((l) => l.startsWith('baton_requests_total')).join('\n')}`);
 });
 
 test.serial('a worker killed with SIGKILL is replaced; the other keeps serving; the crash is an event', async (t) => {
