@@ -109,6 +109,11 @@ export class IpcStore implements StateStore {
   }
 
   setTopology(pools: ReadonlyMap<string, readonly string[]>): void {
+    // The hub forgets verdicts of nodes that are no longer configured without a notice: so do we.
+    for (const cached of [...this.#health.keys()]) {
+      const [pool, node] = cached.split('\u0000') as [string, string];
+      if (!pools.get(pool)?.includes(node)) this.#health.delete(cached);
+    }
     if (this.#joined) this.#channel.send({ kind: 'store.retain', id: this.instanceId, pools: [...pools].map(([pool, nodes]) => [pool, [...nodes]] as const) });
   }
 

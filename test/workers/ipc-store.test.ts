@@ -60,3 +60,16 @@ test('a worker whose link ends (a crash, no goodbye) leaves the hub: its down vo
   await eventually(() => a.instances().length === 1 && a.clusterHealth('api', 'n1')?.verdict !== 'down', 2000);
   t.deepEqual(a.instances().map((i) => i.id), ['w1']);
 });
+
+test('a node removed from the config loses its cached verdict, as in the hub', async (t) => {
+  const host = new HubHost(new MemoryHub(systemClock(), 1));
+  const [end, hostEnd] = link<never, unknown>();
+  t.teardown(host.attach(hostEnd as never));
+  const store = new IpcStore({ instanceId: 'w1', channel: end as never });
+  await store.start();
+  t.teardown(() => store.stop());
+  store.reportHealth('api', 'n1', 'down', 'gone');
+  await eventually(() => store.clusterHealth('api', 'n1')?.verdict === 'down', 2000);
+  store.setTopology(new Map([['api', ['n2']]]));
+  t.is(store.clusterHealth('api', 'n1'), undefined);
+});
