@@ -4,17 +4,18 @@
  *   raw      → a minimal raw http-proxy server, round-robin over 2 upstreams (the baseline)
  *   raw+xfwd → the same with http-proxy's X-Forwarded-* headers on
  *   baton    → Baton, round-robin over the same 2 upstreams (access log off, then on)
+ *   baton-w2 → the same with `workers: 2` (a supervisor and two workers; CPU of all three)
  * Reports req/s, p50/p99 latency and requests per proxy CPU-second, as ratios to raw.
  *
- *   npm run bench -- [--seconds 5] [--rounds 3] [--connections 50] [--json out.json]
+ *   npm run bench -- [--seconds 5] [--rounds 3] [--connections 50] [--json out.json] [--only baton,baton-w2]
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { cpuSeconds, startNode, stopAll } from './lib/processes.ts';
+import { startNode, stopAll, treeCpuSeconds } from './lib/processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -23,12 +24,15 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     json: { type: 'string' },
     breaker: { type: 'string', default: 'on' },
+    /** Comma-separated setups to run (default: all). */
+    only: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const connections = Number(values.connections);
 const root = fileURLToPath(new URL('..', import.meta.url));
+const only = values.only ? new Set(values.only.split(',')) : undefined;
 
 interface Sample {
   rps: number;
@@ -39,9 +43,9 @@ interface Sample {
 }
 
 async function load(url: string, pid: number | undefined): Promise<Sample> {
-  const cpuBefore = pid ? cpuSeconds(pid) : 0;
+  const cpuBefore = pid ? treeCpuSeconds(pid) : 0;
   const result = await autocannon({ url, connections, duration: seconds, pipelining: 1 });
-  const cpu = pid ? cpuSeconds(pid) - cpuBefore : 0;
+  const cpu = pid ? treeCpuSeconds(pid) - cpuBefore : 0;
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
@@ -51,10 +55,11 @@ async function load(url: string, pid: number | undefined): Promise<Sample> {
   };
 }
 
-function batonConfig(ports: string[], accessLog: boolean, extra: string): string {
+function batonConfig(ports: string[], accessLog: boolean, extra: string, workers = 1): string {
   const index = pathToFileURL(join(root, 'src/index.ts')).href;
   return `import { defineConfig } from '${index}';
 export default defineConfig({
+  workers: ${workers},
   listen: { host: '127.0.0.1', port: 0 },
   admin: false,
   log: { level: 'info', access: ${accessLog} },
@@ -80,14 +85,16 @@ async function main() {
       raw: { url: `http://127.0.0.1:${raw.match[1]}/`, pid: raw.child.pid },
       'raw+xfwd': { url: `http://127.0.0.1:${rawXfwd.match[1]}/`, pid: rawXfwd.child.pid },
     };
-    for (const accessLog of [false, true]) {
-      const file = join(dir, `baton-${accessLog}.config.ts`);
-      writeFileSync(file, batonConfig(ports, accessLog, extra));
+    for (const [name, accessLog, workers] of [['baton', false, 1], ['baton+log', true, 1], ['baton-w2', false, 2]] as const) {
+      if (only && !only.has(name)) continue;
+      const file = join(dir, `${name}.config.ts`);
+      writeFileSync(file, batonConfig(ports, accessLog, extra, workers));
       // The access log goes to stdout, which the bench drains (as a log shipper would).
       const baton = await startNode([join(root, 'bin/baton.js'), 'start', '--config', file], /Baton listening on (http:\/\/\S+)/, { LOG_LEVEL: 'info' });
       children.push(baton.child);
-      setups[accessLog ? 'baton+log' : 'baton'] = { url: `${baton.match[1]}/`, pid: baton.child.pid };
+      setups[name] = { url: `${baton.match[1]}/`, pid: baton.child.pid };
     }
+    if (only) for (const name of Object.keys(setups)) if (!only.has(name)) delete setups[name];
     // Warm-up, then interleaved rounds so that drift on the machine affects every setup alike.
     for (const setup of Object.values(setups)) await autocannon({ url: setup.url, connections, duration: 1 });
     const samples: Record<string, Sample[]> = Object.fromEntries(Object.keys(setups).map((name) => [name, []]));
@@ -119,9 +126,11 @@ function report(samples: Record<string, Sample[]>, jsonPath: string | undefined)
       },
     ]),
   );
-  const raw = summary.raw!;
-  console.log(`\n${rounds} rounds × ${seconds} s, ${connections} connections, medians (node ${process.version})\n`);
-  console.log('| setup | req/s | ×raw | p50 ms | p99 ms | req per proxy CPU-s | ×raw | errors |');
+  // Ratios to raw http-proxy; with --only and no raw, to the first setup run.
+  const referenceName = summary.raw ? 'raw' : Object.keys(summary)[0]!;
+  const raw = summary[referenceName]!;
+  console.log(`\n${rounds} rounds × ${seconds} s, ${connections} connections, medians (node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
+  console.log(`| setup | req/s | ×${referenceName} | p50 ms | p99 ms | req per proxy CPU-s | ×${referenceName} | errors |`);
   console.log('|---|---|---|---|---|---|---|---|');
   for (const [name, s] of Object.entries(summary)) {
     const cpu = s.perCpuSecond === undefined ? '–' : s.perCpuSecond.toFixed(0);

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import { checkConfig } from './commands/check.ts';
 import { reloadFrom, watchFiles } from './commands/reload.ts';
-import { startGateway, stopOnSignals } from './commands/start.ts';
+import { loadStartSettings, startGateway, stopOnSignals } from './commands/start.ts';
+import { runSupervisor } from './workers/supervisor.ts';
+import { isWorkerProcess, runWorker } from './workers/worker.ts';
 import { printStatus } from './commands/status.ts';
 
 /** `baton start | check | status`: argument parsing only; the commands live in commands/. */
@@ -29,7 +31,17 @@ async function main(argv: string[]): Promise<number | undefined> {
   });
   switch (command) {
     case 'start': {
-      const started = await startGateway({ config: values.config });
+      if (isWorkerProcess()) {
+        await runWorker(values.config);
+        return undefined;
+      }
+      const settings = await loadStartSettings({ config: values.config });
+      if (!settings) return 1;
+      if (settings.workers > 1) {
+        runSupervisor({ config: values.config, settings, watch: values.watch ?? false, out, err });
+        return undefined;
+      }
+      const started = await startGateway({ config: values.config, settings });
       if (!started) return 1;
       // One reload at a time; a change that arrives meanwhile triggers one more.
       let reloading: Promise<unknown> = Promise.resolve();

@@ -2,10 +2,11 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type Router from '@koa/router';
 import type { GatewaySettings } from './config/types.ts';
-import { buildAdminApp } from './admin/server.ts';
+import { buildAdminApp, type AdminViews } from './admin/server.ts';
 import { createMetrics, type GatewayMetrics } from './admin/metrics.ts';
 import { statusDocument, type StatusDocument } from './admin/status.ts';
 import { EventBus } from './events/bus.ts';
+import type { HeartbeatShare } from './health/heartbeat-share.ts';
 import { buildApp } from './pipeline/app.ts';
 import type { Runtime } from './pipeline/state.ts';
 import { upgradeHandler } from './pipeline/upgrade.ts';
@@ -30,6 +31,10 @@ export interface GatewayOptions {
   readonly store?: StateStore;
   /** Mount extra admin routes (metrics, dashboard). */
   readonly extendAdmin?: (router: Router, gateway: Gateway) => void;
+  /** Workers: heartbeats sent once per machine (src/workers/). Absent: this gateway probes. */
+  readonly heartbeats?: HeartbeatShare;
+  /** Workers: the admin API shows the machine (every worker) rather than this process. */
+  readonly adminViews?: AdminViews;
   /** Called after every forwarding attempt (metrics). */
   readonly onAttempt?: (pool: Pool, node: UpstreamNode, outcome: AttemptOutcome, retry: boolean) => void;
 }
@@ -79,6 +84,7 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
     store,
     bus,
     log,
+    heartbeats: options.heartbeats,
     activate: async (pool, node) => {
       await plugins.activate(pool, node);
       node.probeNow();
@@ -157,12 +163,14 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
           log,
           ready: () => ready && !draining,
           metrics,
+          views: options.adminViews,
           extend: options.extendAdmin ? (router) => options.extendAdmin!(router, gateway) : undefined,
         });
         // The same slowloris guards as the data port: the admin API is a socket like any other.
         admin = http.createServer(serverOptions(initial), adminApp.callback());
         admin.on('connection', (socket) => socket.on('error', () => socket.destroy()));
-        await listen(admin, initial.admin.port, initial.admin.host);
+        // Exclusive: with workers, only one of them serves the admin API, on a socket of its own.
+        await listen(admin, initial.admin.port, initial.admin.host, true);
       }
       ready = true;
       return addresses(server, admin, initial);
@@ -256,6 +264,7 @@ function needsRestart(before: GatewaySettings, after: GatewaySettings): string[]
   if (differs(before.admin, after.admin)) changed.push('admin');
   if (differs(before.cluster, after.cluster)) changed.push('cluster');
   if (before.server.maxHeaderSize !== after.server.maxHeaderSize) changed.push('server.maxHeaderSize');
+  if (before.workers !== after.workers) changed.push('workers');
   return changed;
 }
 
@@ -270,10 +279,10 @@ function describeReload(result: ReloadResult): string {
   return `configuration reloaded: ${parts.filter(Boolean).join('; ')}`;
 }
 
-function listen(server: http.Server, port: number, host: string): Promise<void> {
+function listen(server: http.Server, port: number, host: string, exclusive = false): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, exclusive }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GatewayEvent } from '../events/types.ts';
 import type { RequestRecord } from '../pipeline/observe.ts';
 import type { AttemptOutcome } from '../policy/types.ts';
@@ -98,6 +98,8 @@ function liveGauges(registry: Registry, pools: () => PoolSet, store: StateStore)
     help: 'Node health verdicts, one series per state (1 = current), by scope: effective, local, cluster',
     labelNames: ['pool', 'node', 'scope', 'state'],
     registers: [registry],
+    // Across workers: 1 for every state some worker sees (a sum would count workers).
+    aggregator: 'max',
     collect() {
       this.reset();
       for (const pool of pools().all()) {
@@ -114,6 +116,7 @@ function liveGauges(registry: Registry, pools: () => PoolSet, store: StateStore)
     help: 'Circuit breaker state per node, one series per state (1 = current)',
     labelNames: ['pool', 'node', 'state'],
     registers: [registry],
+    aggregator: 'max',
     collect() {
       this.reset();
       for (const pool of pools().all()) {
@@ -121,13 +124,14 @@ function liveGauges(registry: Registry, pools: () => PoolSet, store: StateStore)
       }
     },
   });
-  perNode(registry, pools, 'baton_node_inflight', 'Requests in flight to the node from this instance', (node) => node.inflight);
-  perNode(registry, pools, 'baton_node_draining', 'Whether the node is drained (1) by an operator', (node) => (node.draining ? 1 : 0));
+  perNode(registry, pools, 'baton_node_inflight', 'Requests in flight to the node from this instance', (node) => node.inflight, 'sum');
+  perNode(registry, pools, 'baton_node_draining', 'Whether the node is drained (1) by an operator', (node) => (node.draining ? 1 : 0), 'max');
   new Gauge({
     name: 'baton_pool_epoch',
     help: 'Epoch of active-passive pools (rises on every change of the active node)',
     labelNames: ['pool', 'active'],
     registers: [registry],
+    aggregator: 'max',
     collect() {
       this.reset();
       for (const pool of pools().all()) if (pool.epoch !== null) this.set({ pool: pool.name, active: pool.active ?? '' }, pool.epoch);
@@ -138,6 +142,7 @@ function liveGauges(registry: Registry, pools: () => PoolSet, store: StateStore)
     help: 'Whether the shared state store is reachable (1) or the instance runs on local state (0)',
     labelNames: ['store'],
     registers: [registry],
+    aggregator: 'min',
     collect() {
       this.reset();
       this.set({ store: store.kind }, store.connected ? 1 : 0);
@@ -147,21 +152,50 @@ function liveGauges(registry: Registry, pools: () => PoolSet, store: StateStore)
     name: 'baton_cluster_instances',
     help: 'Live gateway instances seen through the store',
     registers: [registry],
+    aggregator: 'max',
     collect() {
       this.set(store.instances().length);
     },
   });
 }
 
-function perNode(registry: Registry, pools: () => PoolSet, name: string, help: string, value: (node: { inflight: number; draining: boolean }) => number): void {
+function perNode(
+  registry: Registry,
+  pools: () => PoolSet,
+  name: string,
+  help: string,
+  value: (node: { inflight: number; draining: boolean }) => number,
+  aggregator: 'sum' | 'max',
+): void {
   new Gauge({
     name,
     help,
     labelNames: ['pool', 'node'],
     registers: [registry],
+    aggregator,
     collect() {
       this.reset();
       for (const pool of pools().all()) for (const node of pool.nodes) this.set({ pool: pool.name, node: node.id }, value(node));
     },
   });
+}
+
+/**
+ * Workers: lets the supervisor collect this registry (prom-client's cluster protocol over the
+ * worker's IPC channel). One registry per worker process.
+ */
+export function shareWithSupervisor(registry: Registry): void {
+  AggregatorRegistry.setRegistries([registry]);
+  // prom-client answers the primary's requests only once an AggregatorRegistry exists in the
+  // worker too (its constructor adds the IPC listener; setRegistries does not).
+  new AggregatorRegistry();
+}
+
+/**
+ * The supervisor's side: every worker's metrics in one exposition, counters and histograms
+ * summed, gauges by their `aggregator` (max for states, sum for in-flight).
+ */
+export function machineMetrics(): () => Promise<string> {
+  const aggregator = new AggregatorRegistry();
+  return () => aggregator.clusterMetrics();
 }

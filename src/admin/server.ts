@@ -13,6 +13,7 @@ import { poolActions } from './pool-actions.ts';
 import { mountDashboard } from './dashboard.ts';
 import { trafficRoutes } from './traffic-routes.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import type { RawWindow } from './series-window.ts';
 
 export interface AdminDeps {
   readonly token: string | undefined;
@@ -30,6 +31,15 @@ export interface AdminDeps {
   readonly metrics: GatewayMetrics;
   /** Extra routes (metrics, dashboard) mounted by the gateway. */
   readonly extend?: (router: Router) => void;
+  /** Workers: the machine's views (all workers together) instead of this process's. */
+  readonly views?: AdminViews;
+}
+
+/** What an admin API serving a whole machine of workers answers instead of one process's state. */
+export interface AdminViews {
+  status(): Promise<unknown>;
+  metrics(): Promise<string>;
+  series(seconds: number, pool: string | undefined): Promise<RawWindow>;
 }
 
 /** The admin API on its own port (loopback by default). */
@@ -46,15 +56,15 @@ export function buildAdminApp(deps: AdminDeps): Koa {
     ctx.status = ready ? 200 : 503;
     ctx.body = { ready };
   });
-  router.get('/status', (ctx) => {
+  router.get('/status', async (ctx) => {
     ctx.set('cache-control', 'no-store');
-    ctx.body = statusDocument(deps.store, deps.pools());
+    ctx.body = deps.views ? await deps.views.status() : statusDocument(deps.store, deps.pools());
   });
   const streams = new EventStreams(deps.bus, deps.maxEventStreams);
   router.get('/events', (ctx) => streams.serve(ctx));
   router.get('/metrics', async (ctx) => {
     ctx.set('content-type', deps.metrics.registry.contentType);
-    ctx.body = await deps.metrics.registry.metrics();
+    ctx.body = deps.views ? await deps.views.metrics() : await deps.metrics.registry.metrics();
   });
   poolActions(router, deps);
   trafficRoutes(router, deps);

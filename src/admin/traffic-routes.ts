@@ -7,6 +7,7 @@ import { BatonError } from '../util/errors.ts';
 import { parseDuration } from '../util/units.ts';
 import { HISTORY_MS } from './event-history.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import type { AdminViews } from './server.ts';
 import { describeWindow } from './series-view.ts';
 import { poolTimeline, type PoolTimeline } from './timeline.ts';
 
@@ -14,6 +15,7 @@ interface TrafficDeps {
   readonly pools: () => PoolSet;
   readonly store: StateStore;
   readonly metrics: GatewayMetrics;
+  readonly views?: Pick<AdminViews, 'series'>;
 }
 
 const DEFAULT_WINDOW_MS = HISTORY_MS;
@@ -23,11 +25,12 @@ const DEFAULT_WINDOW_MS = HISTORY_MS;
  * outages over time), each for `?pool=` or every pool, over `?window=` (1s … 15m, default 15m).
  */
 export function trafficRoutes(router: Router, deps: TrafficDeps): void {
-  router.get('/series', (ctx) => {
+  router.get('/series', async (ctx) => {
     const pool = poolParam(ctx, (name) => deps.metrics.traffic.has(name));
     const seconds = windowParam(ctx) / 1000;
     ctx.set('cache-control', 'no-store');
-    ctx.body = describeWindow(deps.metrics.traffic.window(seconds, pool), deps.store.instanceId);
+    const raw = deps.views ? await deps.views.series(seconds, pool) : deps.metrics.traffic.window(seconds, pool);
+    ctx.body = describeWindow(raw, deps.store.instanceId);
   });
 
   router.get('/timeline', (ctx) => {

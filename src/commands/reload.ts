@@ -3,15 +3,23 @@ import { basename, dirname, resolve } from 'node:path';
 import { builtinPlugins } from '../../plugins/index.ts';
 import { loadConfig } from '../config/load.ts';
 import { ConfigError, formatProblem } from '../config/validate.ts';
+import type { GatewaySettings } from '../config/types.ts';
 import type { Gateway } from '../gateway.ts';
 
 /**
  * Re-reads the config and applies it to a running gateway. An invalid config is refused with
  * the same messages as `baton check`, and the running config keeps serving.
  */
-export async function reloadFrom(file: string, gateway: Gateway, out: (line: string) => void, err: (line: string) => void): Promise<boolean> {
+export async function reloadFrom(
+  file: string,
+  gateway: Gateway,
+  out: (line: string) => void,
+  err: (line: string) => void,
+  /** Workers: what a worker changes in the settings it runs (its instance id, its admin API). */
+  adapt: (settings: GatewaySettings) => GatewaySettings = (settings) => settings,
+): Promise<boolean> {
   try {
-    const settings = await loadConfig(file, { builtins: builtinPlugins, command: 'start' });
+    const settings = adapt(await loadConfig(file, { builtins: builtinPlugins, command: 'start' }));
     const result = gateway.reload(settings);
     out(`baton: reloaded ${file}: ${[
       result.added.length ? `+${result.added.join(',')}` : '',

@@ -10,6 +10,8 @@ export interface StartOptions {
   /** Where human-readable lines go (the CLI passes stdout/stderr). */
   readonly out?: (line: string) => void;
   readonly err?: (line: string) => void;
+  /** Already loaded (the CLI reads the config first to know how many workers to run). */
+  readonly settings?: GatewaySettings;
 }
 
 export interface Started {
@@ -17,27 +19,37 @@ export interface Started {
   readonly listening: Listening;
 }
 
-/** Loads the config and starts a gateway; prints what it listens on. Undefined: config refused. */
-export async function startGateway(options: StartOptions): Promise<Started | undefined> {
-  const out = options.out ?? ((line) => process.stdout.write(`${line}\n`));
+/** Loads and validates the config for `start`; prints the problems. Undefined: config refused. */
+export async function loadStartSettings(options: StartOptions): Promise<GatewaySettings | undefined> {
   const err = options.err ?? ((line) => process.stderr.write(`${line}\n`));
-  let settings: GatewaySettings;
   try {
-    settings = await loadConfig(options.config, { builtins: builtinPlugins, env: options.env, command: 'start' });
+    return await loadConfig(options.config, { builtins: builtinPlugins, env: options.env, command: 'start' });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     err(`baton: refusing to start, ${options.config} has problems:`);
     for (const problem of error.problems) err(`  ${formatProblem(problem)}`);
     return undefined;
   }
+}
+
+/** Loads the config and starts a gateway; prints what it listens on. Undefined: config refused. */
+export async function startGateway(options: StartOptions): Promise<Started | undefined> {
+  const out = options.out ?? ((line) => process.stdout.write(`${line}\n`));
+  const settings = options.settings ?? (await loadStartSettings(options));
+  if (!settings) return undefined;
   const gateway = createGateway(settings);
   const listening = await gateway.start();
-  out(`Baton listening on ${listening.url}`);
+  printListening(listening, settings, out);
+  return { gateway, listening };
+}
+
+/** The lines a started gateway (or a supervisor, once its workers listen) prints. */
+export function printListening(listening: Pick<Listening, 'url' | 'adminUrl'>, settings: GatewaySettings, out: (line: string) => void, note = ''): void {
+  out(`Baton listening on ${listening.url}${note}`);
   if (listening.adminUrl) out(`Admin API on ${listening.adminUrl} (status: ${listening.adminUrl}/status)`);
   for (const pool of settings.pools.values()) {
     out(`  pool ${pool.name} (${pool.policy.name}): ${pool.nodes.map((node) => `${node.id}${node.tier ? ` [tier ${node.tier}]` : ''}`).join(', ')}`);
   }
-  return { gateway, listening };
 }
 
 /** SIGTERM/SIGINT: drain and exit 0; a second signal exits at once. */

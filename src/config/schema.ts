@@ -32,6 +32,7 @@ export const size = z
 
 const port = z.number().int().min(0).max(65535);
 const count = z.number().int().min(1);
+const workersProblem = "expected a number of workers (1 to 256) or 'auto'";
 const httpStatus = z.number().int().min(100).max(599);
 
 export function parseStatusMatch(value: number | string): StatusRange | undefined {
@@ -223,6 +224,9 @@ export const configSchema = z.strictObject({
     })
     .optional(),
   log: z.strictObject({ level: logLevel.optional(), access: z.boolean().optional() }).optional(),
+  workers: z
+    .union([z.number().int(workersProblem).min(1, workersProblem).max(256, workersProblem), z.literal('auto')], { error: workersProblem })
+    .optional(),
   plugins: z.array(z.unknown()).optional(),
   // Pools and routes are parsed one by one (validate.ts), so that one broken pool does not
   // hide the problems of the others or the cross-checks between routes and pools.

@@ -183,6 +183,11 @@ export interface BatonConfig<P extends string = string> {
   admin?: AdminConfig | false;
   cluster?: ClusterConfig;
   log?: LogConfig;
+  /**
+   * Worker processes sharing the listening sockets (node:cluster), under a supervisor. 1 (the
+   * default): one process, no supervisor. 'auto': one per available core.
+   */
+  workers?: number | 'auto';
   plugins?: Array<string | Plugin>;
   pools: Record<P, PoolConfig>;
   routes: Array<RouteConfig<NoInfer<P>>>;
@@ -307,6 +312,8 @@ export interface GatewaySettings {
     readonly localFailover: boolean;
   };
   readonly log: { readonly level: LogLevel; readonly access: boolean };
+  /** Worker processes ('auto' resolved to the available cores). */
+  readonly workers: number;
   readonly plugins: readonly Plugin[];
   readonly pools: ReadonlyMap<string, PoolSettings>;
   readonly routes: readonly RouteSettings[];

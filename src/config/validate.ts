@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import type { ZodError } from './zod.ts';
 import { configSchema, poolSchema, routeSchema, type ParsedConfig, type ParsedPool, type ParsedRoute } from './schema.ts';
 import { buildPoolSettings, nodeSettings, parsePoolDefaults } from './pool-settings.ts';
@@ -257,6 +257,7 @@ function settingsFrom(
       localFailover: cluster.localFailover ?? clusterDefaults.localFailover,
     },
     log: { level: logLevel, access: config.log?.access ?? true },
+    workers: config.workers === 'auto' ? availableParallelism() : (config.workers ?? 1),
     plugins: options.plugins.map((entry) => entry.plugin),
     pools,
     routes,

@@ -9,7 +9,8 @@ export type GatewayEventType =
   | 'promotion' // the active node of an active-passive pool changed (epoch rose)
   | 'store' // the state store connected, disconnected or resynchronised
   | 'instance' // another gateway instance joined or left
-  | 'reload'; // the configuration was reloaded (or a reload was refused)
+  | 'reload' // the configuration was reloaded (or a reload was refused)
+  | 'worker'; // a worker process (workers > 1) crashed or was replaced
 
 export interface GatewayEvent {
   readonly type: GatewayEventType;

@@ -1,6 +1,7 @@
 import type { PoolSettings } from '../config/types.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { GatewayEvent } from '../events/types.ts';
+import type { HeartbeatShare } from '../health/heartbeat-share.ts';
 import type { LocalTransition } from '../health/node-health.ts';
 import { BucketRotation } from '../breaker/breaker.ts';
 import type { BreakerState, PoolInfo } from '../policy/types.ts';
@@ -38,6 +39,8 @@ export interface PoolSetDeps {
   readonly log: Logger;
   /** Cold standby activation, from the plugins' `activate` hooks. */
   readonly activate: (pool: PoolInfo, node: UpstreamNode) => Promise<void>;
+  /** Workers: heartbeats sent by one worker for the machine. Absent: this gateway probes. */
+  readonly heartbeats?: HeartbeatShare;
 }
 
 /**
@@ -55,6 +58,7 @@ export class PoolSet {
   readonly #announced = new Map<string, number>();
   readonly controller: ActiveController;
   #unsubscribe: (() => void) | undefined;
+  #unsubscribeHeartbeats: (() => void) | undefined;
   #started = false;
 
   constructor(deps: PoolSetDeps) {
@@ -120,12 +124,17 @@ export class PoolSet {
   start(): void {
     this.#started = true;
     this.#unsubscribe = this.#deps.store.onChange((change) => this.#onStoreChange(change));
+    const share = this.#deps.heartbeats;
+    if (share && !share.probing) {
+      this.#unsubscribeHeartbeats = share.subscribe((result) => this.#pools.get(result.pool)?.node(result.node)?.heartbeat(result));
+    }
     for (const pool of this.#pools.values()) this.#startPool(pool);
   }
 
   stop(): void {
     this.#started = false;
     this.#unsubscribe?.();
+    this.#unsubscribeHeartbeats?.();
     this.controller.stop();
     for (const pool of this.#pools.values()) this.#disposePool(pool);
     this.#pools.clear();
@@ -160,10 +169,12 @@ export class PoolSet {
       breaker: settings.breaker,
       rotation: this.#rotation(settings),
       storeTime: (local) => local + (this.#deps.store.now() - this.#deps.clock.now()),
+      probing: this.#deps.heartbeats?.probing ?? true,
       hooks: {
         onLocalHealth: (n, t) => this.#onLocalHealth(settings.name, n, t),
         onBreaker: (n, s) => this.#onBreaker(settings.name, n, s),
         onTrialSlotFree: () => this.#pools.get(settings.name)?.changed(),
+        onHeartbeat: (n, result) => this.#deps.heartbeats?.publish({ pool: settings.name, node: n.id, ok: result.ok, detail: result.detail }),
       },
     };
     const nodes = settings.nodes.map((node) => {

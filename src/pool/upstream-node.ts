@@ -13,6 +13,8 @@ export interface NodeHooks {
   onBreaker(node: UpstreamNode, state: BreakerState): void;
   /** A node on probation finished its trial request: it may take the next one. */
   onTrialSlotFree(node: UpstreamNode): void;
+  /** A heartbeat of this gateway's finished (shared with other workers of the machine). */
+  onHeartbeat?(node: UpstreamNode, result: ProbeResult): void;
 }
 
 export interface NodeWiring {
@@ -25,6 +27,8 @@ export interface NodeWiring {
   readonly hooks: NodeHooks;
   /** This host's clock reading in the shared store's clock (the times policies compare). */
   readonly storeTime: (local: number) => number;
+  /** False: another worker of this machine sends the heartbeats; their results come through `heartbeat()`. */
+  readonly probing?: boolean;
 }
 
 /**
@@ -94,8 +98,16 @@ export class UpstreamNode implements NodeView {
   }
 
   #newProber(wiring: NodeWiring): Prober | undefined {
-    if (!wiring.health) return undefined;
-    return new Prober({ url: this.url, agent: wiring.agent }, wiring.health, wiring.clock, (result: ProbeResult) => this.localHealth.probe(result.ok, result.detail));
+    if (!wiring.health || wiring.probing === false) return undefined;
+    return new Prober({ url: this.url, agent: wiring.agent }, wiring.health, wiring.clock, (result: ProbeResult) => {
+      this.localHealth.probe(result.ok, result.detail);
+      this.#wiring.hooks.onHeartbeat?.(this, result);
+    });
+  }
+
+  /** A heartbeat result from the worker that probes for this machine. */
+  heartbeat(result: ProbeResult): void {
+    if (this.#wiring.health && this.#wiring.probing === false) this.localHealth.probe(result.ok, result.detail);
   }
 
   get local(): Health {

@@ -7,6 +7,13 @@ import type { ActiveState, ClusterHealth, DrainRecord, InstanceInfo, Proposal, S
 
 type Vote = { verdict: Health; reason: string };
 
+/** A hub's shared state at one moment (cluster verdicts, active states, drained nodes). */
+export interface HubSnapshot {
+  readonly health: ReadonlyArray<readonly [pool: string, node: string, health: ClusterHealth]>;
+  readonly active: ReadonlyArray<readonly [pool: string, state: ActiveState]>;
+  readonly drains: ReadonlyArray<readonly [pool: string, node: string]>;
+}
+
 /**
  * The state of one "cluster" held in memory. One gateway uses a hub of its own (the default
  * store). Several gateways in one process may share a hub, which tests use to simulate a
@@ -93,6 +100,16 @@ export class MemoryHub {
 
   drained(pool: string, node: string): boolean {
     return this.#drains.get(`${pool}\u0000${node}`)?.draining === true;
+  }
+
+  /** Everything a member caches, for a member in another process (src/workers/hub-host.ts). */
+  snapshot(): HubSnapshot {
+    const split = (key: string) => key.split('\u0000') as [string, string];
+    return {
+      health: [...this.#health].map(([key, health]) => [...split(key), health]),
+      active: [...this.#active],
+      drains: [...this.#drains].filter(([, record]) => record.draining).map(([key]) => split(key)),
+    };
   }
 
   instances(self: string): InstanceInfo[] {

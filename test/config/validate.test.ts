@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import test from 'ava';
 import { problemsFor, settingsFor } from '../helpers/settings.ts';
 
@@ -173,6 +174,16 @@ const invalid: Case[] = [
     problems: ['admin.port: the admin API needs its own port (same as listen.port)'],
   },
   {
+    name: 'workers: zero',
+    mutate: (c) => (c.workers = 0),
+    problems: ["workers: expected a number of workers (1 to 256) or 'auto'"],
+  },
+  {
+    name: 'workers: a word other than auto',
+    mutate: (c) => (c.workers = 'all'),
+    problems: ["workers: expected a number of workers (1 to 256) or 'auto'"],
+  },
+  {
     name: 'missing listen',
     mutate: (c) => delete c.listen,
     problems: ['listen: Invalid input: expected object, received undefined'],
@@ -184,6 +195,18 @@ for (const { name, mutate, problems } of invalid) {
     const config = base();
     mutate(config);
     t.deepEqual(problemsFor(config), problems);
+  });
+}
+
+const workerCases: Array<[unknown, number]> = [
+  [undefined, 1],
+  [1, 1],
+  [4, 4],
+  ['auto', availableParallelism()],
+];
+for (const [input, workers] of workerCases) {
+  test(`workers ${JSON.stringify(input)} runs ${workers} worker process(es)`, (t) => {
+    t.is(settingsFor({ ...base(), ...(input === undefined ? {} : { workers: input }) }).workers, workers);
   });
 }
 
