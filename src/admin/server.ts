@@ -28,6 +28,8 @@ export interface AdminDeps {
   /** Config loaded and the gateway listening. */
   readonly ready: () => boolean;
   readonly metrics: GatewayMetrics;
+  /** The gateway's clock reading (what suspicion and learned delays are timed with); Date.now by default. */
+  readonly now?: () => number;
   /** Extra routes (metrics, dashboard) mounted by the gateway. */
   readonly extend?: (router: Router) => void;
 }
@@ -48,7 +50,7 @@ export function buildAdminApp(deps: AdminDeps): Koa {
   });
   router.get('/status', (ctx) => {
     ctx.set('cache-control', 'no-store');
-    ctx.body = statusDocument(deps.store, deps.pools());
+    ctx.body = statusDocument(deps.store, deps.pools(), (deps.now ?? Date.now)());
   });
   const streams = new EventStreams(deps.bus, deps.maxEventStreams);
   router.get('/events', (ctx) => streams.serve(ctx));
