@@ -88,7 +88,10 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
         return this.#fail(last);
       }
       const delay = hedgeable ? this.#pool.hedging.delayMs(now) : undefined;
-      const result = delay === undefined ? await this.#try(node, now) : await this.#race(node, now, delay);
+      // Still learning the delay: no hedge on a timer yet, but a request stuck on a node that
+      // goes down meanwhile is still rescued (see #race).
+      const learning = hedgeable && delay === undefined && this.#pool.hedging.settings !== false && this.#pool.hedging.settings.after === 'auto';
+      const result = delay === undefined && !learning ? await this.#try(node, now) : await this.#race(node, now, delay);
       if (result.committed) return result.done;
       last = result.outcome;
       if (this.#tooLarge) return this.#answer('BODY_TOO_LARGE');
@@ -177,9 +180,10 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
    * answer wins. Resolves like #try: with the winner's result, or, when every leg failed, with
    * the last failure (the loop's retry rule then decides, counting every leg as a try). A
    * leg that fails while another is still in flight does not start a retry: the leg in
-   * flight already is one.
+   * flight already is one. Without a delay (still learning it), no hedge on a timer: only the
+   * rescue of a request stuck on a node that becomes suspected or goes down.
    */
-  #race(first: UpstreamNode, now: number, delayMs: number): Promise<AttemptResult> {
+  #race(first: UpstreamNode, now: number, delayMs: number | undefined): Promise<AttemptResult> {
     const race = new Race(this);
     const clock = this.#deps.clock;
     const hedgeLimit = (this.#pool.settings.hedge || { max: 0 }).max;
@@ -211,6 +215,7 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
         if (this.#hedges < hedgeLimit) armHedge();
       };
       const armHedge = () => {
+        if (delayMs === undefined) return;
         cancelTimer = clock.schedule(delayMs, () => {
           cancelTimer = undefined;
           if (finished || this.#ctx.res.destroyed) return;
@@ -239,7 +244,9 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
         }
       };
       launch(first, false, now);
-      if (!finished) armHedge();
+      if (finished) return;
+      if (delayMs === undefined) void rescueWhenSuspected();
+      else armHedge();
     });
   }
 

@@ -172,3 +172,36 @@ test.serial('the budget holds when every node is slow: hedges stay within the sh
   // A hedge cancelled before it reached its node (the first answer came while it connected) is not delivered.
   t.true(delivered <= requests + hedges, `${delivered} deliveries`);
 });
+
+test.serial('a request stuck on a node that goes down is hedged at once, even before a delay is learned', async (t) => {
+  t.timeout(40_000);
+  const hang = await hangingUpstream(t);
+  const fast = await startUpstream('fast');
+  t.teardown(() => fast.close());
+  const { url, gateway } = await startGateway(t, {
+    pools: {
+      api: {
+        policy: 'round-robin',
+        nodes: [
+          { url: hang.upstream.url, id: 'hang' },
+          { url: fast.url, id: 'fast' },
+        ],
+        // The hanging node's heartbeats hang too: down after two of them. The response
+        // timeout is the default 30 s; nothing is learned yet (fewer than 20 answers).
+        health: { interval: '300ms', timeout: '200ms', fall: 2 },
+      },
+    },
+    routes: [{ path: '/', pool: 'api' }],
+  });
+  const started = Date.now();
+  const replies = await Promise.all(Array.from({ length: 4 }, (_, i) => request(`${url}/r/${i}`)));
+  const took = Date.now() - started;
+  t.deepEqual(
+    replies.map((r) => r.status),
+    [200, 200, 200, 200],
+  );
+  t.true(hang.received.length >= 1, 'some requests went to the hanging node first');
+  t.is(gateway.status().pools.api!.hedge?.delayMs, null, 'no delay learned');
+  t.true(took < 15_000, `answered after ${took} ms; the response timeout is 30 s`);
+  await eventually(() => hang.aborted.length === hang.received.length, 5000);
+});
