@@ -297,6 +297,9 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
       node.attemptEnded();
       throw error;
     }
+    // Its outcome is known before anything reacts to it (an ejection wakes the race's rescue,
+    // which must not take a failed try for one still waiting: that is the retry rule's call).
+    if (leg) leg.over = true;
     void result.done.then(() => node.attemptEnded());
     this.#ctx.state.attempts.push(leg?.hedge ? { node: node.id, outcome: result.outcome, hedge: true } : { node: node.id, outcome: result.outcome });
     const kind = result.outcome.kind;
