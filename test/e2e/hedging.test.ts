@@ -44,13 +44,16 @@ test.serial('a SIGSTOPped node under load, default settings: zero failed GETs, p
   // so that heartbeats do not show up as deliveries.
   const { url, gateway } = await startGateway(t, { pools: { api: poolOf(nodes, { health: { path: '/health' } }) }, routes: [{ path: '/', pool: 'api' }] });
   await eventually(() => gateway.status().pools.api!.nodes.every((n) => n.health === 'up'), 5000);
-  const load = steadyLoad(`${url}/work`, { rate: 100, durationMs: 6000, timeoutMs: 40_000 });
+  const load = steadyLoad(`${url}/work`, { rate: 60, durationMs: 6000, timeoutMs: 40_000 });
   await new Promise((resolve) => setTimeout(resolve, 2000));
   nodes[1]!.child.kill('SIGSTOP');
   const result = await load;
   const p50 = percentile(result.latencies, 0.5);
   const p99 = percentile(result.latencies, 0.99);
   const max = Math.max(...result.latencies);
+  const kinds = new Map<string, number>();
+  for (const f of result.failures) kinds.set(f.error ?? f.body ?? String(f.status), (kinds.get(f.error ?? f.body ?? String(f.status)) ?? 0) + 1);
+  if (kinds.size) t.log([...kinds]);
   t.log(`sent ${result.sent}, failed ${result.failures.length}, p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(0)} ms; hedge delay ${gateway.status().pools.api!.hedge?.delayMs} ms`);
   t.deepEqual(result.failures, []);
   // Without hedging, every request caught on the hung node waits the whole response timeout
