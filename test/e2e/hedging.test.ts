@@ -119,12 +119,16 @@ test.serial("a hedge's loser is aborted at the upstream at once; the winner answ
   t.true(hang.received.length >= 1, 'some requests went to the hanging node first');
   await eventually(() => hang.aborted.length === hang.received.length, 5000);
   t.true(took < 10_000, `4 requests took ${took} ms; the response timeout is 20 s`);
+  // Access lines are written once each response is over: wait for the four.
+  await eventually(() => lines.filter((l) => l.msg === 'request').length === 4, 5000);
   const hedged = lines.filter((l) => l.msg === 'request' && l.hedges === 1);
-  t.is(hedged.length, hang.received.length, 'every request that reached the hanging node was hedged');
+  // Every request that reached the hanging node was hedged (on a slow machine a hedge can also
+  // win before the hanging node even read its copy, hence at least).
+  t.true(hedged.length >= hang.received.length, `${hedged.length} hedged, ${hang.received.length} received by the hanging node`);
   for (const line of hedged) t.like(line, { node: 'fast', attempts: 2, status: 200 });
-  t.is(await metric(adminUrl, /^baton_hedges_total\{.*node="fast".*event="sent"/), hang.received.length);
-  t.is(await metric(adminUrl, /^baton_hedges_total\{.*node="fast".*event="won"/), hang.received.length);
-  t.is(await metric(adminUrl, /^baton_hedges_total\{.*node="hang".*event="cancelled"/), hang.received.length);
+  t.is(await metric(adminUrl, /^baton_hedges_total\{.*node="fast".*event="sent"/), hedged.length);
+  t.is(await metric(adminUrl, /^baton_hedges_total\{.*node="fast".*event="won"/), hedged.length);
+  t.is(await metric(adminUrl, /^baton_hedges_total\{.*node="hang".*event="cancelled"/), hedged.length);
   // The loser's cancellation is not a failure of its node.
   t.is(gateway.status().pools.api!.nodes[0]!.breaker, 'closed');
   t.not(gateway.status().pools.api!.nodes[0]!.local, 'down');
