@@ -6,7 +6,12 @@
  * With --policy hot-standby, the pool is a primary and a standby, the fault hits the primary,
  * and the time measured is until the standby is promoted (every instance would switch then).
  *
- *   node --import tsx bench/failover.ts [--rate 200] [--seconds 6] [--fault kill|hang|both] [--policy round-robin|hot-standby]
+ * With --fault stop, the hung node is SIGSTOPped (a paused process: its kernel still accepts
+ * connections), with every setting at its default, once with hedging (the default) and once
+ * with `hedge: false`; the table then shows latency after the fault and the extra upstream
+ * requests hedging costs in steady state (before the fault).
+ *
+ *   node --import tsx bench/failover.ts [--rate 200] [--seconds 6] [--fault-after 2] [--fault kill|hang|both|stop] [--policy round-robin|hot-standby]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
@@ -24,8 +29,10 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '6' },
     fault: { type: 'string', default: 'both' },
     policy: { type: 'string', default: 'round-robin' },
+    'fault-after': { type: 'string', default: '2' },
   },
 });
+const faultAfterMs = Number(values['fault-after']) * 1000;
 const rate = Number(values.rate);
 const durationMs = Number(values.seconds) * 1000;
 const standbyMode = values.policy === 'hot-standby';
@@ -43,6 +50,9 @@ interface Access {
   attempts: number;
   durationMs: number;
   status: number;
+  /** When the request ended (the log line's ISO time). */
+  time: string;
+  at: number;
 }
 
 const profiles = {
@@ -54,9 +64,11 @@ const profiles = {
     health: { path: '/health', interval: '250ms', timeout: '200ms', fall: 2 },
     timeouts: { response: '500ms' },
   },
+  hedged: { note: 'all defaults: hedging on (auto, 5 %), response timeout 30s', health: { path: '/health' } },
+  unhedged: { note: 'all defaults but hedge: false', health: { path: '/health' }, hedge: false },
 };
 
-async function scenario(fault: 'kill' | 'hang', profile: keyof typeof profiles) {
+async function scenario(fault: 'kill' | 'hang' | 'stop', profile: keyof typeof profiles) {
   const nodes = await Promise.all((standbyMode ? ['primary', 'standby'] : ['n1', 'n2', 'n3']).map(startUpstream));
   const victim = standbyMode ? 0 : 1;
   const access: Access[] = [];
@@ -65,6 +77,7 @@ async function scenario(fault: 'kill' | 'hang', profile: keyof typeof profiles) 
       for (const line of chunk.toString().split('\n')) {
         if (!line.includes('"msg":"request"')) continue;
         const entry = JSON.parse(line) as Access;
+        entry.at = Date.parse(entry.time);
         access.push(entry);
       }
       done();
@@ -98,10 +111,14 @@ async function scenario(fault: 'kill' | 'hang', profile: keyof typeof profiles) 
     if (standbyMode && event.type === 'promotion' && event.to === 'standby') downAt = performance.now();
   });
   await new Promise((resolve) => setTimeout(resolve, 1500)); // heartbeats settle
-  const load = steadyLoad(`${url}/work`, { rate, durationMs });
-  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const loadAt = Date.now();
+  const load = steadyLoad(`${url}/work`, { rate, durationMs, timeoutMs: 60_000 });
+  await new Promise((resolve) => setTimeout(resolve, faultAfterMs));
   const faultAt = performance.now();
+  const faultWallAt = Date.now();
+  const delayAtFault = gateway.status().pools.api!.hedge?.delayMs ?? null;
   if (fault === 'kill') nodes[victim]!.child.kill('SIGKILL');
+  else if (fault === 'stop') nodes[victim]!.child.kill('SIGSTOP');
   else nodes[victim]!.child.stdin!.write('mode hang\n');
   const outcome = await load;
   await gateway.stop();
@@ -109,7 +126,19 @@ async function scenario(fault: 'kill' | 'hang', profile: keyof typeof profiles) 
   const ok = access.filter((a) => a.attempts === 1 && a.status === 200).map((a) => a.durationMs).sort((a, b) => a - b);
   const retried = access.filter((a) => a.attempts > 1).map((a) => a.durationMs).sort((a, b) => a - b);
   const pct = (list: number[], p: number) => (list.length ? list[Math.min(list.length - 1, Math.floor(list.length * p))]! : NaN);
+  // Steady state: from 1 s into the load (the hedge delay is learned by then) to the fault.
+  const steady = access.filter((a) => a.at >= loadAt + 1000 && a.at < faultWallAt);
+  const extra = steady.reduce((sum, a) => sum + a.attempts - 1, 0);
+  const afterFault = access.filter((a) => a.at >= faultWallAt).map((a) => a.durationMs).sort((a, b) => a - b);
   return {
+    extraPercent: steady.length ? Math.round((1000 * extra) / steady.length) / 10 : NaN,
+    steadyRequests: steady.length,
+    afterP50: pct(afterFault, 0.5),
+    afterP99: pct(afterFault, 0.99),
+    afterMax: pct(afterFault, 1),
+    /** Requests after the fault that waited (almost) a whole response timeout. */
+    stuck: afterFault.filter((ms) => ms >= 25_000).length,
+    delayAtFault,
     fault,
     profile,
     note,
@@ -121,6 +150,20 @@ async function scenario(fault: 'kill' | 'hang', profile: keyof typeof profiles) 
     retriedP50: pct(retried, 0.5),
     retriedMax: pct(retried, 1),
   };
+}
+
+if (values.fault === 'stop') {
+  const rows = [];
+  for (const profile of ['hedged', 'unhedged'] as const) rows.push(await scenario('stop', profile));
+  console.log(`\n${rate} req/s for ${durationMs / 1000} s over 3 nodes (round-robin); one node SIGSTOPped after ${faultAfterMs / 1000} s (node ${process.version})\n`);
+  console.log('| settings | failed / sent | after the fault: p50 / p99 / max | waited ≥ 25 s | marked down after | hedge delay at the fault | extra upstream requests in steady state |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.note} | ${r.failed} / ${r.sent} | ${r.afterP50} / ${r.afterP99} / ${r.afterMax} ms | ${r.stuck} | ${r.detectionMs} ms | ${r.delayAtFault ?? '–'} ms | ${r.extraPercent} % (of ${r.steadyRequests}) |`,
+    );
+  }
+  process.exit(0);
 }
 
 const faults = values.fault === 'both' ? (['kill', 'hang'] as const) : [values.fault as 'kill' | 'hang'];

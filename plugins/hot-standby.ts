@@ -23,10 +23,12 @@ export default definePolicy({
   name: 'hot-standby',
   options,
   // A dead active node must be noticed in well under a second, and requests wait for the
-  // takeover rather than fail.
+  // takeover rather than fail. No hedging: only the active node may take requests, and a
+  // copy sent to the standby would reach a node the epoch fences off.
   poolDefaults: {
     health: { interval: '250ms', timeout: '200ms', fall: 2, rise: 2 },
     retry: { waitForNode: '2s' },
+    hedge: false,
   },
   create({ failback, failbackDelay, maxFailbackDelay }) {
     const ranked = new WeakMap<readonly NodeView[], NodeView[]>();

@@ -118,6 +118,7 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
       metrics.onAttempt(pool.name, node.id, outcome, retry);
       options.onAttempt?.(pool, node, outcome, retry);
     },
+    onHedge: (pool, node, event) => metrics.onHedge(pool.name, node.id, event),
   });
   const handle = app.callback();
   const server = http.createServer(serverOptions(initial));
@@ -145,7 +146,7 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
     get inflightRequests() {
       return inflight;
     },
-    status: () => statusDocument(store, pools),
+    status: () => statusDocument(store, pools, clock.now()),
     async start() {
       await store.start();
       pools.start();
@@ -164,6 +165,7 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
           ready: () => ready && !draining,
           metrics,
           views: options.adminViews,
+          now: () => clock.now(),
           extend: options.extendAdmin ? (router) => options.extendAdmin!(router, gateway) : undefined,
         });
         // The same slowloris guards as the data port: the admin API is a socket like any other.

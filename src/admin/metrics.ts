@@ -17,6 +17,8 @@ export interface GatewayMetrics {
   readonly registry: Registry;
   onRequest(record: RequestRecord): void;
   onAttempt(pool: string, node: string, outcome: AttemptOutcome, retry: boolean): void;
+  /** A hedge sent to a node, won by it, or an attempt on it cancelled because another node answered first. */
+  onHedge(pool: string, node: string, event: 'sent' | 'won' | 'cancelled'): void;
   onEvent(event: GatewayEvent, seq: number): void;
   /** The live graphs' per-second series (fed by onRequest and onAttempt). */
   readonly traffic: TrafficSeries;
@@ -37,14 +39,21 @@ export function createMetrics(pools: () => PoolSet, store: StateStore, clock: Cl
   const requests = new Counter({ name: 'baton_requests_total', help: 'Requests answered, by route, pool and status class', labelNames: ['route', 'pool', 'status_class'], registers: [registry] });
   const duration = new Histogram({ name: 'baton_request_duration_seconds', help: 'Time from request to the end of the response', labelNames: ['route', 'pool'], buckets: latencyBuckets, registers: [registry] });
   const attempts = new Counter({ name: 'baton_upstream_attempts_total', help: 'Forwarding attempts, by node and outcome (retry="true" for retries)', labelNames: ['pool', 'node', 'outcome', 'retry'], registers: [registry] });
+  const hedges = new Counter({
+    name: 'baton_hedges_total',
+    help: 'Hedged requests by node: event="sent" (a hedge went to the node), "won" (its answer was used), "cancelled" (an attempt on the node was aborted because another node answered first)',
+    labelNames: ['pool', 'node', 'event'],
+    registers: [registry],
+  });
   const failovers = new Counter({ name: 'baton_failovers_total', help: 'Changes of the active node of active-passive pools', labelNames: ['pool'], registers: [registry] });
   const detection = new Histogram({ name: 'baton_detection_seconds', help: 'Time to detect: from the last healthy sign of a node to it being marked down (local verdict)', labelNames: ['pool'], buckets: latencyBuckets, registers: [registry] });
   const transitions = new Counter({ name: 'baton_health_transitions_total', help: 'Health verdict changes, by scope (local or cluster)', labelNames: ['pool', 'node', 'scope', 'to'], registers: [registry] });
-  liveGauges(registry, pools, store);
+  liveGauges(registry, pools, store, clock);
   // Per-request updates go through cached label children: prom-client otherwise hashes the
   // label object on every call, which costs more than the rest of the bookkeeping together.
   const requestChild = childCache((route: string, pool: string, status: string) => requests.labels({ route, pool, status_class: status }));
   const durationChild = childCache((route: string, pool: string) => duration.labels({ route, pool }));
+  const hedgeChild = childCache((pool: string, node: string, event: string) => hedges.labels({ pool, node, event }));
   const attemptChild = childCache((pool: string, node: string, outcome: string, retry: string) => attempts.labels({ pool, node, outcome, retry }));
   return {
     registry,
@@ -61,6 +70,9 @@ export function createMetrics(pools: () => PoolSet, store: StateStore, clock: Cl
     onAttempt(pool, node, outcome, retry) {
       attemptChild(pool, node, outcome.kind, retry ? 'true' : 'false').inc();
       traffic.onAttempt(pool, node, outcome, retry);
+    },
+    onHedge(pool, node, event) {
+      hedgeChild(pool, node, event).inc();
     },
     onEvent(event, seq) {
       history.add(event, seq);
@@ -92,7 +104,7 @@ function childCache<A extends string[], C>(make: (...labels: A) => C): (...label
 }
 
 /** Gauges read from the live pools at scrape time: always current, nothing to keep in sync. */
-function liveGauges(registry: Registry, pools: () => PoolSet, store: StateStore): void {
+function liveGauges(registry: Registry, pools: () => PoolSet, store: StateStore, clock: Clock): void {
   new Gauge({
     name: 'baton_node_health',
     help: 'Node health verdicts, one series per state (1 = current), by scope: effective, local, cluster',
@@ -125,6 +137,22 @@ function liveGauges(registry: Registry, pools: () => PoolSet, store: StateStore)
     },
   });
   perNode(registry, pools, 'baton_node_inflight', 'Requests in flight to the node from this instance', (node) => node.inflight, 'sum');
+  new Gauge({
+    name: 'baton_hedge_delay_seconds',
+    help: 'How long a request waits for response headers before it is hedged, per pool (learned or set; absent while hedging is off or nothing is learned yet)',
+    labelNames: ['pool'],
+    registers: [registry],
+    // Workers learn their own delays from their own answers; the machine shows the longest.
+    aggregator: 'max',
+    collect() {
+      this.reset();
+      const now = clock.now();
+      for (const pool of pools().all()) {
+        const delay = pool.hedging.delayMs(now);
+        if (delay !== undefined) this.set({ pool: pool.name }, delay / 1000);
+      }
+    },
+  });
   perNode(registry, pools, 'baton_node_draining', 'Whether the node is drained (1) by an operator', (node) => (node.draining ? 1 : 0), 'max');
   new Gauge({
     name: 'baton_pool_epoch',

@@ -29,6 +29,8 @@ export interface AdminDeps {
   /** Config loaded and the gateway listening. */
   readonly ready: () => boolean;
   readonly metrics: GatewayMetrics;
+  /** The gateway's clock reading (what suspicion and learned delays are timed with); Date.now by default. */
+  readonly now?: () => number;
   /** Extra routes (metrics, dashboard) mounted by the gateway. */
   readonly extend?: (router: Router) => void;
   /** Workers: the machine's views (all workers together) instead of this process's. */
@@ -58,7 +60,7 @@ export function buildAdminApp(deps: AdminDeps): Koa {
   });
   router.get('/status', async (ctx) => {
     ctx.set('cache-control', 'no-store');
-    ctx.body = deps.views ? await deps.views.status() : statusDocument(deps.store, deps.pools());
+    ctx.body = deps.views ? await deps.views.status() : statusDocument(deps.store, deps.pools(), (deps.now ?? Date.now)());
   });
   const streams = new EventStreams(deps.bus, deps.maxEventStreams);
   router.get('/events', (ctx) => streams.serve(ctx));

@@ -1,4 +1,5 @@
 import type { PoolSet } from '../pool/pool-set.ts';
+import type { Pool } from '../pool/pool.ts';
 import type { StateStore, InstanceInfo } from '../state/types.ts';
 import type { BreakerState, Health } from '../policy/types.ts';
 
@@ -22,7 +23,20 @@ export interface PoolStatus {
   flips: number;
   /** When this instance will next consider an automatic change, e.g. a failback (store time). */
   failbackAt: number | null;
+  /** Hedged requests: null when off (`hedge: false`, active-passive policies). */
+  hedge: HedgeStatus | null;
   nodes: NodeStatus[];
+}
+
+export interface HedgeStatus {
+  /** As configured: a delay in ms, or 'auto'. */
+  after: number | 'auto';
+  /** The delay in force now, in ms (learned for 'auto'); null while too few answers were seen to learn one. */
+  delayMs: number | null;
+  /** The pool's recent p95 response-header latency (what 'auto' learns from), ms; null until there are enough answers. */
+  learnedMs: number | null;
+  /** Hedges the budget would allow right now (the token bucket's level). */
+  budgetTokens: number;
 }
 
 export interface NodeStatus {
@@ -41,10 +55,12 @@ export interface NodeStatus {
   upSince: number | null;
   /** While passive detection keeps the node out on this instance: until when (heartbeats may end it sooner). */
   ejectedUntil: number | null;
+  /** Suspected of hanging (it lost hedges in a row): probed now and passed over until the heartbeat decides. */
+  suspected: boolean;
   downVotes: string[];
 }
 
-export function statusDocument(store: StateStore, pools: PoolSet): StatusDocument {
+export function statusDocument(store: StateStore, pools: PoolSet, now: number): StatusDocument {
   const out: StatusDocument = {
     instance: store.instanceId,
     store: store.kind,
@@ -61,6 +77,7 @@ export function statusDocument(store: StateStore, pools: PoolSet): StatusDocumen
       pinned: pool.pinned,
       flips: pool.flips,
       failbackAt: pool.activePassive ? pools.controller.nextCheck(pool) : null,
+      hedge: hedgeStatus(pool, now),
       nodes: pool.nodes.map((node) => ({
         id: node.id,
         url: node.url.href,
@@ -76,9 +93,26 @@ export function statusDocument(store: StateStore, pools: PoolSet): StatusDocumen
         usable: node.usable,
         upSince: node.upSince ?? null,
         ejectedUntil: node.ejectedUntil ?? null,
+        suspected: node.suspected(now),
         downVotes: [...(node.clusterHealth?.downVotes ?? [])],
       })),
     };
   }
   return out;
+}
+
+function hedgeStatus(pool: Pool, now: number): HedgeStatus | null {
+  const hedge = pool.settings.hedge;
+  if (!hedge || pool.activePassive) return null;
+  const learned = pool.hedging.learnedMs(now);
+  return {
+    after: hedge.after,
+    delayMs: round(pool.hedging.delayMs(now)),
+    learnedMs: round(learned),
+    budgetTokens: Math.round(pool.hedging.tokens * 100) / 100,
+  };
+}
+
+function round(ms: number | undefined): number | null {
+  return ms === undefined ? null : Math.round(ms * 100) / 100;
 }

@@ -1,4 +1,4 @@
-import type { BreakerSettings, HealthSettings, PassiveSettings, RetrySettings, TimeoutSettings } from './types.ts';
+import type { BreakerSettings, HealthSettings, HedgeSettings, PassiveSettings, RetrySettings, TimeoutSettings } from './types.ts';
 
 /**
  * Built-in defaults, in one place so the README's config reference can be checked against
@@ -34,6 +34,13 @@ export const retryDefaults: RetrySettings = {
   waitForNodeMs: 0,
   deadlineMs: 60_000,
   statuses: [502, 503, 504],
+};
+
+/** On by default: a hung node should cost a safe request one hedge delay, not a response timeout. */
+export const hedgeDefaults: HedgeSettings = {
+  after: 'auto',
+  max: 1,
+  budget: 0.05,
 };
 
 export const timeoutDefaults: TimeoutSettings = {

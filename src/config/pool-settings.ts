@@ -1,9 +1,10 @@
 import type { ZodType, ZodOutput } from './zod.ts';
-import { breakerSchema, healthSchema, passiveSchema, retrySchema, timeoutsSchema, type ParsedPool } from './schema.ts';
-import { breakerDefaults, healthDefaults, passiveDefaults, retryDefaults, timeoutDefaults } from './defaults.ts';
+import { breakerSchema, healthSchema, hedgeSchema, passiveSchema, retrySchema, timeoutsSchema, type ParsedPool } from './schema.ts';
+import { breakerDefaults, healthDefaults, hedgeDefaults, passiveDefaults, retryDefaults, timeoutDefaults } from './defaults.ts';
 import type {
   BreakerSettings,
   HealthSettings,
+  HedgeSettings,
   NodeSettings,
   PassiveSettings,
   PoolSettings,
@@ -54,6 +55,10 @@ function retryFrom(p: ZodOutput<typeof retrySchema>): Partial<RetrySettings> {
   });
 }
 
+function hedgeFrom(p: Parsed<typeof hedgeSchema>): Partial<HedgeSettings> {
+  return defined({ after: p.after, max: p.max, budget: p.budget });
+}
+
 function timeoutsFrom(p: ZodOutput<typeof timeoutsSchema>): Partial<TimeoutSettings> {
   return defined({ connectMs: p.connect, responseMs: p.response });
 }
@@ -77,6 +82,7 @@ export interface ParsedPoolDefaults {
   passive?: Parsed<typeof passiveSchema> | false;
   breaker?: Parsed<typeof breakerSchema> | false;
   retry?: ZodOutput<typeof retrySchema>;
+  hedge?: Parsed<typeof hedgeSchema> | false;
   timeouts?: ZodOutput<typeof timeoutsSchema>;
 }
 
@@ -85,7 +91,7 @@ export function parsePoolDefaults(defaults: PoolDefaults | undefined): { value: 
   const value: ParsedPoolDefaults = {};
   const errors: string[] = [];
   if (!defaults) return { value, errors };
-  const sections = { health: healthSchema, passive: passiveSchema, breaker: breakerSchema, retry: retrySchema, timeouts: timeoutsSchema };
+  const sections = { health: healthSchema, passive: passiveSchema, breaker: breakerSchema, retry: retrySchema, hedge: hedgeSchema, timeouts: timeoutsSchema };
   for (const [key, schema] of Object.entries(sections) as [keyof ParsedPoolDefaults, ZodType][]) {
     if (defaults[key] === undefined) continue;
     const result = schema.safeParse(defaults[key]);
@@ -112,6 +118,7 @@ export function buildPoolSettings(
     passive: layer(passiveDefaults, policyDefaults.passive, pool.passive, passiveFrom),
     breaker: layer(breakerDefaults, policyDefaults.breaker, pool.breaker, breakerFrom),
     retry,
+    hedge: layer(hedgeDefaults, policyDefaults.hedge, pool.hedge, hedgeFrom),
     timeouts,
   };
 }

@@ -144,6 +144,36 @@ export const retrySchema = z.strictObject({
   statuses: z.array(httpStatus).optional(),
 });
 
+/** A share of requests: `'5%'`, or a number of percent (`5`). */
+const percent = z
+  .union([z.number(), z.string()], { error: "expected a percentage such as '5%'" })
+  .transform((value, ctx) => {
+    const match = typeof value === 'number' ? [String(value), String(value)] : /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
+    const share = match ? Number(match[1]) / 100 : NaN;
+    if (Number.isFinite(share) && share > 0 && share <= 1) return share;
+    ctx.addIssue({ code: 'custom', message: `invalid share ${JSON.stringify(value)} (use '5%': more than 0, at most 100)` });
+    return z.NEVER;
+  });
+
+const hedgeAfter = z
+  .union([z.number(), z.string()], { error: "expected 'auto' or a duration such as 50, '50ms' or '1s'" })
+  .transform((value, ctx): number | 'auto' => {
+    if (value === 'auto') return 'auto';
+    const ms = parseDuration(value);
+    if (ms !== undefined) return ms;
+    ctx.addIssue({ code: 'custom', message: `invalid delay ${JSON.stringify(value)} (use 'auto', 50, '50ms' or '1s')` });
+    return z.NEVER;
+  });
+
+export const hedgeSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    after: hedgeAfter.optional(),
+    max: z.number().int().min(1).max(5).optional(),
+    budget: percent.optional(),
+  }),
+]);
+
 export const timeoutsSchema = z.strictObject({
   connect: duration.optional(),
   response: duration.optional(),
@@ -165,6 +195,7 @@ export const poolSchema = z.strictObject({
   passive: passiveSchema.optional(),
   breaker: breakerSchema.optional(),
   retry: retrySchema.optional(),
+  hedge: hedgeSchema.optional(),
   timeouts: timeoutsSchema.optional(),
 });
 

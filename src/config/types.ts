@@ -133,6 +133,18 @@ export interface RetryConfig {
   statuses?: number[];
 }
 
+export interface HedgeConfig {
+  /**
+   * How long to wait for response headers before sending the same request to another node:
+   * a duration, or `'auto'` (learned per pool from recent latencies: the p95, with a floor).
+   */
+  after?: Duration | 'auto';
+  /** Extra copies of one request at most (each one is a try, counted in `retry.attempts`). */
+  max?: number;
+  /** Hedges at most this share of requests (a token bucket): `'5%'`, or a number of percent. */
+  budget?: string | number;
+}
+
 export interface TimeoutsConfig {
   /** TCP connect to a node. */
   connect?: Duration;
@@ -154,6 +166,8 @@ export interface PoolConfig {
   passive?: PassiveConfig | false;
   breaker?: BreakerConfig | false;
   retry?: RetryConfig;
+  /** Hedged requests for requests that may be sent twice; `false` turns them off. */
+  hedge?: HedgeConfig | false;
   timeouts?: TimeoutsConfig;
 }
 
@@ -249,6 +263,14 @@ export interface RetrySettings {
   readonly statuses: readonly number[];
 }
 
+export interface HedgeSettings {
+  /** A fixed delay in ms, or 'auto' (learned per pool). */
+  readonly after: number | 'auto';
+  readonly max: number;
+  /** The share of requests that may be hedged, 0..1. */
+  readonly budget: number;
+}
+
 export interface TimeoutSettings {
   readonly connectMs: number;
   readonly responseMs: number;
@@ -267,6 +289,7 @@ export interface PoolSettings {
   readonly passive: PassiveSettings | false;
   readonly breaker: BreakerSettings | false;
   readonly retry: RetrySettings;
+  readonly hedge: HedgeSettings | false;
   readonly timeouts: TimeoutSettings;
 }
 

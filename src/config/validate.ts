@@ -40,8 +40,18 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 function problemsOf(error: ZodError, prefix: readonly PropertyKey[]): ConfigProblem[] {
-  return error.issues.flatMap((issue) => {
+  return issuesOf(error.issues, prefix);
+}
+
+function issuesOf(issues: ZodError['issues'], prefix: readonly PropertyKey[]): ConfigProblem[] {
+  return issues.flatMap((issue) => {
     const path = [...prefix, ...issue.path];
+    // `false | { … }` (hedge, health, …): an object with a bad field is reported at the field,
+    // not as "Invalid input" for the whole union.
+    if (issue.code === 'invalid_union') {
+      const inside = issue.errors.find((option) => option.length > 0 && option.every((nested) => nested.path.length > 0 || nested.code === 'unrecognized_keys'));
+      if (inside) return issuesOf(inside, path);
+    }
     // One line per unknown key, with the key in the path: "pools.api.retires: unknown key".
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({ path: formatPath([...path, key]), message: 'unknown key' }));

@@ -87,6 +87,11 @@ export class NodeHealth {
     if (input) this.#apply(input);
   }
 
+  /** A hang confirmed (a suspected node failed its heartbeat): a passive ejection at once. */
+  ejectHung(detail: string): void {
+    this.#apply({ type: 'passive', ok: false, certain: true, detail });
+  }
+
   dispose(): void {
     this.#cancelTick?.();
     this.#cancelTick = undefined;

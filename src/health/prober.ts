@@ -9,7 +9,8 @@ export interface ProbeTarget {
   readonly agent: http.Agent;
 }
 
-export type ProbeResult = { ok: boolean; detail: string };
+/** `startedAt` (the prober's clock): when the probe went out; set by the Prober. */
+export type ProbeResult = { ok: boolean; detail: string; startedAt?: number };
 
 /** One heartbeat: GET the health path, pass when the status is expected, within the timeout. */
 export function probeOnce(target: ProbeTarget, settings: HealthSettings): Promise<ProbeResult> {
@@ -107,7 +108,7 @@ export class Prober {
     const result = await probeOnce(this.#target, this.#settings);
     this.#inFlight = false;
     if (!this.#running) return;
-    this.#onResult(result);
+    this.#onResult({ ...result, startedAt: started });
     if (this.#again) {
       this.#again = false;
       this.#schedule(0);

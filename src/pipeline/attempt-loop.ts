@@ -9,6 +9,8 @@ import type { ForwardDeps } from './forward.ts';
 import { readRequestBody, type Framing, type RequestBody } from './request-body.ts';
 import { sendError } from './respond.ts';
 import { isIdempotent, mayRetry } from './retry-rule.ts';
+import { mayHedge } from '../hedge/hedge-rule.ts';
+import { Leg, Race, type RaceHost } from './hedge-race.ts';
 import type { GatewayState } from './state.ts';
 
 /** Seconds a client is told to wait after a 503 for lack of nodes. */
@@ -23,7 +25,7 @@ const noBody: RequestBody = { kind: 'none' };
  * The attempt loop: pick a node, send through its breaker, observe, and retry on another node
  * while the retry rule allows. A response that reached the client ends the loop, whatever it is.
  */
-export class AttemptLoop implements AttemptOwner {
+export class AttemptLoop implements AttemptOwner, RaceHost {
   readonly #ctx: Ctx;
   readonly #deps: ForwardDeps;
   readonly #pool: Pool;
@@ -38,6 +40,8 @@ export class AttemptLoop implements AttemptOwner {
   #tooLarge = false;
   #gone: AbortSignal | undefined;
   #attempt = 0;
+  /** Hedges sent for this request. */
+  #hedges = 0;
 
   constructor(ctx: Ctx, deps: ForwardDeps, headers: OutgoingHttpHeaders, handshakeHead: Buffer | undefined) {
     this.#ctx = ctx;
@@ -67,6 +71,9 @@ export class AttemptLoop implements AttemptOwner {
   async run(body: RequestBody): Promise<void> {
     this.#body = body;
     const { retry } = this.#pool.settings;
+    // A request that could be hedged earns its share of the pool's hedge budget.
+    const hedgeable = this.#mayHedge(this.#deps.clock.now());
+    if (hedgeable) this.#pool.hedging.earn();
     let last: AttemptOutcome | undefined;
     for (;;) {
       const now = this.#deps.clock.now();
@@ -80,7 +87,11 @@ export class AttemptLoop implements AttemptOwner {
         }
         return this.#fail(last);
       }
-      const result = await this.#try(node, now);
+      const delay = hedgeable ? this.#pool.hedging.delayMs(now) : undefined;
+      // Still learning the delay: no hedge on a timer yet, but a request stuck on a node that
+      // goes down meanwhile is still rescued (see #race).
+      const learning = hedgeable && delay === undefined && this.#pool.hedging.settings !== false && this.#pool.hedging.settings.after === 'auto';
+      const result = delay === undefined && !learning ? await this.#try(node, now) : await this.#race(node, now, delay);
       if (result.committed) return result.done;
       last = result.outcome;
       if (this.#tooLarge) return this.#answer('BODY_TOO_LARGE');
@@ -116,18 +127,148 @@ export class AttemptLoop implements AttemptOwner {
   }
 
   #pick(now: number): UpstreamNode | undefined {
+    // A node suspected of hanging (see health/suspicion.ts) is passed over while its
+    // heartbeat decides, as long as another node can take the request.
+    if (now < this.#pool.suspectsUntil) {
+      const avoid = new Set(this.#tried);
+      for (const node of this.#pool.nodes) if (node.suspected(now)) avoid.add(node.id);
+      const picked = avoid.size > this.#tried.size ? this.#pickExcluding(now, avoid, true) : undefined;
+      if (picked) return picked;
+    }
+    return this.#pickExcluding(now, this.#tried, false);
+  }
+
+  #pickExcluding(now: number, excluded: Set<string>, owned: boolean): UpstreamNode | undefined {
     // A pick that is not usable right now (a cached candidate list can lag behind a half-open
     // breaker's trial or a node on probation) is skipped and the policy asked again; a node
     // already tried is never sent the request twice, whatever the policy says.
-    let exclude: Set<string> = this.#tried;
+    let exclude = excluded;
     for (let round = 0; round <= this.#pool.nodes.length; round++) {
       const picked = this.#pool.policy.pick(this.#pool, this.#pickContext(now, exclude)) as UpstreamNode | undefined;
       if (!picked || exclude.has(picked.id) || this.#pool.node(picked.id) !== picked) return undefined;
       if (picked.usable) return picked;
-      if (exclude === this.#tried) exclude = new Set(this.#tried);
+      if (!owned) {
+        exclude = new Set(exclude);
+        owned = true;
+      }
       exclude.add(picked.id);
     }
     return undefined;
+  }
+
+  #mayHedge(now: number): boolean {
+    const pool = this.#pool;
+    const hedge = pool.settings.hedge;
+    if (!hedge) return false;
+    return mayHedge({
+      idempotent: this.#idempotent,
+      replayable: this.#body.kind !== 'stream',
+      upgrade: this.#handshakeHead !== undefined,
+      activePassive: pool.activePassive,
+      attempt: this.#attempt,
+      attempts: pool.settings.retry.attempts,
+      hedges: this.#hedges,
+      maxHedges: hedge.max,
+      now,
+      deadline: this.#deadline,
+    });
+  }
+
+  /**
+   * The first try on `first`, hedged: if it has no response headers after `delayMs`, the same
+   * request goes to another node too (within hedge.max and the pool's budget), and the first
+   * answer wins. Resolves like #try: with the winner's result, or, when every leg failed, with
+   * the last failure (the loop's retry rule then decides, counting every leg as a try). A
+   * leg that fails while another is still in flight does not start a retry: the leg in
+   * flight already is one. Without a delay (still learning it), no hedge on a timer: only the
+   * rescue of a request stuck on a node that becomes suspected or goes down.
+   */
+  #race(first: UpstreamNode, now: number, delayMs: number | undefined): Promise<AttemptResult> {
+    const race = new Race(this);
+    const clock = this.#deps.clock;
+    const hedgeLimit = (this.#pool.settings.hedge || { max: 0 }).max;
+    return new Promise<AttemptResult>((resolve) => {
+      let cancelTimer: (() => void) | undefined;
+      let finished = false;
+      let pending = 0;
+      const finish = (result: AttemptResult) => {
+        finished = true;
+        cancelTimer?.();
+        race.onOver?.();
+        race.cancelAll(result.committed ? 'another node answered first' : 'the request is over');
+        resolve(result);
+      };
+      const launch = (node: UpstreamNode, hedge: boolean, at: number) => {
+        const leg = new Leg(race, node, hedge, at);
+        pending += 1;
+        void this.#try(node, at, leg).then((result) => {
+          pending -= 1;
+          leg.over = true;
+          if (finished) return;
+          if (result.committed || pending === 0) finish(result);
+        });
+      };
+      const hedge = (node: UpstreamNode, at: number) => {
+        this.#hedges += 1;
+        this.#deps.onHedge?.(this.#pool, node, 'sent');
+        launch(node, true, at);
+        if (this.#hedges < hedgeLimit) armHedge();
+      };
+      const armHedge = () => {
+        if (delayMs === undefined) return;
+        cancelTimer = clock.schedule(delayMs, () => {
+          cancelTimer = undefined;
+          if (finished || this.#ctx.res.destroyed) return;
+          const at = clock.now();
+          if (!this.#mayHedge(at)) return;
+          const node = this.#pick(at);
+          if (!node) return;
+          if (this.#pool.hedging.spend()) return hedge(node, at);
+          void rescueWhenSuspected();
+        });
+      };
+      // The budget is spent. Should the node holding this request be suspected of hanging, or
+      // go down, while we wait, hedge anyway: the copy is then a retry of a request to a
+      // node known to be hung, and there are only as many as that node has in flight.
+      const rescueWhenSuspected = async () => {
+        const stop = new AbortController();
+        race.onOver = () => stop.abort();
+        while (!finished && !this.#ctx.res.destroyed) {
+          const at = clock.now();
+          if ([...race.legs].some((leg) => !leg.over && (leg.node.suspected(at) || leg.node.health === 'down'))) {
+            const node = this.#mayHedge(at) ? this.#pick(at) : undefined;
+            if (node) hedge(node, at);
+            return;
+          }
+          await this.#pool.waitForChange(Math.max(0, this.#deadline - at), stop.signal);
+        }
+      };
+      launch(first, false, now);
+      if (finished) return;
+      if (delayMs === undefined) void rescueWhenSuspected();
+      else armHedge();
+    });
+  }
+
+  // --- RaceHost ------------------------------------------------------------------------------
+
+  decided(winner: Leg, losers: readonly Leg[]): void {
+    const pool = this.#pool;
+    this.#ctx.state.winner = winner.node.id;
+    if (winner.hedge) this.#deps.onHedge?.(pool, winner.node, 'won');
+    const now = this.#deps.clock.now();
+    for (const loser of losers) {
+      this.#deps.onHedge?.(pool, loser.node, 'cancelled');
+      // Only a leg sent before the winner lost to it: a hedge that was merely behind the
+      // first try's answer says nothing about its node.
+      if (loser.startedAt >= winner.startedAt) continue;
+      const was = loser.node.suspected(now);
+      loser.node.lostHedge();
+      if (was || !loser.node.suspected(now)) continue;
+      pool.suspectsUntil = Math.max(pool.suspectsUntil, loser.node.suspectedUntil);
+      // Wakes requests whose hedge the budget refused: those on the suspect may now be rescued.
+      pool.changed();
+    }
   }
 
   #mayRetry(outcome: AttemptOutcome['kind'], now: number): boolean {
@@ -144,35 +285,46 @@ export class AttemptLoop implements AttemptOwner {
     });
   }
 
-  async #try(node: UpstreamNode, now: number): Promise<AttemptResult> {
+  async #try(node: UpstreamNode, now: number, leg?: Leg): Promise<AttemptResult> {
     const pool = this.#pool;
     this.#attempt += 1;
     this.#tried.add(node.id);
     node.inflight += 1;
     let result: AttemptResult;
     try {
-      result = (await node.breakerState.run(() => this.#send(node, now))) ?? breakerRejected;
+      result = (await node.breakerState.run(() => this.#send(node, now, leg))) ?? breakerRejected;
     } catch (error) {
       node.attemptEnded();
       throw error;
     }
+    // Its outcome is known before anything reacts to it (an ejection wakes the race's rescue,
+    // which must not take a failed try for one still waiting: that is the retry rule's call).
+    if (leg) leg.over = true;
     void result.done.then(() => node.attemptEnded());
-    this.#ctx.state.attempts.push({ node: node.id, outcome: result.outcome });
+    this.#ctx.state.attempts.push(leg?.hedge ? { node: node.id, outcome: result.outcome, hedge: true } : { node: node.id, outcome: result.outcome });
+    const kind = result.outcome.kind;
+    if (kind === 'ok' || kind === 'status') {
+      // Response headers arrived: what the pool's normal latency (the learned hedge delay) is made of.
+      pool.hedging.answered(result.outcome.latencyMs, this.#deps.clock.now());
+      node.answered();
+    }
     node.observe(result.outcome);
     pool.policy.observe?.(node, result.outcome, this.#deps.clock.now());
-    this.#deps.onAttempt?.(pool, node, result.outcome, this.#attempt > 1);
+    this.#deps.onAttempt?.(pool, node, result.outcome, this.#attempt > 1 && !leg?.hedge);
     return result;
   }
 
-  #send(node: UpstreamNode, now: number): Promise<AttemptResult> {
+  #send(node: UpstreamNode, now: number, leg: Leg | undefined): Promise<AttemptResult> {
     const pool = this.#pool;
+    // Cancelled while the breaker let it through: nothing is sent.
+    if (leg?.cancelled) return Promise.resolve(cancelledBeforeSending);
     const { timeouts } = pool.settings;
     const body = this.#body;
     const epoch = pool.epoch;
     // The pool's epoch when this try goes out (a failover between tries raises it).
     if (epoch !== null) this.#headers['x-baton-epoch'] = String(epoch);
     const ctx = this.#ctx;
-    return this.#deps.forwarder.forward(ctx.res, {
+    const spec = {
       target: node.target,
       agent: pool.agent,
       method: ctx.req.method ?? 'GET',
@@ -182,9 +334,12 @@ export class AttemptLoop implements AttemptOwner {
       connectTimeoutMs: timeouts.connectMs,
       responseTimeoutMs: Math.max(1, Math.min(timeouts.responseMs, this.#deadline - now)),
       sendTimeoutMs: ctx.state.runtime.settings.server.sendTimeoutMs,
-      owner: this,
+      owner: leg ?? this,
       tunnel: this.#handshakeHead ? { pool: pool.name, node: node.id, head: this.#handshakeHead } : undefined,
-    });
+    };
+    if (!leg) return this.#deps.forwarder.forward(ctx.res, spec);
+    leg.handle = this.#deps.forwarder.begin(ctx.res, spec);
+    return leg.handle.result;
   }
 
   /** Aborts waits for a node when the client goes away; made once, on the first wait. */
@@ -222,6 +377,13 @@ export class AttemptLoop implements AttemptOwner {
     sendError(this.#ctx.res, code, { requestId: this.#ctx.state.requestId, headers, detail, close: this.#deps.draining() });
   }
 }
+
+/** A hedge race was decided before this leg went out: nothing was sent. */
+const cancelledBeforeSending: AttemptResult = {
+  outcome: { kind: 'aborted', failed: false, latencyMs: 0, detail: 'another node answered first' },
+  committed: false,
+  done: Promise.resolve(),
+};
 
 /** The breaker refused the attempt: nothing was sent. */
 const breakerRejected: AttemptResult = {

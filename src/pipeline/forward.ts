@@ -17,7 +17,11 @@ export interface ForwardDeps {
   readonly draining: () => boolean;
   /** After every attempt (metrics). */
   readonly onAttempt?: (pool: Pool, node: UpstreamNode, outcome: AttemptOutcome, retry: boolean) => void;
+  /** A hedge was sent to `node`, won on it, or an attempt on it was cancelled because another won (metrics). */
+  readonly onHedge?: (pool: Pool, node: UpstreamNode, event: HedgeEvent) => void;
 }
+
+export type HedgeEvent = 'sent' | 'won' | 'cancelled';
 
 const noBody: RequestBody = { kind: 'none' };
 

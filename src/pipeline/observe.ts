@@ -11,8 +11,12 @@ export interface RequestRecord {
   readonly client: string;
   readonly route: string | undefined;
   readonly pool: string | undefined;
+  /** The node whose answer the client got (for a hedged request, the winner), else the last one tried. */
   readonly node: string | undefined;
+  /** Tries, hedges included. */
   readonly attempts: number;
+  /** Hedges sent (copies of the request to other nodes while the first try was pending). */
+  readonly hedges?: number;
   readonly status: number;
   readonly error: string | undefined;
   /** The client connection closed before the response was complete. A websocket's record comes when its tunnel closes. */
@@ -76,12 +80,19 @@ function recordOf(ctx: ParameterizedContext<GatewayState>, durationMs: number): 
     client: state.clientIp,
     route: state.route?.name,
     pool: state.pool?.name,
-    node: attempts[attempts.length - 1]?.node,
+    node: state.winner ?? attempts[attempts.length - 1]?.node,
     attempts: attempts.length,
+    hedges: countHedges(attempts),
     status: ctx.res.statusCode,
     error: state.error,
     // A websocket tunnel's response never "finishes": its 101 went out whole.
     aborted: !ctx.res.writableFinished && ctx.res.statusCode !== 101,
     durationMs: Math.round(durationMs * 100) / 100,
   };
+}
+
+function countHedges(attempts: readonly { hedge?: boolean }[]): number {
+  let hedges = 0;
+  for (const attempt of attempts) if (attempt.hedge) hedges += 1;
+  return hedges;
 }

@@ -20,6 +20,8 @@ export interface Runtime {
 export interface AttemptRecord {
   readonly node: string;
   readonly outcome: AttemptOutcome;
+  /** Sent as a hedge. */
+  readonly hedge?: boolean;
 }
 
 /** `ctx.state` through the pipeline. */
@@ -35,6 +37,8 @@ export interface GatewayState {
   /** The path and query the upstream receives (after stripPath). */
   upstreamTarget?: string;
   attempts: AttemptRecord[];
+  /** The node whose answer went to the client, when tries raced (a hedged request). */
+  winner?: string;
   /** Set when the gateway answered with one of its own errors. */
   error?: ErrorCode;
 }

@@ -129,7 +129,7 @@ export interface Policy {
 }
 
 /** Pool settings a policy wants unless the user sets them (hot standby wants fast heartbeats). */
-export type PoolDefaults = Partial<Pick<PoolConfig, 'health' | 'passive' | 'breaker' | 'retry' | 'timeouts'>>;
+export type PoolDefaults = Partial<Pick<PoolConfig, 'health' | 'passive' | 'breaker' | 'retry' | 'hedge' | 'timeouts'>>;
 
 export interface PolicyDefinition<S extends ZodType = ZodType> {
   readonly name: string;

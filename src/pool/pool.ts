@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { PoolSettings } from '../config/types.ts';
+import { PoolHedging } from '../hedge/pool-hedging.ts';
 import type { Policy, PoolView } from '../policy/types.ts';
 import type { ActiveState } from '../state/types.ts';
 import type { UpstreamNode } from './upstream-node.ts';
@@ -26,6 +27,9 @@ export class Pool implements PoolView {
   readonly nodes: readonly UpstreamNode[];
   readonly policy: Policy;
   readonly agent: http.Agent;
+  readonly hedging: PoolHedging;
+  /** Until when some node of the pool may be suspected of hanging (0: none): a cheap test before looking at each node. */
+  suspectsUntil = 0;
   readonly #byId: Map<string, UpstreamNode>;
   #activeState: ActiveState | undefined;
   #version = 0;
@@ -37,6 +41,7 @@ export class Pool implements PoolView {
     this.nodes = nodes;
     this.policy = policy;
     this.agent = agent;
+    this.hedging = new PoolHedging(settings.hedge, settings.timeouts);
     this.#byId = new Map(nodes.map((node) => [node.id, node]));
   }
 

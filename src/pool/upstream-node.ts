@@ -7,6 +7,10 @@ import { Prober, type ProbeResult } from '../health/prober.ts';
 import { NodeBreaker, type BucketRotation } from '../breaker/breaker.ts';
 import { proxyTarget, type ProxyTarget } from '../proxy/target.ts';
 import type { Clock } from '../util/clock.ts';
+import { isSuspected, nextSuspicion, unsuspected, type SuspicionInput, type SuspicionRules, type SuspicionState } from '../health/suspicion.ts';
+
+/** Hedges lost in a row (with no answer in between) before a node is suspected of hanging. */
+const SUSPICION_LOSSES = 3;
 
 export interface NodeHooks {
   onLocalHealth(node: UpstreamNode, transition: LocalTransition): void;
@@ -51,6 +55,7 @@ export class UpstreamNode implements NodeView {
   #clusterHealth: ClusterHealth | undefined;
   #prober: Prober | undefined;
   #wiring: NodeWiring;
+  #suspicion: SuspicionState = unsuspected;
 
   constructor(settings: NodeSettings, wiring: NodeWiring) {
     this.id = settings.id;
@@ -100,14 +105,50 @@ export class UpstreamNode implements NodeView {
   #newProber(wiring: NodeWiring): Prober | undefined {
     if (!wiring.health || wiring.probing === false) return undefined;
     return new Prober({ url: this.url, agent: wiring.agent }, wiring.health, wiring.clock, (result: ProbeResult) => {
-      this.localHealth.probe(result.ok, result.detail);
+      this.#onHeartbeat(result);
       this.#wiring.hooks.onHeartbeat?.(this, result);
     });
   }
 
   /** A heartbeat result from the worker that probes for this machine. */
   heartbeat(result: ProbeResult): void {
-    if (this.#wiring.health && this.#wiring.probing === false) this.localHealth.probe(result.ok, result.detail);
+    if (this.#wiring.health && this.#wiring.probing === false) this.#onHeartbeat(result);
+  }
+
+  #onHeartbeat(result: ProbeResult): void {
+    this.#suspect({ type: 'probe', ok: result.ok, startedAt: result.startedAt ?? 0 }, result.detail);
+    this.localHealth.probe(result.ok, result.detail);
+  }
+
+  // --- Latency-aware suspicion (see health/suspicion.ts) ----------------------------------
+
+  /** Suspected of hanging: probed now, and passed over for new requests while the probe runs. */
+  suspected(now: number): boolean {
+    return isSuspected(this.#suspicion, now);
+  }
+
+  /** While suspected: until when the suspicion lasts without a verdict (0 otherwise). */
+  get suspectedUntil(): number {
+    return this.#suspicion.until;
+  }
+
+  /** A hedge sent elsewhere answered while this node's copy was still pending. */
+  lostHedge(): void {
+    this.#suspect({ type: 'lost' }, '');
+  }
+
+  /** This node answered a request (response headers): it does not hang. */
+  answered(): void {
+    const state = this.#suspicion;
+    if (state.losses === 0 && state.since === 0) return;
+    this.#suspect({ type: 'answered' }, '');
+  }
+
+  #suspect(input: SuspicionInput, detail: string): void {
+    const step = nextSuspicion(this.#suspicion, input, suspicionRules(this.#wiring), this.#wiring.clock.now());
+    this.#suspicion = step.state;
+    if (step.action === 'probe') this.#prober?.probeNow();
+    else if (step.action === 'eject') this.localHealth.ejectHung(`hung: lost ${SUSPICION_LOSSES} hedges in a row, then a heartbeat failed (${detail})`);
   }
 
   get local(): Health {
@@ -187,6 +228,17 @@ export class UpstreamNode implements NodeView {
     this.localHealth.dispose();
     this.#breaker.shutdown();
   }
+}
+
+function suspicionRules(wiring: NodeWiring): SuspicionRules {
+  const health = wiring.health;
+  // A probe may be in flight when suspicion begins: its answer does not count, the next one
+  // does, so a verdict takes up to two heartbeat timeouts.
+  return {
+    losses: SUSPICION_LOSSES,
+    maxSuspicionMs: health ? 2 * health.timeoutMs + 250 : 1000,
+    quietMs: health ? Math.max(1000, health.intervalMs) : 1000,
+  };
 }
 
 function healthRules(wiring: NodeWiring) {

@@ -67,6 +67,8 @@ export class Attempt implements StreamProgress {
   readonly #spec: AttemptSpec;
   readonly #tunnels: WebSocketTunnels;
   readonly #resolve: (result: AttemptResult) => void;
+  /** The attempt that held the client response's tag before this one (hedged requests race on one response). */
+  #previous: Attempt | undefined;
 
   constructor(res: ServerResponse, spec: AttemptSpec, tunnels: WebSocketTunnels, resolve: (result: AttemptResult) => void) {
     this.#res = res;
@@ -78,6 +80,7 @@ export class Attempt implements StreamProgress {
 
   start(): void {
     const spec = this.#spec;
+    this.#previous = this.#res[attemptOf];
     this.#res[attemptOf] = this;
     this.#res.on('close', onClientClose);
     // The client left while the loop waited (for a node, or between tries): send nothing.
@@ -160,7 +163,16 @@ export class Attempt implements StreamProgress {
     if (this.#phase === Phase.Over) return void proxyRes.destroy();
     const status = proxyRes.statusCode ?? 502;
     const latencyMs = this.#elapsed();
-    if (this.#spec.owner.holdStatus(status)) return this.#drop(proxyRes, status, latencyMs);
+    const owner = this.#spec.owner;
+    if (owner.holdStatus(status)) return this.#drop(proxyRes, status, latencyMs);
+    if (owner.claim) {
+      // A hedged request: the first response headers win, and only the winner talks to the client.
+      if (!owner.claim()) {
+        proxyRes.destroy();
+        return this.cancel('another node answered first');
+      }
+      this.#res[attemptOf] = this;
+    }
     // An answer before the whole request body arrived (the upstream did not wait for it):
     // whatever the client still sends cannot be read as a next request, so close after it.
     if (!this.#res.req.complete) this.#res.shouldKeepAlive = false;
@@ -280,6 +292,20 @@ export class Attempt implements StreamProgress {
     this.end();
   }
 
+  /**
+   * A hedge race was decided elsewhere (or the request is over): stop now and abort the
+   * upstream request, so the upstream sees the abort. Not the node's fault.
+   */
+  cancel(detail: string): void {
+    if (this.#phase === Phase.Over || this.#phase === Phase.Streaming || this.#phase === Phase.Tunnel) return;
+    this.#settle({ kind: 'aborted', failed: false, latencyMs: this.#elapsed(), detail }, false);
+    this.end();
+  }
+
+  get running(): boolean {
+    return this.#phase !== Phase.Over;
+  }
+
   /** Restarts the one timer: with a new duration, or (cheaper, no allocation) the same one. */
   #arm(ms?: number): void {
     this.armed += 1;
@@ -307,7 +333,12 @@ export class Attempt implements StreamProgress {
     this.#disarm();
     const res = this.#res;
     res.removeListener('close', onClientClose);
-    if (res[attemptOf] === this) res[attemptOf] = undefined;
+    if (res[attemptOf] === this) {
+      // Hand the client's close back to an attempt still racing for this response, if any.
+      let previous = this.#previous;
+      while (previous && !previous.running) previous = previous.#previous;
+      res[attemptOf] = previous;
+    }
     if (this.#proxyRes) this.#proxyRes[attemptOf] = undefined;
     if (this.#socket?.[attemptOf] === this) this.#socket[attemptOf] = undefined;
     const body = this.#spec.body as (Readable & Tagged) | undefined;

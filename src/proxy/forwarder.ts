@@ -18,6 +18,19 @@ export interface AttemptOwner {
   holdStatus(status: number): boolean;
   /** Extra response headers for the client, flat [name, value, …]; asked when the response starts. */
   responseHeaders(): readonly string[];
+  /**
+   * Set when this attempt races others (a hedged request): asked when its response headers
+   * arrive, before any byte goes to the client. True: this attempt won, and the others are
+   * cancelled now. False: another one won; this one is cancelled.
+   */
+  claim?(): boolean;
+}
+
+/** A running attempt that may be cancelled (a hedge race's loser). */
+export interface AttemptHandle {
+  readonly result: Promise<AttemptResult>;
+  /** Stops the attempt now (the upstream request is aborted); a no-op once it committed or ended. Never a failure of the node. */
+  cancel(detail: string): void;
 }
 
 export interface AttemptSpec {
@@ -63,5 +76,13 @@ export class Forwarder {
   /** `res` is the client's response (for a handshake, one bound to the upgraded socket). */
   forward(res: ServerResponse, spec: AttemptSpec): Promise<AttemptResult> {
     return new Promise((resolve) => new Attempt(res, spec, this.tunnels, resolve).start());
+  }
+
+  /** The same, with a handle to cancel the attempt (hedged requests). */
+  begin(res: ServerResponse, spec: AttemptSpec): AttemptHandle {
+    let attempt!: Attempt;
+    const result = new Promise<AttemptResult>((resolve) => (attempt = new Attempt(res, spec, this.tunnels, resolve)));
+    attempt.start();
+    return { result, cancel: (detail) => attempt.cancel(detail) };
   }
 }

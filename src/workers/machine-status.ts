@@ -16,6 +16,7 @@ export interface WorkerNodeRow {
   readonly local: NodeStatus['local'];
   readonly breaker: NodeStatus['breaker'];
   readonly usable: boolean;
+  readonly suspected: boolean;
   readonly inflight: number;
 }
 
@@ -26,7 +27,7 @@ export interface MachineStatus extends Omit<StatusDocument, 'pools'> {
 }
 
 /** What may differ between workers for a moment, or for good (a breaker is per process). */
-const nodeKey = (node: NodeStatus) => JSON.stringify([node.health, node.local, node.breaker, node.usable, node.draining, node.ejectedUntil]);
+const nodeKey = (node: NodeStatus) => JSON.stringify([node.health, node.local, node.breaker, node.usable, node.suspected, node.draining, node.ejectedUntil]);
 
 /**
  * The machine's /status from every worker's (pure): the lead worker's document, with in-flight
@@ -52,7 +53,7 @@ export function machineStatus(reports: readonly WorkerStatus[]): MachineStatus {
         const inflight = rows.reduce((sum, row) => sum + row.seen.inflight, 0);
         const agree = new Set(rows.map((row) => nodeKey(row.seen))).size === 1;
         if (agree) return { ...node, inflight };
-        const workers = rows.map(({ worker, seen }) => ({ worker, health: seen.health, local: seen.local, breaker: seen.breaker, usable: seen.usable, inflight: seen.inflight }));
+        const workers = rows.map(({ worker, seen }) => ({ worker, health: seen.health, local: seen.local, breaker: seen.breaker, usable: seen.usable, suspected: seen.suspected, inflight: seen.inflight }));
         return { ...node, inflight, workers };
       }),
     };

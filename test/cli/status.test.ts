@@ -55,9 +55,10 @@ test('renderStatus: columns line up, draining and disconnected stores are visibl
         pinned: false,
         flips: 0,
         failbackAt: null,
+        hedge: null,
         nodes: [
-          { id: 'n1', url: 'http://n1/', tier: 0, weight: 1, standby: null, health: 'up', local: 'up', cluster: 'up', breaker: 'closed', inflight: 12, draining: true, usable: false, upSince: 1, ejectedUntil: null, downVotes: [] },
-          { id: 'node-two', url: 'http://n2/', tier: 1, weight: 10, standby: null, health: 'down', local: 'up', cluster: 'down', breaker: 'open', inflight: 0, draining: false, usable: false, upSince: null, ejectedUntil: null, downVotes: ['gw-2'] },
+          { id: 'n1', url: 'http://n1/', tier: 0, weight: 1, standby: null, health: 'up', local: 'up', cluster: 'up', breaker: 'closed', inflight: 12, draining: true, usable: false, upSince: 1, ejectedUntil: null, suspected: false, downVotes: [] },
+          { id: 'node-two', url: 'http://n2/', tier: 1, weight: 10, standby: null, health: 'down', local: 'up', cluster: 'down', breaker: 'open', inflight: 0, draining: false, usable: false, upSince: null, ejectedUntil: null, suspected: false, downVotes: ['gw-2'] },
         ],
       },
     },

@@ -47,6 +47,28 @@ test('sizes accept bytes and units', (t) => {
   t.is(settingsFor(config).pools.get('api')!.retry.bufferBody, 1024 * 1024);
 });
 
+// [case, hedge as written, settings]
+const hedgeCases: Array<[string, unknown, unknown]> = [
+  ['on by default: learned delay, one hedge, 5 % budget', undefined, { after: 'auto', max: 1, budget: 0.05 }],
+  ['false turns it off', false, false],
+  ['a set delay', { after: '50ms' }, { after: 50, max: 1, budget: 0.05 }],
+  ['a budget in percent, as a string or a number', { budget: '2.5%', max: 2 }, { after: 'auto', max: 2, budget: 0.025 }],
+  ['a budget as a number of percent', { budget: 10 }, { after: 'auto', max: 1, budget: 0.1 }],
+];
+for (const [name, hedge, expected] of hedgeCases) {
+  test(`hedge: ${name}`, (t) => {
+    const config = base();
+    if (hedge !== undefined) (config.pools.api as Record<string, unknown>).hedge = hedge;
+    t.deepEqual(settingsFor(config).pools.get('api')!.hedge, expected);
+  });
+}
+
+test('hedge: off by default for hot-standby (only the active node may take requests)', (t) => {
+  const config = base();
+  (config.pools.api as Record<string, unknown>).policy = 'hot-standby';
+  t.is(settingsFor(config).pools.get('api')!.hedge, false);
+});
+
 test('health: false disables heartbeats; expect accepts classes and ranges', (t) => {
   const config = base();
   (config.pools.api as Record<string, unknown>).health = false;
@@ -91,6 +113,16 @@ const invalid: Case[] = [
     name: 'bad size',
     mutate: (c) => (c.pools.api.retry = { bufferBody: 'big' }),
     problems: [`pools.api.retry.bufferBody: invalid size "big" (use 65536, '64kb' or '1mb')`],
+  },
+  {
+    name: 'bad hedge budget',
+    mutate: (c) => (c.pools.api.hedge = { budget: '150%' }),
+    problems: [`pools.api.hedge.budget: invalid share "150%" (use '5%': more than 0, at most 100)`],
+  },
+  {
+    name: 'bad hedge delay',
+    mutate: (c) => (c.pools.api.hedge = { after: 'later' }),
+    problems: [`pools.api.hedge.after: invalid delay "later" (use 'auto', 50, '50ms' or '1s')`],
   },
   {
     name: 'duplicate node ids',

@@ -15,6 +15,7 @@ const node = (id: string, patch: Partial<NodeStatus> = {}): NodeStatus => ({
   inflight: 0,
   draining: false,
   usable: true,
+  suspected: false,
   upSince: 1,
   ejectedUntil: null,
   downVotes: [],
@@ -27,7 +28,7 @@ const report = (worker: number, nodes: NodeStatus[], active = 'a', epoch = 1): W
     store: 'memory',
     storeConnected: true,
     instances: [],
-    pools: { api: { policy: 'hot-standby', active, epoch, activeSince: 1, pinned: false, flips: 0, failbackAt: null, nodes } },
+    pools: { api: { policy: 'hot-standby', active, epoch, activeSince: 1, pinned: false, flips: 0, failbackAt: null, hedge: null, nodes } },
   };
   return { worker, pid: 100 + worker, inflight: nodes.reduce((sum, n) => sum + n.inflight, 0), status };
 };
