@@ -350,7 +350,7 @@ test('stop between a change and its election: the election does not run', async 
 
 async function refused(t: import('ava').ExecutionContext, promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
   const error = await t.throwsAsync(promise, { instanceOf: BatonError });
-  t.is((error as BatonError).code, code);
+  t.is((error as BatonError).code as string, code);
   if (message) t.regex(error!.message, message);
 }
 
