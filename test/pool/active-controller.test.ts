@@ -49,7 +49,7 @@ interface Harness {
   readonly elections: ElectionIntent[];
   readonly proposals: Proposal[];
   readonly activated: string[];
-  readonly warnings: Array<{ pool: string; err: unknown }>;
+  readonly warnings: Array<{ pool: string; err: unknown; msg: string }>;
   /** The answer the policy gives next. */
   answer: Answer;
   /** Settles the oldest proposal still waiting: a state (won), undefined (lost) or an error. */
@@ -71,7 +71,7 @@ function harness(options: { nodes?: NodeFacts[]; active?: ActiveState; activePas
     elections: [] as ElectionIntent[],
     proposals: [] as Proposal[],
     activated: [] as string[],
-    warnings: [] as Array<{ pool: string; err: unknown }>,
+    warnings: [] as Array<{ pool: string; err: unknown; msg: string }>,
     answer: undefined as Answer,
     get waiting() {
       return waiting.length;
@@ -120,7 +120,7 @@ function harness(options: { nodes?: NodeFacts[]; active?: ActiveState; activePas
       });
     },
   } as unknown as StateStore;
-  const log = { warn: (fields: { pool: string; err: unknown }) => h.warnings.push(fields) } as unknown as Logger;
+  const log = { warn: (fields: { pool: string; err: unknown }, msg: string) => h.warnings.push({ ...fields, msg }) } as unknown as Logger;
   const controller = new ActiveController({
     store,
     clock,
@@ -179,6 +179,7 @@ for (const [name, answer] of noProposal) {
     t.deepEqual(h.proposals, []);
     t.is(h.controller.nextCheck(h.pool), null);
     t.is(h.clock.pending, 0, 'and nothing scheduled');
+    t.deepEqual(h.warnings, [], 'and nothing went wrong');
   });
 }
 
@@ -262,7 +263,7 @@ test('a failed proposal is logged and the policy is asked again a second later, 
   await flush();
   const error = new Error('store down');
   await h.settle(error);
-  t.deepEqual(h.warnings, [{ pool: 'db', err: error }]);
+  t.deepEqual(h.warnings, [{ pool: 'db', err: error, msg: 'active node proposal failed' }]);
   t.is(h.controller.nextCheck(h.pool), h.clock.now() + 1000);
   h.clock.advance(999);
   await flush();
