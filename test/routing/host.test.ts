@@ -33,6 +33,8 @@ const valid: string[] = [
   'a.0xg', // 0x and a non-hex digit: no number
   'a.0x1g',
   'a.0xG',
+  'a.0a', // a leading 0 without the x: decimal digits only
+  'a.0x-1', // '-' is no hex digit
 ];
 
 const invalid: Array<[host: string, why: string]> = [
