@@ -106,7 +106,12 @@ function probeFailed(state: HealthState, rules: HealthRules, now: number, detail
 function passivePassed(state: HealthState, rules: HealthRules, now: number): HealthStep {
   const s = state.passiveFailures === 0 ? state : { ...state, passiveFailures: 0 };
   // Without heartbeats, real traffic is the only evidence that a node is fine.
-  if (!rules.heartbeats && (s.probation || s.verdict === 'unknown') && s.ejectedUntil <= now) {
+  if (
+    !rules.heartbeats &&
+    (s.probation || s.verdict === 'unknown') &&
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a second guard: an ejection always sets the verdict down and clears probation, so no state in an ejection gets this far
+    s.ejectedUntil <= now
+  ) {
     return become(s, 'up', now, s.probation ? 'trial request succeeded' : 'request succeeded', { probation: false });
   }
   return { state: s };

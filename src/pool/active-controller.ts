@@ -106,6 +106,7 @@ export class ActiveController {
   async #run(pool: Pool, intent: ElectionIntent): Promise<void> {
     if (this.#busy.has(pool) || this.#stopped) return;
     this.#cancelRecheck(pool);
+    // Stryker disable next-line ConditionalExpression: pool.node(null) finds no node either
     const active = pool.active === null ? undefined : pool.node(pool.active);
     if (active && !activeFailed(active, this.#deps.store) && (pool.pinned || !active.usable)) return;
     const election = pool.policy.elect!(pool, this.#deps.store.now(), intent);

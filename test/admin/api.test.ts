@@ -85,12 +85,18 @@ test('unknown pools, nodes and paths: coded 404s', async (t) => {
   t.is(notActivePassive.json().error.code, 'NOT_ACTIVE_PASSIVE');
 });
 
-/** Reads server-sent events until `count` data events arrived. */
-function readEvents(url: string, count: number, headers: http.OutgoingHttpHeaders = {}): Promise<{ events: Array<{ id: number; event: GatewayEvent }>; close(): void }> {
+/**
+ * Opens an event stream; resolves once the gateway has subscribed it to the bus (it writes
+ * `retry:` and the recent history first, then subscribes in the same call), so that whatever
+ * happens from then on reaches it live. `until(count)` waits for that many data events.
+ */
+function openEvents(url: string, headers: http.OutgoingHttpHeaders = {}): Promise<{ events: Array<{ id: number; event: GatewayEvent }>; until(count: number): Promise<void>; close(): void }> {
   return new Promise((resolve, reject) => {
     const events: Array<{ id: number; event: GatewayEvent }> = [];
+    const waiters: Array<{ count: number; done: () => void }> = [];
     const req = http.get(url, { headers }, (res) => {
       let buffer = '';
+      let subscribed = false;
       res.on('data', (chunk) => {
         buffer += chunk;
         let end: number;
@@ -100,7 +106,23 @@ function readEvents(url: string, count: number, headers: http.OutgoingHttpHeader
           const id = /^id: (\d+)$/m.exec(block);
           const data = /^data: (.*)$/m.exec(block);
           if (id && data) events.push({ id: Number(id[1]), event: JSON.parse(data[1]!) });
-          if (events.length >= count) resolve({ events, close: () => req.destroy() });
+        }
+        for (const waiter of waiters.filter((w) => events.length >= w.count)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.done();
+        }
+        if (!subscribed) {
+          subscribed = true;
+          resolve({
+            events,
+            until: (count) =>
+              new Promise<void>((done, fail) => {
+                if (events.length >= count) return done();
+                const timer = setTimeout(() => fail(new Error(`${events.length} of ${count} events within 5 s`)), 5000);
+                waiters.push({ count, done: () => (clearTimeout(timer), done()) });
+              }),
+            close: () => req.destroy(),
+          });
         }
       });
     });
@@ -110,17 +132,23 @@ function readEvents(url: string, count: number, headers: http.OutgoingHttpHeader
 
 test('GET /events streams every transition as it happens, and resumes after Last-Event-ID', async (t) => {
   const { adminUrl } = await setup(t);
-  const stream = readEvents(`${adminUrl}/events`, 2);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  const stream = await openEvents(`${adminUrl}/events`);
+  t.deepEqual(stream.events, [], 'nothing happened before: no history to replay');
   await post(`${adminUrl}/pools/web/nodes/a/drain`, `Bearer ${token}`);
+  await stream.until(1);
+  t.like(stream.events[0]!.event, { type: 'drain', pool: 'web', node: 'a', to: 'draining' }, 'sent as it happens, before the next change');
   await post(`${adminUrl}/pools/web/nodes/a/enable`, `Bearer ${token}`);
-  const { events, close } = await stream;
-  close();
+  await stream.until(2);
+  stream.close();
+  const { events } = stream;
+  t.is(events.length, 2);
   t.like(events[0]!.event, { type: 'drain', pool: 'web', node: 'a', to: 'draining' });
   t.like(events[1]!.event, { type: 'drain', pool: 'web', node: 'a', to: 'enabled' });
   t.true(typeof events[0]!.event.time === 'number' && typeof events[0]!.event.instance === 'string');
   // A client that reconnects with the id of the first event gets only what came after it.
-  const resumed = await readEvents(`${adminUrl}/events`, 1, { 'last-event-id': String(events[0]!.id) });
+  const resumed = await openEvents(`${adminUrl}/events`, { 'last-event-id': String(events[0]!.id) });
+  await resumed.until(1);
   resumed.close();
+  t.is(resumed.events.length, 1);
   t.like(resumed.events[0]!.event, { to: 'enabled' });
 });

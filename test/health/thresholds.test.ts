@@ -150,3 +150,112 @@ test('a success that changes nothing keeps the same state object (no allocation 
   const state = nextHealth(initialHealth(0), probe(true), withHeartbeats, 0).state;
   t.is(nextHealth(state, request(true), withHeartbeats, 1).state, state);
 });
+
+/** Feeds inputs at the given times; returns every transition (with when it happened) and the last state. */
+function transitions(rules: HealthRules, steps: Array<[at: number, input: HealthInput]>): { seen: string[]; state: HealthState } {
+  let state = initialHealth(0);
+  const seen: string[] = [];
+  for (const [at, input] of steps) {
+    const step = nextHealth(state, input, rules, at);
+    if (step.transition) seen.push(`${at}: ${step.transition.from} → ${step.transition.to}: ${step.transition.reason}`);
+    state = step.state;
+  }
+  return { seen, state };
+}
+
+const guarantees: Array<{ name: string; rules: HealthRules; steps: Array<[number, HealthInput]>; seen: string[]; state?: Partial<HealthState> }> = [
+  {
+    name: 'with heartbeats, an ejected node whose heartbeats still fail stays down when the ejection ends',
+    rules: withHeartbeats,
+    steps: [[0, probe(true)], [10, request(false, true)], [500, probe(false)], [1010, tick], [1100, probe(true)]],
+    seen: ['0: unknown → up: heartbeat passed (status 200)', '10: up → down: ejected for 1000ms: reset'],
+    state: { verdict: 'down', ejectedUntil: 0, lastEjectionEnd: 1010, probePasses: 1 },
+  },
+  {
+    name: 'with heartbeats, an ejection with a single passing heartbeat (rise 2) stays down when it ends',
+    rules: withHeartbeats,
+    steps: [[0, probe(true)], [10, request(false, true)], [900, probe(true)], [1010, tick]],
+    seen: ['0: unknown → up: heartbeat passed (status 200)', '10: up → down: ejected for 1000ms: reset'],
+    state: { verdict: 'down', ejectedUntil: 0, lastEjectionEnd: 1010 },
+  },
+  {
+    name: 'failures of requests still in flight during an ejection do not lengthen it nor count towards the next',
+    rules: withHeartbeats,
+    steps: [[0, probe(true)], [10, request(false, true)], [500, request(false, true)], [600, request(false)], [700, request(false)], [800, request(false)], [1009, tick], [1010, tick]],
+    seen: ['0: unknown → up: heartbeat passed (status 200)', '10: up → down: ejected for 1000ms: reset'],
+    state: { verdict: 'down', ejectedUntil: 0, ejections: 1, passiveFailures: 0, lastEjectionEnd: 1010 },
+  },
+  {
+    name: 'without heartbeats, a success in the middle of an ejection does not end it',
+    rules: withoutHeartbeats,
+    steps: [[0, request(true)], [10, request(false, true)], [500, request(true)], [1009, request(true)], [1010, tick], [1011, request(true)]],
+    seen: ['0: unknown → up: request succeeded', '10: up → down: ejected for 1000ms: reset', '1010: down → unknown: ejection over, letting one trial request through', '1011: unknown → up: trial request succeeded'],
+    state: { verdict: 'up', probation: false },
+  },
+  {
+    name: 'with heartbeats, a request success never brings a node up (the heartbeats decide)',
+    rules: withHeartbeats,
+    steps: [[0, request(true)], [1, request(true)]],
+    seen: [],
+    state: { verdict: 'unknown' },
+  },
+  {
+    name: 'no transition when the verdict does not change: a node down by heartbeats then ejected stays down silently',
+    rules: withHeartbeats,
+    steps: [[0, probe(false)], [1, probe(false)], [2, probe(false)], [3, request(false, true)], [4, probe(false)]],
+    seen: ['2: unknown → down: 3 heartbeats failed (timeout)'],
+    state: { verdict: 'down', since: 2, ejectedUntil: 1003 },
+  },
+  {
+    name: 'rise passes end a heartbeat-down verdict and say how many',
+    rules: withHeartbeats,
+    steps: [[0, probe(false)], [1, probe(false)], [2, probe(false)], [3, probe(true)], [4, probe(true)]],
+    seen: ['2: unknown → down: 3 heartbeats failed (timeout)', '4: down → up: 2 heartbeats passed (status 200)'],
+    state: { verdict: 'up', since: 4, probeFailures: 0, probePasses: 2 },
+  },
+  {
+    name: 'a second ejection in a row, rise passes in but not 2 × rise: it ends with its time, and says why',
+    rules: withHeartbeats,
+    steps: [[0, probe(true)], [10, request(false, true)], [1010, tick], [1020, probe(true)], [1030, probe(true)], [1040, request(false, true)], [1100, probe(true)], [1200, probe(true)], [3039, tick], [3040, tick]],
+    seen: [
+      '0: unknown → up: heartbeat passed (status 200)',
+      '10: up → down: ejected for 1000ms: reset',
+      '1030: down → up: 2 heartbeats passed (status 200)',
+      '1040: up → down: ejected for 2000ms: reset',
+      '3040: down → up: ejection over, heartbeats passing',
+    ],
+    state: { verdict: 'up', ejectedUntil: 0, lastEjectionEnd: 3040, ejections: 2 },
+  },
+  {
+    name: 'three failed requests: the reason counts them; a trial that fails says so',
+    rules: withoutHeartbeats,
+    steps: [[0, request(false)], [1, request(false)], [2, request(false)], [1002, tick], [1003, request(false)]],
+    seen: ['2: unknown → down: ejected for 1000ms: 3 requests failed (reset)', '1002: down → unknown: ejection over, letting one trial request through', '1003: unknown → down: ejected for 2000ms: trial request failed (reset)'],
+    state: { ejections: 2, ejectedUntil: 3003, probation: false },
+  },
+  {
+    name: 'a tick with no ejection, or before the ejection ends, changes nothing',
+    rules: withoutHeartbeats,
+    steps: [[0, tick], [1, request(false, true)], [1000, tick]],
+    seen: ['1: unknown → down: ejected for 1000ms: reset'],
+    state: { verdict: 'down', ejectedUntil: 1001, probation: false },
+  },
+];
+
+for (const { name, rules, steps, seen, state } of guarantees) {
+  test(name, (t) => {
+    const result = transitions(rules, steps);
+    t.deepEqual(result.seen, seen);
+    if (state) t.like(result.state, state);
+  });
+}
+
+test('an unchanged verdict keeps its since; a changed one takes the time of the change', (t) => {
+  let state = nextHealth(initialHealth(0), probe(true), withHeartbeats, 5).state;
+  t.is(state.since, 5);
+  const again = nextHealth(state, probe(true), withHeartbeats, 9);
+  t.is(again.transition, undefined);
+  t.is(again.state.since, 5);
+  state = nextHealth(state, request(false, true), withHeartbeats, 20).state;
+  t.is(state.since, 20);
+});

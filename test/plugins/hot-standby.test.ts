@@ -210,3 +210,67 @@ test('options are validated', (t) => {
   t.false(hotStandby.options!.safeParse({ maxFailbackDelay: 'never' }).success);
   t.like(hotStandby.options!.parse({}), { failback: 'auto', failbackDelay: 30_000, maxFailbackDelay: 600_000 });
 });
+
+/** Each election says why, in the words the events and the admin API show. */
+const reasons: Array<{ name: string; setup: (h: Harness) => void; intent?: ElectionIntent; to: string | undefined; reason?: string }> = [
+  { name: 'the first election', setup: () => {}, to: 'primary', reason: 'initial active node' },
+  { name: 'an active node no longer configured', setup: (h) => void (h.pool.active = 'gone'), to: 'primary', reason: 'gone is no longer configured' },
+  { name: 'the active node down', setup: (h) => (h.elect(), h.down('primary')), to: 'standby', reason: 'primary is down' },
+  { name: 'the active node drained', setup: (h) => (h.elect(), Object.assign(h.pool.node('primary'), { draining: true, usable: false })), to: 'standby', reason: 'primary is drained' },
+  { name: 'the active node’s breaker open', setup: (h) => (h.elect(), Object.assign(h.pool.node('primary'), { breaker: 'open', usable: false })), to: 'standby', reason: 'primary is failing (breaker open)' },
+  { name: 'the active node unusable for another reason (probation)', setup: (h) => (h.elect(), Object.assign(h.pool.node('primary'), { usable: false })), to: 'standby', reason: 'primary is not usable' },
+  { name: 'a forced failover', setup: (h) => h.elect(), intent: 'failover', to: 'standby', reason: 'forced failover from primary' },
+  { name: 'a forced failover before any election', setup: () => {}, intent: 'failover', to: 'primary', reason: 'forced failover from none' },
+  { name: 'a forced failover skips a down standby', setup: (h) => (h.elect(), h.down('standby')), intent: 'failover', to: 'dr', reason: 'forced failover from primary' },
+  { name: 'a requested failback', setup: (h) => (h.elect(), h.elect('failover')), intent: 'failback', to: 'primary', reason: 'failback to primary' },
+  { name: 'a requested failback to the node already active: nothing', setup: (h) => h.elect(), intent: 'failback', to: undefined },
+  { name: 'an automatic failback says how long the node has been up', setup: (h) => (h.elect(), h.down('primary'), h.elect(), h.up('primary'), h.advance(31_400)), to: 'primary', reason: 'failback: primary up for 31s' },
+];
+
+for (const { name, setup, intent = 'auto', to, reason } of reasons) {
+  test(`reason: ${name}`, (t) => {
+    const h = new Harness(standbyPool(), { failbackDelay: '30s' });
+    setup(h);
+    const answer = h.policy.elect!(h.pool, h.now, intent);
+    if (to === undefined) return t.is(answer, undefined);
+    t.like(answer, { to, reason });
+  });
+}
+
+test('failover to a cold standby only when no hot node is left; never a draining one, nor the active one', (t) => {
+  const pool = fakePool([fakeNode('primary'), fakeNode('cold', { tier: 1, standby: 'cold', health: 'down', usable: false }), fakeNode('cold2', { tier: 2, standby: 'cold', usable: false, draining: true })], { epoch: 0 });
+  const h = new Harness(pool);
+  h.elect();
+  t.like(h.policy.elect!(h.pool, h.now, 'failover'), { to: 'cold' }, 'the primary is the only hot node and it is active');
+  h.elect('failover');
+  t.like(h.policy.elect!(h.pool, h.now, 'failover'), { to: 'primary' }, 'from the cold standby back to the hot node');
+  h.down('primary');
+  t.is(h.policy.elect!(h.pool, h.now, 'failover'), undefined, 'no other node: cold2 is draining, cold is active');
+});
+
+test('a cold active node stays while no hot node can serve, even down; a hot node coming up replaces it', (t) => {
+  const pool = fakePool([fakeNode('primary'), fakeNode('cold', { tier: 1, standby: 'cold', health: 'down', usable: false })], { epoch: 0 });
+  const h = new Harness(pool);
+  h.elect();
+  h.down('primary');
+  h.elect();
+  t.is(h.pool.active, 'cold');
+  h.advance(1000);
+  t.is(h.elect(), undefined, 'starting: it stays');
+  t.is(h.pool.active, 'cold');
+  h.up('primary');
+  h.elect();
+  t.is(h.pool.active, 'primary', 'a usable hot node: the unusable cold one is replaced at once');
+});
+
+test('a draining cold active node is replaced by another cold standby', (t) => {
+  const pool = fakePool([fakeNode('primary'), fakeNode('cold', { tier: 1, standby: 'cold', usable: false }), fakeNode('cold2', { tier: 2, standby: 'cold', usable: false })], { epoch: 0 });
+  const h = new Harness(pool);
+  h.elect();
+  h.down('primary');
+  h.elect();
+  t.is(h.pool.active, 'cold');
+  Object.assign(h.pool.node('cold'), { draining: true });
+  h.elect();
+  t.is(h.pool.active, 'cold2');
+});

@@ -36,11 +36,47 @@ const everyMode: Case[] = [
   ['/bad%zz', undefined],
   ['/bad%', undefined],
   ['/bad%2', undefined],
+  ['/x%2', undefined], // `%` with one hex digit at the end
+  ['/a%2gb', undefined], // one hex digit, then not hex
+  ['/a%g2b', undefined],
+  ['/a%/b', undefined], // below '0'
+  ['/a%:0b', undefined], // above '9'
+  ['/a%`0', undefined], // '`' | 32 is below 'a'
+  ['/a%@0', undefined], // '@' | 32 is '`'
+  ['/a%G0', undefined], // 'G' | 32 is 'g', above 'f'
+  // Trailing `/` and `/.` say "a directory": kept; `..` back to the root is `/`.
+  ['/a/.', '/a/'],
+  ['/a/b/.', '/a/b/'],
+  ['/a/', '/a/'],
+  ['/a/..', '/'],
+  ['/..', '/'],
+  ['/.', '/'],
+  ['//', '/'],
+  ['/a/%2e', '/a/'],
+  ['/a.b/c', '/a.b/c'],
+  ['/a/.b', '/a/.b'],
   ['/nul%00', undefined],
   ['/back\\slash', undefined],
   ['api', undefined],
   ['*', undefined],
 ];
+
+/** Every escape of an unreserved character is decoded, its neighbours upper-cased (RFC 3986 §2.3, §6.2.2). */
+const escapes: Array<[escape: string, canonical: string]> = [
+  ['%30', '0'], ['%39', '9'], ['%41', 'A'], ['%5A', 'Z'], ['%5a', 'Z'], ['%61', 'a'], ['%7A', 'z'], ['%7a', 'z'],
+  ['%2D', '-'], ['%2E', '.'], ['%5F', '_'], ['%7E', '~'], ['%7e', '~'], ['%Af', '%AF'], ['%fA', '%FA'],
+  ['%2C', '%2C'], ['%2f', '%2F'], ['%3A', '%3A'], ['%40', '%40'], ['%5B', '%5B'], ['%5c', '%5C'], ['%60', '%60'], ['%7B', '%7B'], ['%7F', '%7F'], ['%2c', '%2C'], ['%3a', '%3A'], ['%5b', '%5B'], ['%7b', '%7B'],
+];
+for (const [escape, canonical] of escapes) {
+  test(`keep: /x${escape}y → /x${canonical}y`, (t) => {
+    t.is(canonicalTarget(`/x${escape}y`, 'keep')?.path, `/x${canonical}y`);
+  });
+}
+
+test('escapes next to each other and at the end are all read', (t) => {
+  t.is(canonicalTarget('/%61%62/%7e%63')?.path, '/ab/~c');
+  t.is(canonicalTarget('/a%3ab%3a')?.path, '/a%3Ab%3A');
+});
 
 /** Encoded slashes kept inside their segment (the default). */
 const keep: Case[] = [
@@ -58,6 +94,10 @@ const keep: Case[] = [
   ['/api/a%2F..%2F..%2Fadmin', undefined],
   ['/api%2F..%2Fadmin', undefined],
   ['/api/x%2F.', undefined],
+  ['/a%2Fb/', '/a%2Fb/', '/a/b/'],
+  ['/;x/', '/;x/', '/'],
+  ['/a;x', '/a;x', '/a'],
+  ['/a%2F', '/a%2F', '/a'],
 ];
 
 /** Encoded slashes are separators: decoded, then merged and resolved like any other. */

@@ -25,6 +25,16 @@ const valid: string[] = [
   'a:1',
   `${'a'.repeat(63)}.example`,
   `${'a.'.repeat(126)}a`, // 253 characters
+  'a:9', // the last digit
+  'a:59999',
+  '9.9.9.9',
+  'a.1-2', // a last label with a '-' is no number
+  'a.1x2', // 'x' second, but no leading 0: no hex number
+  'a.0xg', // 0x and a non-hex digit: no number
+  'a.0x1g',
+  'a.0xG',
+  'a.0a', // a leading 0 without the x: decimal digits only
+  'a.0x-1', // '-' is no hex digit
 ];
 
 const invalid: Array<[host: string, why: string]> = [
@@ -71,6 +81,19 @@ const invalid: Array<[host: string, why: string]> = [
   ['[fe80::1%25eth0]', 'zone identifier'],
   ['[v1.fe]', 'IPvFuture'],
   ['::1', 'IPv6 without brackets'],
+  ['[::1]x80', 'junk instead of the colon before a port'],
+  ['example.com:000080', 'six digits, even with leading zeros'],
+  ['1-1.2.3.4', "a '-' in a numeric-looking IPv4 part"],
+  ['1a.2.3.4', 'a letter in an IPv4 part'],
+  ['a.0x', 'hex prefix alone: a number to URL parsers'],
+  ['a.0x1f', 'hex last label'],
+  ['a.0X1F', 'hex last label, upper case'],
+  ['a.0xa', "hex digit 'a'"],
+  ['a.0xf', "hex digit 'f'"],
+  ['a.0xA', "hex digit 'A'"],
+  ['a.0xF', "hex digit 'F'"],
+  ['a.0x0', "hex digit '0'"],
+  ['a.0x9', "hex digit '9'"],
 ];
 
 for (const host of valid) {
@@ -98,5 +121,19 @@ const authorities: Array<[a: string, b: string, defaultPort: number, same: boole
 for (const [a, b, port, same] of authorities) {
   test(`authority ${a} ${same ? '=' : '≠'} ${b} (default port ${port})`, (t) => {
     t.is(authorityKey(a, port) === authorityKey(b, port), same);
+  });
+}
+
+const keys: Array<[value: string, defaultPort: number, key: string]> = [
+  ['X.Example.COM', 443, 'x.example.com:443'],
+  ['X.Example.COM:80', 443, 'x.example.com:80'],
+  ['a:80', 443, 'a:80'],
+  ['[1::]:8080', 80, '[1::]:8080'],
+  ['[::1]', 80, '[::1]:80'],
+  ['example.com.:8443', 443, 'example.com:8443'],
+];
+for (const [value, defaultPort, key] of keys) {
+  test(`authority key of ${value} (default port ${defaultPort}) is ${key}`, (t) => {
+    t.is(authorityKey(value, defaultPort), key);
   });
 }

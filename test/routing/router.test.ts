@@ -40,6 +40,11 @@ const hostCases: Array<[pattern: string | undefined, host: string | undefined, m
   ['*.example.com', 'badexample.com', false],
   [undefined, undefined, true],
   ['api.example.com', undefined, false],
+  ['api.example.com', 'xapi.example.com', false], // an exact host never suffix-matches
+  ['api.example.com', 'api.example.com.evil', false],
+  ['*.example.com', undefined, false], // a wildcard route and a request without Host
+  ['*.example.com', '.example.com', false], // the wildcard stands for at least one character
+  ['*.example.com', 'example.com.evil', false],
 ];
 for (const [pattern, host, matches] of hostCases) {
   test(`host ${pattern ?? '(any)'} ${matches ? 'matches' : 'does not match'} ${host ?? '(none)'}`, (t) => {
@@ -52,6 +57,10 @@ test('host names lose their port, case and trailing dot; IPv6 keeps brackets', (
   t.is(hostName('example.com.'), 'example.com');
   t.is(hostName('[::1]:8080'), '[::1]');
   t.is(hostName(undefined), undefined);
+  t.is(hostName(''), undefined, 'an empty Host is no host');
+  t.is(hostName('[::ABC]'), '[::abc]', 'IPv6 without a port, lower-cased');
+  t.is(hostName('[::1'), '[::1', 'an unclosed bracket is kept as it is (validHost refuses it earlier)');
+  t.is(hostName('Example.com'), 'example.com', 'no port, no dot: only the case changes');
 });
 
 test('stripPath removes the prefix and keeps a leading slash', (t) => {
@@ -78,6 +87,13 @@ test('first match wins, in config order', (t) => {
   for (const [host, path, method, expected] of cases) {
     t.is(router.match(host, path, method)?.name, expected, `${method} ${host}${path}`);
   }
+});
+
+test('a host route and a request without Host: no match; a route without host matches it', (t) => {
+  const router = createRouter([route('exact', { host: 'api.example.com' }), route('wild', { host: '*.example.com' }), route('any', { path: '/api' })]);
+  t.is(router.match(undefined, '/api', 'GET')?.name, 'any');
+  t.is(router.match(undefined, '/other', 'GET'), undefined);
+  t.is(router.match('xapi.example.com', '/other', 'GET')?.name, 'wild', 'the exact route does not take a longer name');
 });
 
 test('no route: undefined', (t) => {
