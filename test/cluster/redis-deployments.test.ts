@@ -55,7 +55,12 @@ async function pair(t: ExecutionContext, redis: string | Record<string, unknown>
     return { active: pool.active, epoch: pool.epoch };
   };
   const usable = (i: number) => status(i).pools.db!.nodes.every((node) => node.usable);
-  await eventually(() => gateways.every((_, i) => status(i).storeConnected && active(i).active === 'primary' && usable(i)), 15_000);
+  const settled = () => gateways.every((_, i) => status(i).storeConnected && active(i).active === 'primary' && usable(i) && active(i).epoch === active(0).epoch);
+  await eventually(settled, 15_000);
+  // An instance slower than its connect timeout (a starved machine) chose the initial node alone;
+  // that clash is healed with a higher epoch within a few heartbeats: let it settle first.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  await eventually(settled, 15_000);
   return {
     gateways,
     primary,
