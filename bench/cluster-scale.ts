@@ -228,7 +228,7 @@ async function run(): Promise<void> {
     const observer = new Redis(redis.url);
     const observed = { count: 0 };
     observer.on('message', () => (observed.count += 1));
-    await observer.subscribe('baton:scale:events');
+    await observer.subscribe('baton:{scale}:events');
     const processes = Math.min(Number(values.processes), instances);
     const workers = Array.from({ length: processes }, () => new Worker());
     await Promise.all(

@@ -212,6 +212,26 @@ export const routeSchema = z.strictObject({
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
+const redisUrl = z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL');
+const redisAddress = z.union([redisUrl, z.object({ host: z.string().min(1), port }).loose()]);
+/**
+ * `cluster.redis`: a URL, or ioredis options passed through as they are, except the two shapes
+ * Baton reads itself: `cluster` (a Redis Cluster's startup nodes) and `sentinels` + `name`.
+ */
+const redisTarget = z.union([
+  redisUrl,
+  z
+    .record(z.string(), z.unknown())
+    .superRefine((options, ctx) => {
+      if ('cluster' in options) {
+        const nodes = z.array(redisAddress).min(1, 'a Redis Cluster needs at least one startup node').safeParse(options.cluster);
+        if (!nodes.success) for (const issue of nodes.error.issues) ctx.addIssue({ code: 'custom', path: ['cluster', ...issue.path], message: issue.message });
+        if ('sentinels' in options) ctx.addIssue({ code: 'custom', path: ['sentinels'], message: 'a Redis Cluster or Sentinel, not both' });
+      }
+      if ('sentinels' in options && typeof options.name !== 'string') ctx.addIssue({ code: 'custom', path: ['name'], message: "Sentinel needs the primary's name (e.g. 'mymaster')" });
+    }),
+]);
+
 export const configSchema = z.strictObject({
   listen: z.strictObject({
     host: z.string().min(1).optional(),
@@ -247,7 +267,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, dot, dash or underscore').optional(),
       instanceId: z.string().regex(/^[A-Za-z0-9._:-]+$/, 'expected letters, digits, dot, colon, dash or underscore').optional(),
-      redis: z.union([z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'), z.record(z.string(), z.unknown())]).optional(),
+      redis: redisTarget.optional(),
       quorum: z.union([count, z.literal('majority')]).optional(),
       resyncInterval: duration.optional(),
       heartbeatInterval: duration.optional(),

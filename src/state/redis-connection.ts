@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import { keyNames, type ClusterKeys } from './redis-keys.ts';
 import {
   drainScript,
@@ -34,13 +34,37 @@ export type ScriptName = keyof typeof scripts;
 export type RunScript = (name: ScriptName, args: ReadonlyArray<string | number>) => Promise<unknown>;
 
 export interface Connections {
-  readonly cmd: Redis;
-  readonly sub: Redis;
+  readonly cmd: Redis | Cluster;
+  readonly sub: Redis | Cluster;
   readonly run: RunScript;
 }
 
+/**
+ * `cluster.redis` as ioredis takes it. A URL (`redis://`, `rediss://` for TLS) or ioredis
+ * options reach one Redis; options with `sentinels` and `name` follow the primary through
+ * Sentinel; options with `cluster: [startup nodes]` (URLs or `{ host, port }`) open a Redis
+ * Cluster, the other options then apply to every node (password, username, tls).
+ */
 export function openConnections(target: string | Record<string, unknown>, timeoutMs: number, keys: ClusterKeys): Connections {
-  const ours: RedisOptions = {
+  const ours = ourOptions(timeoutMs);
+  const cmd = typeof target === 'string' ? new Redis(target, ours) : Array.isArray(target.cluster) ? openCluster(target, ours) : new Redis({ ...(target as RedisOptions), ...ours });
+  // The subscriber must queue SUBSCRIBE until it is connected, and has no command timeout.
+  const sub =
+    cmd instanceof Cluster
+      ? cmd.duplicate(undefined, { enableOfflineQueue: true, redisOptions: { ...cmd.options.redisOptions, commandTimeout: undefined, autoResubscribe: true, connectionName: 'baton-sub' } })
+      : cmd.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, autoResubscribe: true, connectionName: 'baton-sub' });
+  for (const client of [cmd, sub]) client.on('error', () => {}); // reported through connection state instead
+  for (const [name, lua] of Object.entries(scripts)) cmd.defineCommand(`baton_${name}`, { numberOfKeys: keyNames.length, lua });
+  const commands = cmd as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  return {
+    cmd,
+    sub,
+    run: (name, args) => commands[`baton_${name}`]!(...keys.keys, ...args),
+  };
+}
+
+function ourOptions(timeoutMs: number): RedisOptions {
+  return {
     lazyConnect: true,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
@@ -51,17 +75,32 @@ export function openConnections(target: string | Record<string, unknown>, timeou
     retryStrategy: (times) => Math.min(50 * times, 1000),
     connectionName: 'baton',
   };
-  const cmd = typeof target === 'string' ? new Redis(target, ours) : new Redis({ ...(target as RedisOptions), ...ours });
-  // The subscriber must queue SUBSCRIBE until it is connected, and has no command timeout.
-  const sub = cmd.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, autoResubscribe: true, connectionName: 'baton-sub' });
-  for (const client of [cmd, sub]) client.on('error', () => {}); // reported through connection state instead
-  for (const [name, lua] of Object.entries(scripts)) cmd.defineCommand(`baton_${name}`, { numberOfKeys: keyNames.length, lua });
-  const commands = cmd as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  return {
-    cmd,
-    sub,
-    run: (name, args) => commands[`baton_${name}`]!(...keys.keys, ...args),
-  };
+}
+
+/**
+ * A Redis Cluster. Every key of a Baton cluster is in one slot (redis-keys.ts), so every script
+ * runs on one node; notices are classic pub/sub, which a Redis Cluster broadcasts to all nodes,
+ * so the subscriber may sit on any node. A failover inside the Redis Cluster is followed by
+ * ioredis (MOVED, slot refresh); the history id and marks catch a replica promoted behind.
+ */
+function openCluster(target: Record<string, unknown>, ours: RedisOptions): Cluster {
+  const { cluster: startup, ...nodeOptions } = target as unknown as { cluster: Array<string | { host: string; port: number }> } & RedisOptions;
+  const { enableOfflineQueue, retryStrategy, lazyConnect, ...perNode } = ours;
+  return new Cluster(startup.map(startupNode), {
+    lazyConnect,
+    enableOfflineQueue,
+    clusterRetryStrategy: retryStrategy as (times: number) => number,
+    // A slot that moves is retried at once; a cluster that is down fails the command (no waiting).
+    retryDelayOnClusterDown: 0,
+    redisOptions: { ...nodeOptions, ...perNode },
+  });
+}
+
+/** `redis://[user:pass@]host:port` or `{ host, port }`; credentials in a URL apply to that node only if none are given. */
+function startupNode(node: string | { host: string; port: number }): ClusterNode {
+  if (typeof node !== 'string') return node;
+  const url = new URL(node);
+  return { host: url.hostname, port: Number(url.port || 6379) };
 }
 
 /** Resolves when both connections are ready, or rejects (never hangs past `ms`). */

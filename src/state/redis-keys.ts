@@ -1,7 +1,12 @@
 /**
  * Where one cluster's state lives in Redis: every key, built in this one place and handed to
- * every script in the same order (KEYS[1..n]), so the layout can change (for example to hash
- * tags for Redis Cluster) without touching the scripts.
+ * every script in the same order (KEYS[1..n]); scripts compute no key names of their own.
+ *
+ * Every key is `baton:{<cluster>}:<name>`: the braces are a Redis Cluster hash tag, so all of a
+ * cluster's keys hash to one slot and every script (which touches several of them atomically)
+ * runs on one node. On a single Redis or behind Sentinel the braces are just characters.
+ * Keys from before the hash tag (`baton:<cluster>:…`) are not read: the first instance of an
+ * upgraded fleet finds Redis empty and re-seeds it from what the instances know (README).
  *
  *   health     hash   "<pool>/<node>" → cluster record {verdict, since, reason, version, down, ups}
  *   votes      hash   "<pool>/<node>|<instance>" → "up" | "down" | "unknown" (live instances only)
@@ -14,7 +19,7 @@
  *   seq        string bumped by every notice (subscribers see gaps)
  *   drain      hash   "<pool>/<node>" → {draining, by, version}
  *   history    string a random id, renewed whenever Redis is found to have lost state
- * and one pub/sub channel, `<prefix>events`, for change notices.
+ * and one pub/sub channel, `baton:{<cluster>}:events`, for change notices.
  */
 export const keyNames = ['health', 'votes', 'nodes', 'active', 'instances', 'started', 'owners', 'marks', 'seq', 'drain', 'history'] as const;
 
@@ -28,7 +33,7 @@ export interface ClusterKeys {
 }
 
 export function clusterKeys(cluster: string): ClusterKeys {
-  const prefix = `baton:${cluster}:`;
+  const prefix = `baton:{${cluster}}:`;
   const key = Object.fromEntries(keyNames.map((name) => [name, `${prefix}${name}`])) as Record<KeyName, string>;
   return { keys: keyNames.map((name) => key[name]), key, channel: `${prefix}events` };
 }

@@ -16,7 +16,7 @@ import type { ActiveState, ClusterHealth, InstanceInfo, Proposal, StateStore, St
 
 export interface RedisStoreOptions {
   readonly instanceId: string;
-  /** Keys and the channel are prefixed with `baton:<cluster>:` (see redis-keys.ts). */
+  /** Keys and the channel are prefixed with `baton:{<cluster>}:` (see redis-keys.ts). */
   readonly cluster: string;
   readonly redis: string | Record<string, unknown>;
   readonly quorum: number | 'majority';

@@ -58,6 +58,7 @@ const view = (active: string, epoch: number, options: { connected?: boolean; dra
 const agreed = (at: number, active = 'hs-a', epoch = 1, options = {}): [number, InstanceView[]] => [at, [view(active, epoch, options), view(active, epoch, options), view(active, epoch, options)]];
 const promotion = (at: number, epoch: number, to: string, reason: string): InstanceEvent => ({ at, instance: 'gw-0', type: 'promotion', pool: 'hs', to, epoch, reason });
 const localHealth = (at: number, instance: string, node: string, to: string): InstanceEvent => ({ at, instance, type: 'health', pool: 'hs', node, to, reason: `local: ${to}` });
+const store = (at: number, instance: string, to: 'connected' | 'disconnected'): InstanceEvent => ({ at, instance, type: 'store', to, reason: '' });
 const steady: Made['samples'] = [agreed(10_000), agreed(11_000), agreed(12_000)];
 
 function violated(made: Made): Invariant[] {
@@ -75,6 +76,16 @@ const cases: Array<[title: string, made: Made, expected: Invariant[]]> = [
   ['epochs: lower while Redis is out', { deliveries: [[1, 'hs-a', 1], [2, 'hs-a', 3], [1500, 'hs-a', 1]], faults: [{ kind: 'redis-kill', target: 'redis', out: [[1000, 2000]] }] }, []],
   ['epochs: lower within the grace after Redis is back', { deliveries: [[1, 'hs-a', 1], [2, 'hs-a', 3], [3500, 'hs-a', 1]], faults: [{ kind: 'redis-pause', target: 'redis', out: [[1000, 2000]] }] }, []],
   ['epochs: lower long after Redis is back', { deliveries: [[1, 'hs-a', 1], [2, 'hs-a', 3], [6000, 'hs-a', 1]], faults: [{ kind: 'redis-kill', target: 'redis', out: [[1000, 2000]] }] }, ['epoch-monotonic']],
+  [
+    'epochs: lower long after Redis is back, while one instance is not back on it yet',
+    { deliveries: [[1, 'hs-a', 1], [2, 'hs-a', 3], [6000, 'hs-a', 1]], faults: [{ kind: 'redis-kill', target: 'redis', out: [[1000, 2000]] }], events: [store(1100, 'gw-1', 'disconnected'), store(5900, 'gw-1', 'connected')] },
+    [],
+  ],
+  [
+    'epochs: lower long after every instance is back on Redis',
+    { deliveries: [[1, 'hs-a', 1], [2, 'hs-a', 3], [9000, 'hs-a', 1]], faults: [{ kind: 'redis-kill', target: 'redis', out: [[1000, 2000]] }], events: [store(1100, 'gw-1', 'disconnected'), store(5900, 'gw-1', 'connected')] },
+    ['epoch-monotonic'],
+  ],
   [
     'epochs: a stale one from an instance that was paused',
     { deliveries: [[1, 'hs-a', 1], [2, 'hs-a', 3], [1500, 'hs-a', 1, 'p1']], requests: [{ id: 'p1', sentAt: 1100, gateway: 2, node: 'rr-x', status: 500 }], faults: [{ kind: 'gateway-pause', target: 'gw-2', out: [[1000, 2000]] }] },

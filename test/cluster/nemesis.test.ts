@@ -30,15 +30,15 @@ test.serial(`nemesis: seed ${SEED}, the faults main survives, no invariant broke
  */
 const regressions: Array<{ seed: number; seconds: number; faults: FaultKind[]; quorum?: number | 'majority'; pending?: string }> = [
   // Two operators' failovers during CLIENT PAUSE both answered 200 with epoch 2, to hs-b and hs-c; both got traffic.
-  { seed: 12, seconds: 40, faults: ['redis-client-pause'], pending: 'issue 10 item 1 (ambiguous proposals)' },
+  { seed: 12, seconds: 40, faults: ['redis-client-pause'] },
   // Redis restarted from a snapshot keeps its boot id: every later CAS loses, forced failovers 409 forever.
-  { seed: 12, seconds: 40, faults: ['redis-rollback'], pending: 'issue 10 item 1 (Redis behind the instances)' },
+  { seed: 12, seconds: 40, faults: ['redis-rollback'] },
   // The same through Sentinel promoting a replica that was held back.
-  { seed: 12, seconds: 40, faults: ['redis-lagging-failover'], pending: 'issue 10 item 1 (Redis behind the instances)' },
+  { seed: 12, seconds: 40, faults: ['redis-lagging-failover'] },
   // gw-2 restarted 57 s ahead fails back 3–292 ms after operators' forced failovers (hold-down 10 s).
-  { seed: 5, seconds: 45, faults: ['gateway-clock-skew', 'operator-failover'], pending: 'issue 10 item 2 (hold-down in Redis time)' },
+  { seed: 5, seconds: 45, faults: ['gateway-clock-skew', 'operator-failover'] },
   // Quorum majority, gw-0 cut off hs-a: gw-0 alone fails over for everyone.
-  { seed: 14, seconds: 25, faults: ['gateway-partition'], quorum: 'majority', pending: 'issue 10 item 2 (failover on cluster evidence)' },
+  { seed: 14, seconds: 25, faults: ['gateway-partition'], quorum: 'majority' },
 ];
 
 for (const r of regressions) {

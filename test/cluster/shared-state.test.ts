@@ -127,7 +127,7 @@ test.serial('Redis restarted empty: instances notice, re-seed, and keep the epoc
   await c.redis.restart();
   await eventually(() => c.status(0).storeConnected && c.status(1).storeConnected, 5000);
   // The re-seeded state in Redis is the one the instances knew: epoch 2, standby active.
-  await eventually(async () => (await c.redis.command('HGET', 'baton:ct:active', 'db')).includes('"epoch":2'), 3000);
+  await eventually(async () => (await c.redis.command('HGET', 'baton:{ct}:active', 'db')).includes('"epoch":2'), 3000);
   const forced = await request(`${c.gateways[1]!.adminUrl}/pools/db/failover`, { method: 'POST' });
   t.like(forced.json(), { active: 'primary', epoch: 3 }, 'after the restart, the next change gets epoch 3, not 1');
   await eventually(() => c.status(0).pools.db!.epoch === 3 && c.status(0).pools.db!.active === 'primary', 2000);
@@ -160,7 +160,7 @@ test.serial('local failover while Redis is lost, reconciled when it returns', as
   t.is((await request(`${c.gateways[0]!.url}/x`)).json().node, 'standby', 'still serving, on the standby');
   await c.redis.restart();
   await eventually(() => c.status(0).storeConnected && c.status(1).storeConnected, 5000);
-  await eventually(async () => (await c.redis.command('HGET', 'baton:ct:active', 'db')).includes('"active":"standby"'), 3000);
+  await eventually(async () => (await c.redis.command('HGET', 'baton:{ct}:active', 'db')).includes('"active":"standby"'), 3000);
   t.is(c.status(0).pools.db!.epoch, c.status(1).pools.db!.epoch);
 });
 

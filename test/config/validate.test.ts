@@ -216,6 +216,31 @@ const invalid: Case[] = [
     problems: ["workers: expected a number of workers (1 to 256) or 'auto'"],
   },
   {
+    name: 'a Redis Cluster without startup nodes',
+    mutate: (c) => (c.cluster = { redis: { cluster: [] } }),
+    problems: ['cluster.redis.cluster: a Redis Cluster needs at least one startup node'],
+  },
+  {
+    name: 'a Redis Cluster startup node that is not a Redis address',
+    mutate: (c) => (c.cluster = { redis: { cluster: ['http://r1:6379', { host: 'r2', port: 6379 }] } }),
+    problems: ['cluster.redis.cluster[0]: expected a redis:// or rediss:// URL'],
+  },
+  {
+    name: 'Sentinel without the primary name',
+    mutate: (c) => (c.cluster = { redis: { sentinels: [{ host: 's1', port: 26379 }] } }),
+    problems: ["cluster.redis.name: Sentinel needs the primary's name (e.g. 'mymaster')"],
+  },
+  {
+    name: 'a Redis Cluster and Sentinel at once',
+    mutate: (c) => (c.cluster = { redis: { cluster: ['redis://r1:6379'], sentinels: [{ host: 's1', port: 26379 }], name: 'mymaster' } }),
+    problems: ['cluster.redis.sentinels: a Redis Cluster or Sentinel, not both'],
+  },
+  {
+    name: 'cluster.redis URL of another scheme',
+    mutate: (c) => (c.cluster = { redis: 'http://r1:6379' }),
+    problems: ['cluster.redis: expected a redis:// or rediss:// URL'],
+  },
+  {
     name: 'missing listen',
     mutate: (c) => delete c.listen,
     problems: ['listen: Invalid input: expected object, received undefined'],
@@ -241,6 +266,16 @@ for (const [input, workers] of workerCases) {
     t.is(settingsFor({ ...base(), ...(input === undefined ? {} : { workers: input }) }).workers, workers);
   });
 }
+
+test('cluster.redis: a URL, ioredis options, Sentinel and a Redis Cluster are accepted as given', (t) => {
+  const shapes = [
+    'rediss://:secret@redis.internal:6380',
+    { host: 'redis.internal', port: 6380, tls: { ca: 'PEM' } },
+    { sentinels: [{ host: 's1', port: 26379 }], name: 'mymaster', password: 'p' },
+    { cluster: ['redis://r1:6379', { host: 'r2', port: 6379 }], password: 'p' },
+  ];
+  for (const redis of shapes) t.deepEqual(settingsFor({ ...base(), cluster: { redis } }).cluster.redis, redis);
+});
 
 test('every problem is reported at once, each with its path', (t) => {
   const config: any = base();

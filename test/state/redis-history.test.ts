@@ -6,7 +6,7 @@ import { partitionable, redisStore } from './redis-stores.ts';
 // The epoch never goes backwards and is never left minted twice: Redis going back in time,
 // proposals whose outcome is unknown, and two instances that decided alone. Real redis-server.
 
-const activeIn = async (redis: { command(...args: string[]): Promise<string> }) => (await redis.command('HGET', 'baton:test:active', 'db')).split('\r\n')[1] ?? '';
+const activeIn = async (redis: { command(...args: string[]): Promise<string> }) => (await redis.command('HGET', 'baton:{test}:active', 'db')).split('\r\n')[1] ?? '';
 
 test('Redis restarted from an older snapshot: the instances restore the newer epoch, drain and vote; a new instance sees them', async (t) => {
   t.timeout(60_000);
@@ -88,7 +88,7 @@ test('equal epochs are ranked by proposal id, so every instance settles on the s
   await a.propose('db', { expectedEpoch: 0, to: 'primary', reason: 'initial' });
   // A state of the same epoch written behind the instances' backs (as a Redis that lost writes could hold).
   const forged = JSON.stringify({ active: 'standby', epoch: 1, since: Date.now(), reason: 'forged', by: 'x', id: 'zzzz', from: '', flips: 0, pinned: false });
-  await redis.command('HSET', 'baton:test:active', 'db', forged);
+  await redis.command('HSET', 'baton:{test}:active', 'db', forged);
   await eventually(() => a.activeState('db')?.epoch === 2, 5000);
   t.like(a.activeState('db'), { active: 'standby', epoch: 2 }, 'the id "zzzz" ranks first; the tie is healed with epoch 2');
 });
@@ -133,12 +133,12 @@ test('Redis missing a change an instance heard of (its writer gone): found by a 
   await b.propose('db', { expectedEpoch: 0, to: 'primary', reason: 'initial' });
   const first = await b.propose('db', { expectedEpoch: 1, to: 'standby', reason: 'failover' });
   await eventually(() => a.activeState('db')?.epoch === 2, 3000);
-  const history = await redis.command('GET', 'baton:test:history');
+  const history = await redis.command('GET', 'baton:{test}:history');
   await b.stop();
   // Redis loses b's last write (a's own writes are all there: its count of them does not tell).
   const older = JSON.stringify({ ...first, active: 'primary', epoch: 1, id: 'lost', from: '' });
-  await redis.command('HSET', 'baton:test:active', 'db', older);
+  await redis.command('HSET', 'baton:{test}:active', 'db', older);
   await eventually(async () => (await activeIn(redis)).includes('"epoch":2'), 5000);
   t.like(a.activeState('db'), { active: 'standby', epoch: 2 });
-  t.not(await redis.command('GET', 'baton:test:history'), history, 'every instance is told to re-seed');
+  t.not(await redis.command('GET', 'baton:{test}:history'), history, 'every instance is told to re-seed');
 });

@@ -119,8 +119,10 @@ export function epochUnique(deliveries: readonly Delivery[], operator: readonly 
   return out;
 }
 
-export function epochMonotonic(history: Pick<History, 'deliveries' | 'faults' | 'requests'>, pool: string, graceMs: number): Violation[] {
-  const redisOut = outages(history.faults, isRedisFault, graceMs);
+export function epochMonotonic(history: Pick<History, 'deliveries' | 'faults' | 'requests' | 'events'>, pool: string, graceMs: number): Violation[] {
+  // Redis is out from the fault until every instance is back on it: an instance that the machine
+  // starves reconnects seconds after Redis returns, and decides locally until then.
+  const redisOut = [...outages(history.faults, isRedisFault, graceMs), ...storeOutages(history.events, graceMs)];
   const paused = new Map<number, Span[]>();
   for (const fault of history.faults) {
     if (fault.kind !== 'gateway-pause') continue;
@@ -152,6 +154,23 @@ export function epochMonotonic(history: Pick<History, 'deliveries' | 'faults' | 
     at: e.first,
     message: `${key.split(' ')[0]} received epoch ${[...e.epochs].join(', ')} after epoch ${e.after}: ${e.count}× from ${clock(e.first)} to ${clock(e.last)}, Redis reachable by every instance`,
   }));
+}
+
+/** When some instance said its store was disconnected (until it said connected), each extended by `graceMs`. */
+export function storeOutages(events: readonly InstanceEvent[], graceMs: number): Span[] {
+  const since = new Map<string, number>();
+  const out: Span[] = [];
+  for (const e of [...events].sort((a, b) => a.at - b.at)) {
+    if (e.type === 'process' && e.reason.startsWith('exited')) since.delete(e.instance); // a new process starts connected-or-not afresh
+    if (e.type !== 'store') continue;
+    if (e.to === 'disconnected' && !since.has(e.instance)) since.set(e.instance, e.at);
+    if (e.to === 'connected' && since.has(e.instance)) {
+      out.push({ from: since.get(e.instance)!, until: e.at + graceMs });
+      since.delete(e.instance);
+    }
+  }
+  for (const from of since.values()) out.push({ from, until: Infinity });
+  return out;
 }
 
 export function failbackHoldDown(events: readonly InstanceEvent[], pool: string, delayMs: number): Violation[] {

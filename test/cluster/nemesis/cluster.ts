@@ -47,8 +47,11 @@ export class Upstream {
     return `http://127.0.0.1:${this.relayPorts[index] ?? this.port}`;
   }
 
-  /** Starts (again, on the same port once it has one). */
+  /** Starts (again, on the same port once it has one); a previous process is killed first. */
   async start(): Promise<void> {
+    // One process per node, always: a start retried after a timeout must not leave the slow
+    // first one running (it would hold the port, or serve as a node nobody records).
+    await this.#process?.stop('SIGKILL');
     const process = spawnTethered(this.#scope, this.node, globalThis.process.execPath, ['--import', 'tsx', upstreamScript, '--name', this.node, '--port', String(this.port), '--log-requests'], { cwd: repoRoot });
     process.onLine((line) => this.#record(line));
     this.#process = process;
@@ -115,8 +118,13 @@ export class Gateway {
     return this.#process?.alive ? this.#process.pid : undefined;
   }
 
-  /** Starts (again, on the same ports once it has them), its clock `offsetMs` off. */
+  /** Starts (again, on the same ports once it has them), its clock `offsetMs` off; a previous process is killed first. */
   async start(offsetMs = 0): Promise<void> {
+    // One process per instance, always. A heal retried after a start timed out on a starved
+    // machine used to start a second `gw-N` while the slow first one came up on the same ports
+    // with the same instance id: a gateway nobody watched, and connections to a port the
+    // recorded process did not hold (finding F8).
+    await this.#process?.stop('SIGKILL');
     const args = [...(offsetMs ? ['--import', clockPreload] : []), batonBin, 'start', '--config', this.#config];
     const env = { ...process.env, ...this.#env, INSTANCE: this.id, PORT: String(this.port), ADMIN_PORT: String(this.adminPort), BATON_CLOCK_OFFSET_MS: String(offsetMs) };
     const child = spawnTethered(this.#scope, this.id, process.execPath, args, { cwd: repoRoot, env });

@@ -55,21 +55,18 @@ export const FAULTS = {
     summary: 'SIGSTOP Redis (sockets open, no answers); SIGCONT when it heals',
     holdMs: [300, 3000],
     overheadMs: 300,
-    pending: 'issue 10 item 1: a proposal made before the paused Redis is declared lost times out and is decided locally (as with redis-client-pause)',
   },
   'redis-client-pause': {
     target: 'redis',
     summary: 'CLIENT PAUSE ALL on Redis while operators force failovers on two instances at once',
     holdMs: [200, 1200],
     overheadMs: 2000,
-    pending: 'issue 10 item 1: a proposal that timed out while Redis counted as connected is decided locally',
   },
   'redis-rollback': {
     target: 'redis',
     summary: 'snapshot Redis, force a failover (the epoch rises), then kill -9 and restart Redis from the snapshot',
     holdMs: [500, 2500],
     overheadMs: 2500,
-    pending: 'issue 10 item 1: instances keep the higher epoch, Redis the lower one, and a CAS against it never wins',
   },
   'redis-lagging-failover': {
     target: 'redis',
@@ -77,7 +74,6 @@ export const FAULTS = {
     holdMs: [500, 2500],
     overheadMs: 6000,
     sentinel: true,
-    pending: 'issue 10 item 1: the promoted replica is behind but keeps the boot id, as a rollback',
   },
   'gateway-kill': {
     target: 'gateway',
@@ -90,7 +86,6 @@ export const FAULTS = {
     summary: 'SIGSTOP a gateway instance, past its liveness window at times; SIGCONT when it heals',
     holdMs: [300, 3000],
     overheadMs: 300,
-    pending: 'issue 10 item 4: a paused instance that re-registered does not replay its votes',
   },
   'gateway-clock-skew': {
     target: 'gateway',
@@ -98,7 +93,6 @@ export const FAULTS = {
     // Longer than the failback delay: the skewed instance must live through a failback decision.
     holdMs: [12_000, 20_000],
     overheadMs: 12_000,
-    pending: "issue 10 item 2: the failback hold-down is measured in the instance's clock",
   },
   'gateway-partition': {
     target: 'partition',
@@ -106,7 +100,6 @@ export const FAULTS = {
     holdMs: [1000, 5000],
     overheadMs: 500,
     relays: true,
-    pending: 'issue 10 item 2: with quorum above 1, one instance that cannot reach the active node fails over for everyone',
   },
   'operator-failover': {
     target: 'failover',
@@ -119,7 +112,6 @@ export const FAULTS = {
     summary: 'drain a random node on a random instance; enable it (on a random instance) when it heals',
     holdMs: [1000, 4000],
     overheadMs: 500,
-    pending: 'issue 10 item 4: an enable made while Redis is lost is undone when it returns (another instance re-seeds the drain)',
   },
 } as const satisfies Record<string, FaultSpec>;
 
