@@ -18,21 +18,38 @@ export function turnOf(res: ServerResponse, connection: Socket): Turn {
   return res.socket === null ? 'later' : 'now';
 }
 
+/** Who waits for a connection to close: one 'close' listener per connection, however deep the queue. */
+const waiting = new WeakMap<Socket, Set<() => void>>();
+
+function onConnectionClose(connection: Socket, callback: () => void): () => void {
+  let callbacks = waiting.get(connection);
+  if (!callbacks) {
+    const set = new Set<() => void>();
+    callbacks = set;
+    waiting.set(connection, set);
+    connection.once('close', () => {
+      waiting.delete(connection);
+      for (const each of set) each();
+    });
+  }
+  callbacks.add(callback);
+  return () => callbacks.delete(callback);
+}
+
 /** Resolves true when the response's turn comes, false when the connection closes first. */
 export function turn(res: ServerResponse, connection: Socket): Promise<boolean> {
   const now = turnOf(res, connection);
   if (now !== 'later') return Promise.resolve(now === 'now');
   return new Promise((resolve) => {
     const onSocket = () => {
-      connection.off('close', onClose);
+      forget();
       resolve(turnOf(res, connection) === 'now');
     };
-    const onClose = () => {
+    const forget = onConnectionClose(connection, () => {
       res.off('socket', onSocket);
       resolve(false);
-    };
+    });
     res.once('socket', onSocket);
-    connection.once('close', onClose);
   });
 }
 

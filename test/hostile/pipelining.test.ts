@@ -105,3 +105,29 @@ test('pipelined requests are answered in order, and each goes upstream only once
   );
   t.deepEqual(order, ['arrive /slow', 'answer /slow', 'arrive /b', 'answer /b', 'arrive /c', 'answer /c']);
 });
+
+test('a deep pipeline costs one close listener per connection, not one per queued request', async (t) => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.message);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const up = await startRawUpstream();
+  t.teardown(() => up.close());
+  const { url } = await startGateway(t, {
+    pools: { web: { policy: 'round-robin', nodes: [{ url: up.url }], health: false } },
+    routes: [{ path: '/', pool: 'web' }],
+  });
+  const paths = Array.from({ length: 16 }, (_, i) => `/deep/${i}`);
+  const reply = await exchange(port(url), paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''), { methods: paths.map(() => 'GET'), timeoutMs: 10_000 });
+  t.is(reply.error, undefined);
+  t.deepEqual(
+    reply.responses.map((r) => JSON.parse(r.body.toString()).url),
+    paths,
+  );
+  // Warnings are emitted on the next tick.
+  await new Promise((resolve) => setImmediate(resolve));
+  t.deepEqual(
+    warnings.filter((w) => w.includes('MaxListeners') || w.includes('memory leak')),
+    [],
+  );
+});
