@@ -34,7 +34,7 @@ test.after.always(async () => {
 
 // Serial: one gateway, and the oracle attributes what the upstream parses input by input.
 corpus.forEach((c, index) => {
-  test.serial(`${c.port === 'admin' ? 'admin API' : 'edge'}: ${c.name} → ${c.statuses.join(', ')}`, async (t) => {
+  test.serial(`${c.port === 'admin' ? 'admin API' : 'edge'}: ${c.name} → ${c.statuses.join(', ') || 'closed, no answer'}`, async (t) => {
     const methods = [...c.bytes.matchAll(/(?:^|\r\n\r\n|\n\n)(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH) /g)].map((m) => m[1]!);
     if (c.port === 'admin') {
       const reply = await exchange(target.adminPort, c.bytes.replaceAll('ADMIN', String(target.adminPort)), { methods });

@@ -43,6 +43,9 @@ export const corpus: readonly CorpusCase[] = [
   { name: 'an obs-folded header', pinned: 'test/hostile/framing.test.ts', port: 'data', bytes: `GET /api/x HTTP/1.1\r\nHost: fuzz.test\r\nX-Folded: a\r\n b\r\n\r\n`, statuses: [400] },
   { name: 'a space before the colon', pinned: 'test/hostile/framing.test.ts', port: 'data', bytes: `POST /api/x HTTP/1.1\r\nHost: fuzz.test\r\nContent-Length : 5\r\n\r\nhello`, statuses: [400] },
   { name: 'bare LF line endings', pinned: 'test/hostile/framing.test.ts', port: 'data', bytes: `GET /api/x HTTP/1.1\nHost: fuzz.test\n\n`, statuses: [400] },
+  { name: 'TRACE', pinned: 'test/proxy/forwarding.test.ts', port: 'data', bytes: `TRACE /api/x HTTP/1.1\r\nHost: fuzz.test\r\n${id('trace')}Cookie: secret=1\r\n\r\n`, statuses: [405] },
+  // No 'connect' listener: Node closes the connection without an answer.
+  { name: 'CONNECT', pinned: 'test/hostile/fuzz.test.ts', port: 'data', bytes: `CONNECT evil.test:443 HTTP/1.1\r\nHost: evil.test:443\r\n${id('connect')}\r\n`, statuses: [] },
   { name: 'no Host in HTTP/1.1', pinned: 'test/hostile/host.test.ts', port: 'data', bytes: `GET /api/x HTTP/1.1\r\n${id('nohost')}\r\n`, statuses: [400] },
   // 2. Websockets run the HTTP path: on a plain route a handshake is a plain request.
   { name: 'a websocket handshake on a plain route', pinned: 'test/hostile/upgrade.test.ts', port: 'data', bytes: `GET /api/ws HTTP/1.1\r\nHost: fuzz.test\r\n${id('ws')}${ws}\r\n`, statuses: [200] },
