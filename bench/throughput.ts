@@ -8,6 +8,10 @@
  * Reports req/s, p50/p99 latency and requests per proxy CPU-second, as ratios to raw.
  *
  *   npm run bench -- [--seconds 5] [--rounds 3] [--connections 50] [--json out.json] [--only baton,baton-w2]
+ *
+ * With `--compare <dir>` (another checkout of Baton, built: `npm run build` there), its Baton
+ * runs in the same interleaved rounds as `baton@base` and `baton+log@base`, and the table ends
+ * with the ratios this checkout / that one: a before/after figure measured side by side.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -26,6 +30,7 @@ const { values } = parseArgs({
     breaker: { type: 'string', default: 'on' },
     /** Comma-separated setups to run (default: all). */
     only: { type: 'string' },
+    compare: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -55,11 +60,10 @@ async function load(url: string, pid: number | undefined): Promise<Sample> {
   };
 }
 
-function batonConfig(ports: string[], accessLog: boolean, extra: string, workers = 1): string {
-  const index = pathToFileURL(join(root, 'src/index.ts')).href;
+function batonConfig(ports: string[], accessLog: boolean, extra: string, workers = 1, checkout = root): string {
+  const index = pathToFileURL(join(checkout, 'src/index.ts')).href;
   return `import { defineConfig } from '${index}';
-export default defineConfig({
-  workers: ${workers},
+export default defineConfig({${workers > 1 ? `\n  workers: ${workers},` : ''}
   listen: { host: '127.0.0.1', port: 0 },
   admin: false,
   log: { level: 'info', access: ${accessLog} },
@@ -85,14 +89,21 @@ async function main() {
       raw: { url: `http://127.0.0.1:${raw.match[1]}/`, pid: raw.child.pid },
       'raw+xfwd': { url: `http://127.0.0.1:${rawXfwd.match[1]}/`, pid: rawXfwd.child.pid },
     };
-    for (const [name, accessLog, workers] of [['baton', false, 1], ['baton+log', true, 1], ['baton-w2', false, 2]] as const) {
-      if (only && !only.has(name)) continue;
-      const file = join(dir, `${name}.config.ts`);
-      writeFileSync(file, batonConfig(ports, accessLog, extra, workers));
-      // The access log goes to stdout, which the bench drains (as a log shipper would).
-      const baton = await startNode([join(root, 'bin/baton.js'), 'start', '--config', file], /Baton listening on (http:\/\/\S+)/, { LOG_LEVEL: 'info' });
-      children.push(baton.child);
-      setups[name] = { url: `${baton.match[1]}/`, pid: baton.child.pid };
+    const checkouts: Array<[checkout: string, suffix: string]> = [[root, '']];
+    if (values.compare) checkouts.push([values.compare, '@base']);
+    for (const [checkout, suffix] of checkouts) {
+      // The other checkout may predate `workers`: only this one runs baton-w2.
+      const variants = [['baton', false, 1], ['baton+log', true, 1], ...(suffix ? [] : [['baton-w2', false, 2]])] as Array<[string, boolean, number]>;
+      for (const [base, accessLog, workers] of variants) {
+        const name = `${base}${suffix}`;
+        if (only && !only.has(base) && !only.has(name)) continue;
+        const file = join(dir, `${name}.config.ts`);
+        writeFileSync(file, batonConfig(ports, accessLog, extra, workers, checkout));
+        // The access log goes to stdout, which the bench drains (as a log shipper would).
+        const baton = await startNode([join(checkout, 'bin/baton.js'), 'start', '--config', file], /Baton listening on (http:\/\/\S+)/, { LOG_LEVEL: 'info' });
+        children.push(baton.child);
+        setups[name] = { url: `${baton.match[1]}/`, pid: baton.child.pid };
+      }
     }
     if (only) for (const name of Object.keys(setups)) if (!only.has(name)) delete setups[name];
     // Warm-up, then interleaved rounds so that drift on the machine affects every setup alike.
@@ -136,6 +147,11 @@ function report(samples: Record<string, Sample[]>, jsonPath: string | undefined)
     const cpu = s.perCpuSecond === undefined ? '–' : s.perCpuSecond.toFixed(0);
     const cpuRatio = s.perCpuSecond === undefined ? '–' : (s.perCpuSecond / raw.perCpuSecond!).toFixed(2);
     console.log(`| ${name} | ${s.rps.toFixed(0)} | ${(s.rps / raw.rps).toFixed(2)} | ${s.p50} | ${s.p99} | ${cpu} | ${cpuRatio} | ${s.errors} |`);
+  }
+  for (const name of ['baton', 'baton+log']) {
+    const [now, base] = [summary[name], summary[`${name}@base`]];
+    if (!now || !base) continue;
+    console.log(`\n${name} / ${name}@base: req/s ×${(now.rps / base.rps).toFixed(2)}, p99 ×${(now.p99 / base.p99).toFixed(2)}, req per CPU-s ×${(now.perCpuSecond! / base.perCpuSecond!).toFixed(2)}`);
   }
   if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), seconds, rounds, connections, summary, samples }, null, 2));
 }

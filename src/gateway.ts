@@ -8,6 +8,7 @@ import { statusDocument, type StatusDocument } from './admin/status.ts';
 import { EventBus } from './events/bus.ts';
 import type { HeartbeatShare } from './health/heartbeat-share.ts';
 import { buildApp } from './pipeline/app.ts';
+import { whenResponseOver } from './pipeline/in-turn.ts';
 import type { Runtime } from './pipeline/state.ts';
 import { upgradeHandler } from './pipeline/upgrade.ts';
 import { PluginHost } from './policy/plugin-host.ts';
@@ -128,7 +129,7 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
   };
   server.on('request', (req, res) => {
     inflight += 1;
-    res.on('close', requestOver);
+    whenResponseOver(res, requestOver);
     void handle(req, res);
   });
   server.on('upgrade', upgradeHandler({ server, handle, tunnels }));

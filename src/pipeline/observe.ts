@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ParameterizedContext } from 'koa';
 import type { Logger } from '../util/logger.ts';
+import { whenResponseOver } from './in-turn.ts';
 import type { GatewayState, Step } from './state.ts';
 
 /** What the gateway knows about a request once it is over. */
@@ -61,7 +62,9 @@ export function observe(onRequest: (record: RequestRecord) => void, log: Logger,
     const observation = new Observation(ctx, report);
     const res = ctx.res as ServerResponse & { [observationOf]?: Observation };
     res[observationOf] = observation;
-    res.once('close', onResponseClose);
+    // The usual case shares one listener; a pipelined response that waits for its turn gets its own.
+    if (res.socket !== null) res.once('close', onResponseClose);
+    else whenResponseOver(res, () => observation.done());
     try {
       await next();
     } finally {

@@ -41,10 +41,18 @@ export function upgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, socket
 
 /**
  * Node hands upgrades over before its own Host check: a handshake without Host goes back to the
- * server as a plain request, which refuses it like any HTTP/1.1 request without Host.
+ * server as a plain request, which refuses it like any HTTP/1.1 request without Host. A
+ * handshake has no body (RFC 6455 §4.1): one that declares a body is a plain request too, so
+ * that its body is read as a body (what follows a handshake's head is tunnel data).
  */
 function isWebsocketHandshake(req: IncomingMessage): boolean {
-  return req.method === 'GET' && req.headers.upgrade?.trim().toLowerCase() === 'websocket' && req.headers.host !== undefined;
+  return (
+    req.method === 'GET' &&
+    req.headers.upgrade?.trim().toLowerCase() === 'websocket' &&
+    req.headers.host !== undefined &&
+    req.headers['transfer-encoding'] === undefined &&
+    (req.headers['content-length'] === undefined || req.headers['content-length'] === '0')
+  );
 }
 
 /**

@@ -275,7 +275,10 @@ export class Attempt implements StreamProgress {
   }
 
   clientClosed(): void {
-    if (this.#phase === Phase.Tunnel || this.#res.writableFinished) return;
+    if (this.#phase === Phase.Tunnel) return;
+    // Ended, but its 'finish' never comes once the connection is gone (writableFinished also
+    // holds when the socket closed under unflushed bytes): the attempt is over all the same.
+    if (this.#res.writableFinished) return this.end();
     // The client went away: cancel the upstream request. Never a failure of the node.
     this.#settle({ kind: 'aborted', failed: false, latencyMs: this.#elapsed(), detail: 'client closed the connection' }, true);
     this.end();

@@ -10,7 +10,9 @@ export type { EscapedSlashes };
  * RFC 3986 §6.2.2.2) and other escapes in upper case; dot segments resolved; repeated slashes
  * merged; encoded slashes (`%2F`, `%5C`) kept, decoded or refused as `escapedSlashes` says.
  * Every other byte is left as the client sent it. Returns undefined for a path that cannot be
- * valid: bad percent-encoding, `%00`, a raw backslash, or a dot segment that only appears once
+ * valid: a `#` (a request target has no fragment, RFC 9112 §3.2, and upstreams that parse it
+ * as a URL would cut the path there: `/api/..#x` is `/` to them), bad percent-encoding, `%00`,
+ * a raw backslash, or a dot segment that only appears once
  * `%2F`/`%5C` are read as separators or `;` parameters dropped (`/api/..%2Fadmin`,
  * `/api/..;/admin`): upstreams disagree about those (Tomcat drops `;` parameters, NGINX decodes
  * `%2F`), so no reading of them is safe to forward.
@@ -32,7 +34,7 @@ const needsWork = /\/[/.]|[%\\;]/;
 const separatorOrParameter = /%2F|%5C|;/;
 
 export function canonicalTarget(target: string, escapedSlashes: EscapedSlashes = 'keep'): SplitTarget | undefined {
-  if (target.charCodeAt(0) !== 47 /* / */) return undefined;
+  if (target.charCodeAt(0) !== 47 /* / */ || target.includes('#')) return undefined;
   const q = target.indexOf('?');
   const rawPath = q === -1 ? target : target.slice(0, q);
   const query = q === -1 ? '' : target.slice(q);

@@ -57,6 +57,21 @@ const cases = [
     method: 'GET',
     body: '',
   },
+  // A handshake has no body (RFC 6455 §4.1). One that declares a body is a plain request, body
+  // included: read as tunnel data instead, the upstream got a GET without the body the client
+  // sent. Found by the differential fuzzer (bench/fuzz.ts, input seeds 3437654019, 3437654283).
+  {
+    name: 'a websocket GET with a Content-Length body on a websocket route',
+    bytes: 'GET /ws/x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 5\r\n\r\nhello',
+    method: 'GET',
+    body: 'hello',
+  },
+  {
+    name: 'a websocket GET with a chunked body on a plain route',
+    bytes: 'GET /plain HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    method: 'GET',
+    body: 'hello',
+  },
   {
     name: 'a websocket upgrade with POST',
     bytes: 'POST /ws/x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 2\r\n\r\nhi',
