@@ -13,6 +13,7 @@ import { poolActions } from './pool-actions.ts';
 import { mountDashboard } from './dashboard.ts';
 import { trafficRoutes } from './traffic-routes.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import type { CertificateStatus } from '../listen/listener.ts';
 
 export interface AdminDeps {
   readonly token: string | undefined;
@@ -28,6 +29,8 @@ export interface AdminDeps {
   /** Config loaded and the gateway listening. */
   readonly ready: () => boolean;
   readonly metrics: GatewayMetrics;
+  /** The TLS listeners' certificates (for /status). */
+  readonly certificates?: () => CertificateStatus[];
   /** Extra routes (metrics, dashboard) mounted by the gateway. */
   readonly extend?: (router: Router) => void;
 }
@@ -48,7 +51,7 @@ export function buildAdminApp(deps: AdminDeps): Koa {
   });
   router.get('/status', (ctx) => {
     ctx.set('cache-control', 'no-store');
-    ctx.body = statusDocument(deps.store, deps.pools());
+    ctx.body = statusDocument(deps.store, deps.pools(), deps.certificates?.() ?? []);
   });
   const streams = new EventStreams(deps.bus, deps.maxEventStreams);
   router.get('/events', (ctx) => streams.serve(ctx));

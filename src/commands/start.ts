@@ -32,7 +32,9 @@ export async function startGateway(options: StartOptions): Promise<Started | und
   }
   const gateway = createGateway(settings);
   const listening = await gateway.start();
-  out(`Baton listening on ${listening.url}`);
+  for (const listener of listening.listeners) {
+    out(`Baton listening on ${listener.url}${listener.tls ? (listener.http2 ? ' (TLS, HTTP/2 and HTTP/1.1)' : ' (TLS, HTTP/1.1)') : ''}`);
+  }
   if (listening.adminUrl) out(`Admin API on ${listening.adminUrl} (status: ${listening.adminUrl}/status)`);
   for (const pool of settings.pools.values()) {
     out(`  pool ${pool.name} (${pool.policy.name}): ${pool.nodes.map((node) => `${node.id}${node.tier ? ` [tier ${node.tier}]` : ''}`).join(', ')}`);

@@ -11,6 +11,7 @@ import type {
   RetrySettings,
   StatusRange,
   TimeoutSettings,
+  UpstreamTlsSettings,
 } from './types.ts';
 import type { PoolDefaults } from '../policy/types.ts';
 
@@ -101,6 +102,7 @@ export function buildPoolSettings(
   nodes: readonly NodeSettings[],
   policy: ResolvedPolicy,
   policyDefaults: ParsedPoolDefaults,
+  tls: UpstreamTlsSettings | undefined,
 ): PoolSettings {
   const retry = layer(retryDefaults, policyDefaults.retry, pool.retry, retryFrom) as RetrySettings;
   const timeouts = layer(timeoutDefaults, policyDefaults.timeouts, pool.timeouts, timeoutsFrom) as TimeoutSettings;
@@ -113,6 +115,7 @@ export function buildPoolSettings(
     breaker: layer(breakerDefaults, policyDefaults.breaker, pool.breaker, breakerFrom),
     retry,
     timeouts,
+    tls,
   };
 }
 

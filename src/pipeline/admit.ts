@@ -1,3 +1,4 @@
+import { sendRedirect } from './respond.ts';
 import type { Stage, Step } from './state.ts';
 
 /**
@@ -9,6 +10,11 @@ import type { Stage, Step } from './state.ts';
 export function admit(stages: readonly Stage[]): Step {
   return async (ctx, next) => {
     for (const stage of stages) stage(ctx);
+    // A redirect route answers here: no plugin middleware, no pool.
+    if (ctx.state.redirect !== undefined) {
+      ctx.respond = false;
+      return sendRedirect(ctx.res, ctx.state.redirect, ctx.state.requestId);
+    }
     const chain = ctx.state.runtime.middleware;
     if (chain.length === 0) return next();
     const dispatch = async (index: number): Promise<void> => {

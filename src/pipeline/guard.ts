@@ -31,7 +31,8 @@ export const guard: Stage = (ctx) => {
   // route Baton chose: `/api;x/secret` is not routed by `/` and then served as `/api/secret`.
   if (canonical.decoded !== canonical.path) {
     const method = req.method ?? 'GET';
-    if (runtime.router.match(host, canonical.path, method) !== runtime.router.match(host, canonical.decoded, method)) {
+    const secure = ctx.state.listener.secure;
+    if (runtime.router.match(host, canonical.path, method, secure) !== runtime.router.match(host, canonical.decoded, method, secure)) {
       throw new BatonError('BAD_REQUEST', 'the path leaves its route once %2F, %5C or ; parameters are decoded');
     }
   }

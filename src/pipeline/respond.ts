@@ -31,3 +31,12 @@ function unreadBody(req: IncomingMessage | undefined): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
+
+/** A `redirect: 'https'` route's answer: 308 keeps the method and body, as 301 does not for POST. */
+export function sendRedirect(res: ServerResponse, location: string, requestId: string): void {
+  if (res.headersSent || res.destroyed) return;
+  const headers: Record<string, string | number> = { location, 'content-length': 0, 'x-request-id': requestId };
+  if (unreadBody(res.req)) headers.connection = 'close';
+  res.writeHead(308, headers);
+  res.end();
+}

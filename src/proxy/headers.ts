@@ -86,7 +86,15 @@ export interface ForwardedFacts {
   readonly requestId: string;
   /** Keep Connection/Upgrade for a websocket handshake. */
   readonly upgrade: boolean;
+  /** The verified subject of the client's TLS certificate (mutual TLS), if any. */
+  readonly clientSubject?: string | undefined;
 }
+
+/**
+ * The header that carries a verified client certificate's subject upstream. An X-Baton-*
+ * name: every client's own copy is dropped (above), so only the gateway ever sets it.
+ */
+export const clientSubjectHeader = 'x-baton-client-cert-subject';
 
 /**
  * The headers the upstream receives, computed once per request. Returns undefined when the
@@ -115,6 +123,7 @@ export function upstreamHeaders(req: IncomingMessage, facts: ForwardedFacts): In
     else delete out['x-forwarded-host'];
   }
   out['x-request-id'] = facts.requestId;
+  if (facts.clientSubject !== undefined) out[clientSubjectHeader] = facts.clientSubject;
   if (facts.upgrade) {
     out.connection = 'upgrade';
     out.upgrade = source.upgrade;
