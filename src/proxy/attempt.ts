@@ -105,7 +105,10 @@ export class Attempt implements StreamProgress {
     this.#arm(this.#spec.connectTimeoutMs);
     this.#socket = socket;
     socket[attemptOf] = this;
-    socket.once('connect', onUpstreamConnect);
+    // To an https:// node, connected means the TLS handshake is done: a certificate the pool
+    // does not accept is a failure to connect (nothing was sent; any request may be retried),
+    // and timeouts.connect covers the handshake.
+    socket.once((socket as Socket & { encrypted?: boolean }).encrypted ? 'secureConnect' : 'connect', onUpstreamConnect);
   }
 
   connected(): void {
