@@ -141,6 +141,13 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
           void handle(req, res);
         },
         upgradeHandler: (server) => upgradeHandler({ server, handle, tunnels }),
+        http2: {
+          settings: initial.server.http2,
+          maxHeaderSize: initial.server.maxHeaderSize,
+          idleTimeoutMs: initial.server.keepAliveTimeoutMs,
+          now: () => clock.now(),
+          onFlood: (kind, address) => log.warn({ client: address, flood: kind }, `HTTP/2 connection closed: too many ${kind} (server.http2)`),
+        },
       },
       initial.server.headersTimeoutMs,
     );
@@ -269,6 +276,7 @@ function needsRestart(before: GatewaySettings, after: GatewaySettings): string[]
   if (differs(before.admin, after.admin)) changed.push('admin');
   if (differs(before.cluster, after.cluster)) changed.push('cluster');
   if (before.server.maxHeaderSize !== after.server.maxHeaderSize) changed.push('server.maxHeaderSize');
+  if (differs(before.server.http2, after.server.http2)) changed.push('server.http2');
   return changed;
 }
 

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ListenerSettings } from '../config/types.ts';
+import { Http2Sessions, type Http2Deps } from './http2.ts';
 import { certificateFacts, createTlsListener, tlsContexts, type AlpnProtocol, type TlsContexts, type TlsListener } from './tls.ts';
 
 /**
@@ -28,8 +29,8 @@ export interface ListenerDeps {
   readonly onRequest: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** The upgrade handler, made for this listener's http.Server (it gives connections back to it). */
   readonly upgradeHandler: (server: http.Server) => (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
-  /** Takes over a TLS connection that chose HTTP/2; undefined: `h2` is not offered. */
-  readonly http2?: (socket: Socket) => void;
+  /** HTTP/2 limits and hooks (the request handler is `onRequest`). */
+  readonly http2: Omit<Http2Deps, 'onRequest'>;
 }
 
 const guarded = Symbol('baton.guarded');
@@ -52,6 +53,7 @@ export class Listener {
   settings: ListenerSettings;
   readonly http1: http.Server;
   readonly #tls: TlsListener | undefined;
+  readonly #http2: Http2Sessions | undefined;
 
   constructor(settings: ListenerSettings, deps: ListenerDeps, handshakeTimeoutMs: number) {
     this.settings = settings;
@@ -60,7 +62,8 @@ export class Listener {
     this.http1.on('upgrade', deps.upgradeHandler(this.http1));
     this.http1.on('connection', guardSocket);
     if (settings.tls) {
-      const http2 = settings.http2 ? deps.http2 : undefined;
+      const http2 = settings.http2 ? new Http2Sessions({ ...deps.http2, onRequest: deps.onRequest }) : undefined;
+      this.#http2 = http2;
       const alpn: AlpnProtocol[] = http2 ? ['h2', 'http/1.1'] : ['http/1.1'];
       this.#tls = createTlsListener({
         contexts: tlsContexts(settings.tls),
@@ -68,7 +71,7 @@ export class Listener {
         handshakeTimeoutMs,
         onConnection: (socket, protocol) => {
           guardSocket(socket);
-          if (protocol === 'h2' && http2) http2(socket);
+          if (protocol === 'h2' && http2) http2.accept(socket);
           else this.http1.emit('connection', socket);
         },
       });
@@ -131,9 +134,11 @@ export class Listener {
     if (this.#tls) this.#tls.server.close();
     else this.http1.close();
     this.http1.closeIdleConnections();
+    this.#http2?.close();
   }
 
   closeAllConnections(): void {
     this.http1.closeAllConnections();
+    this.#http2?.destroyAll();
   }
 }

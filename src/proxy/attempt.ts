@@ -21,6 +21,7 @@ import {
 } from './attempt-events.ts';
 import { failureOutcome, startWatching, streamVerdict, uploadStalled, type StreamProgress } from './attempt-rules.ts';
 import type { AttemptResult, AttemptSpec } from './forwarder.ts';
+import { clientBehind, cutOffClient, isHttp2, responseComplete, responseGone } from './client-response.ts';
 import { clientResponseHeaders } from './headers.ts';
 import { upstreamRequest } from './target.ts';
 import type { WebSocketTunnels } from './websocket.ts';
@@ -67,12 +68,14 @@ export class Attempt implements StreamProgress {
   readonly #spec: AttemptSpec;
   readonly #tunnels: WebSocketTunnels;
   readonly #resolve: (result: AttemptResult) => void;
+  readonly #http2: boolean;
 
   constructor(res: ServerResponse, spec: AttemptSpec, tunnels: WebSocketTunnels, resolve: (result: AttemptResult) => void) {
     this.#res = res;
     this.#spec = spec;
     this.#tunnels = tunnels;
     this.#resolve = resolve;
+    this.#http2 = isHttp2(res);
     this.#done = new Promise<void>((done) => (this.#finish = done));
   }
 
@@ -81,7 +84,7 @@ export class Attempt implements StreamProgress {
     this.#res[attemptOf] = this;
     this.#res.on('close', onClientClose);
     // The client left while the loop waited (for a node, or between tries): send nothing.
-    if (this.#res.destroyed) return this.clientClosed();
+    if (responseGone(this.#res)) return this.clientClosed();
     const proxyReq: ClientRequest & Tagged = upstreamRequest(spec.target, spec.agent, spec.method, spec.path, spec.headers);
     this.#proxyReq = proxyReq;
     proxyReq[attemptOf] = this;
@@ -168,7 +171,10 @@ export class Attempt implements StreamProgress {
     // whatever the client still sends cannot be read as a next request, so close after it.
     if (!this.#res.req.complete) this.#res.shouldKeepAlive = false;
     try {
-      this.#res.writeHead(status, proxyRes.statusMessage, clientResponseHeaders(proxyRes.rawHeaders, this.#spec.owner.responseHeaders()));
+      const headers = clientResponseHeaders(proxyRes.rawHeaders, this.#spec.owner.responseHeaders());
+      // HTTP/2 has no reason phrase (node warns when given one).
+      if (this.#http2) this.#res.writeHead(status, headers);
+      else this.#res.writeHead(status, proxyRes.statusMessage, headers);
     } catch (error) {
       // An upstream header Node refuses to send (invalid characters): a bad response, not a crash.
       this.#settle({ kind: 'bad-response', failed: true, latencyMs, status, detail: (error as Error).message }, false);
@@ -200,16 +206,14 @@ export class Attempt implements StreamProgress {
       now: performance.now(),
       upstreamBytes: this.#proxyRes?.socket?.bytesRead ?? 0,
       clientBytes: res.socket?.bytesWritten ?? 0,
-      clientBehind: res.writableNeedDrain,
+      clientBehind: clientBehind(res),
       responseTimeoutMs: this.#spec.responseTimeoutMs,
       sendTimeoutMs: this.#spec.sendTimeoutMs,
     });
     if (verdict === 'flowing') this.#arm();
     else if (verdict === 'upstream-stalled') this.bodyFailed();
     else {
-      // A reset, not a FIN: a FIN would wait behind the bytes the client does not read,
-      // holding the connection's buffers in the kernel long after we let go of it.
-      res.socket?.resetAndDestroy();
+      cutOffClient(res);
       this.bodyFailed();
     }
   }
@@ -266,7 +270,7 @@ export class Attempt implements StreamProgress {
   }
 
   clientClosed(): void {
-    if (this.#phase === Phase.Tunnel || this.#res.writableFinished) return;
+    if (this.#phase === Phase.Tunnel || responseComplete(this.#res)) return;
     // The client went away: cancel the upstream request. Never a failure of the node.
     this.#settle({ kind: 'aborted', failed: false, latencyMs: this.#elapsed(), detail: 'client closed the connection' }, true);
     this.end();
@@ -305,7 +309,7 @@ export class Attempt implements StreamProgress {
   /** No more work for this attempt: stop the timer, release the upstream request if unfinished. */
   end(): void {
     if (this.#phase === Phase.Over) return;
-    const completed = this.#phase === Phase.Tunnel || (this.#phase === Phase.Streaming && this.#res.writableFinished);
+    const completed = this.#phase === Phase.Tunnel || (this.#phase === Phase.Streaming && responseComplete(this.#res));
     this.#phase = Phase.Over;
     this.#disarm();
     const res = this.#res;

@@ -19,6 +19,8 @@ const hopByHop = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
+  // HTTP/2's upgrade token (h2c): connection-specific, and refused on HTTP/2 responses.
+  'http2-settings',
   // Handled by the gateway itself: Node answers 100-continue to the client.
   'expect',
 ]);
@@ -106,6 +108,8 @@ export function upstreamHeaders(req: IncomingMessage, facts: ForwardedFacts): In
   const out: IncomingHttpHeaders = {};
   const source = req.headers;
   for (const name in source) {
+    // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) become the request line and Host.
+    if (name.charCodeAt(0) === 58 /* : */) continue;
     if (hopByHop.has(name) || listed.has(name) || name.startsWith('x-baton-')) continue;
     if (name.indexOf('_') !== -1 && impersonates(name)) continue;
     if (name.startsWith('x-forwarded-') || name === 'forwarded' || name === 'x-real-ip') {

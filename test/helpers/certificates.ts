@@ -1,5 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +53,8 @@ export function makePki(caName = 'Baton Test CA'): TestPki {
   const sign = async (file: string, subject: string, extensions: string, days: number) => {
     await opensslAsync(dir, ['req', ...ecKey, '-keyout', `${file}.key`, '-out', `${file}.csr`, '-subj', subject]);
     writeFileSync(join(dir, `${file}.ext`), extensions);
-    await opensslAsync(dir, ['x509', '-req', '-in', `${file}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${file}.crt`, '-days', String(days), '-extfile', `${file}.ext`]);
+    // A random serial: certificates signed at once in one folder must not race on a serial file.
+    await opensslAsync(dir, ['x509', '-req', '-in', `${file}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-out', `${file}.crt`, '-days', String(days), '-extfile', `${file}.ext`]);
     return issued(dir, file);
   };
   return {
