@@ -95,6 +95,9 @@ export function createTlsListener(options: TlsListenerOptions): TlsListener {
     // 'request': a client without a valid certificate gets in, without a verified subject.
     rejectUnauthorized: clientAuth === 'require',
     handshakeTimeout: options.handshakeTimeoutMs,
+    // As Node's http and https servers do: without it, Nagle's algorithm and delayed ACKs hold
+    // small responses back for up to 200 ms (the http.Server behind sets it only on sockets it accepts).
+    noDelay: true,
     SNICallback: (servername, done) => done(null, current.byEntry[pickCertificate(servername, current.settings.certificates)]),
   });
   server.on('secureConnection', (socket) => {
