@@ -12,14 +12,23 @@
  * With `--compare <dir>` (another checkout of Baton, built: `npm run build` there), its Baton
  * runs in the same interleaved rounds as `baton@base` and `baton+log@base`, and the table ends
  * with the ratios this checkout / that one: a before/after figure measured side by side.
+ *
+ * With --tls, TLS termination instead: Baton and NGINX (when installed), each on one port with
+ * HTTPS/1.1 (autocannon) and HTTP/2 (h2load, Debian's nghttp2-client), proxying to the same
+ * upstreams over HTTP/1.1; ratios to NGINX, or to Baton's HTTPS/1.1 without NGINX.
+ *
+ *   npm run bench -- [--seconds 5] [--rounds 3] [--connections 50] [--json out.json] [--tls] [--streams 1]
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { startNode, stopAll, treeCpuSeconds } from './lib/processes.ts';
+import { cpuSeconds, startNode, stopAll, treeCpuSeconds } from './lib/processes.ts';
+import { h2load, h2loadPath } from './lib/h2load.ts';
+import { nginxPath, startNginx } from './lib/nginx.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +40,8 @@ const { values } = parseArgs({
     /** Comma-separated setups to run (default: all). */
     only: { type: 'string' },
     compare: { type: 'string' },
+    tls: { type: 'boolean', default: false },
+    streams: { type: 'string', default: '1' },
   },
 });
 const seconds = Number(values.seconds);
@@ -156,4 +167,93 @@ function report(samples: Record<string, Sample[]>, jsonPath: string | undefined)
   if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), seconds, rounds, connections, summary, samples }, null, 2));
 }
 
-await main();
+interface TlsSample {
+  rps: number;
+  /** autocannon: p50; h2load: mean (it reports no percentiles). */
+  latencyMs: number;
+  errors: number;
+  perCpuSecond: number;
+}
+
+/** `https`: autocannon (HTTP/1.1, over TLS when the URL says https); `h2`: h2load. */
+type TlsSetup = { kind: 'https' | 'h2'; url: string; pid: number };
+
+async function loadTls(setup: TlsSetup): Promise<TlsSample> {
+  const cpuBefore = cpuSeconds(setup.pid);
+  if (setup.kind === 'https') {
+    const result = await autocannon({ url: setup.url, connections, duration: seconds, pipelining: 1 });
+    const cpu = cpuSeconds(setup.pid) - cpuBefore;
+    return { rps: result.requests.average, latencyMs: result.latency.p50, errors: result.errors + result.non2xx + result.timeouts, perCpuSecond: result.requests.total / cpu };
+  }
+  const result = await h2load(setup.url, { clients: connections, streams: Number(values.streams), seconds });
+  const cpu = cpuSeconds(setup.pid) - cpuBefore;
+  return { rps: result.rps, latencyMs: Math.round(result.meanMs * 100) / 100, errors: result.failed, perCpuSecond: result.succeeded / cpu };
+}
+
+async function mainTls() {
+  const children = [];
+  try {
+    if (!h2loadPath) throw new Error('h2load is needed for the HTTP/2 cases: apt-get install nghttp2-client');
+    const upstreams = await startNode(['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')], /listening (\d+) (\d+)/);
+    children.push(upstreams.child);
+    const ports = [upstreams.match[1]!, upstreams.match[2]!];
+    const dir = mkdtempSync(join(tmpdir(), 'baton-bench-tls-'));
+    // The same certificate for both: ECDSA P-256, the usual choice for speed.
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'bench.key', '-out', 'bench.crt', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'ignore' });
+    const cert = join(dir, 'bench.crt');
+    const key = join(dir, 'bench.key');
+    const file = join(dir, 'baton-tls.config.ts');
+    writeFileSync(file, batonConfig(ports, false, '').replace(`listen: { host: '127.0.0.1', port: 0 }`, `listen: { host: '127.0.0.1', port: 0, tls: { cert: '${cert}', key: '${key}' } }`));
+    const baton = await startNode([join(root, 'bin/baton.js'), 'start', '--config', file], /Baton listening on (https:\/\/\S+)/, { LOG_LEVEL: 'warn' });
+    children.push(baton.child);
+    // Plain HTTP/1.1 Baton in the same run: what TLS adds, apart from the state of the machine.
+    const plainFile = join(dir, 'baton-plain.config.ts');
+    writeFileSync(plainFile, batonConfig(ports, false, ''));
+    const plain = await startNode([join(root, 'bin/baton.js'), 'start', '--config', plainFile], /Baton listening on (http:\/\/\S+)/, { LOG_LEVEL: 'warn' });
+    children.push(plain.child);
+    const setups: Record<string, TlsSetup> = {
+      'baton http/1.1': { kind: 'https', url: `${plain.match[1]}/`, pid: plain.child.pid! },
+      'baton https/1.1': { kind: 'https', url: `${baton.match[1]}/`, pid: baton.child.pid! },
+      'baton h2': { kind: 'h2', url: `${baton.match[1]}/`, pid: baton.child.pid! },
+    };
+    if (nginxPath) {
+      const nginx = await startNginx(dir, ports, cert, key);
+      children.push(nginx.child);
+      setups['nginx https/1.1'] = { kind: 'https', url: `https://127.0.0.1:${nginx.port}/`, pid: nginx.child.pid! };
+      setups['nginx h2'] = { kind: 'h2', url: `https://127.0.0.1:${nginx.port}/`, pid: nginx.child.pid! };
+    } else process.stderr.write('nginx is not installed: Baton only (apt-get install nginx-light for the reference)\n');
+    for (const setup of Object.values(setups)) await loadTls({ ...setup }).catch(() => undefined);
+    const samples: Record<string, TlsSample[]> = Object.fromEntries(Object.keys(setups).map((name) => [name, []]));
+    for (let round = 1; round <= rounds; round++) {
+      for (const [name, setup] of Object.entries(setups)) {
+        const sample = await loadTls(setup);
+        samples[name]!.push(sample);
+        process.stderr.write(`round ${round} ${name.padEnd(16)} ${sample.rps.toFixed(0)} req/s latency ${sample.latencyMs} ms errors ${sample.errors} ${sample.perCpuSecond.toFixed(0)} req/cpu-s\n`);
+      }
+    }
+    const summary = Object.fromEntries(
+      Object.entries(samples).map(([name, list]) => [
+        name,
+        {
+          rps: median(list.map((s) => s.rps)),
+          latencyMs: median(list.map((s) => s.latencyMs)),
+          errors: list.reduce((sum, s) => sum + s.errors, 0),
+          perCpuSecond: median(list.map((s) => s.perCpuSecond)),
+        },
+      ]),
+    );
+    console.log(`\n${rounds} rounds × ${seconds} s, ${connections} connections, ${values.streams} stream(s) per h2 connection, medians (node ${process.version})\n`);
+    console.log('| setup | req/s | ×ref | latency ms (https: p50, h2: mean) | req per proxy CPU-s | ×ref | errors |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const [name, s] of Object.entries(summary)) {
+      const kind = name.endsWith('h2') ? 'h2' : 'https/1.1';
+      const ref = summary[`nginx ${kind}`] ?? summary['baton https/1.1']!;
+      console.log(`| ${name} | ${s.rps.toFixed(0)} | ${(s.rps / ref.rps).toFixed(2)} | ${s.latencyMs} | ${s.perCpuSecond.toFixed(0)} | ${(s.perCpuSecond / ref.perCpuSecond).toFixed(2)} | ${s.errors} |`);
+    }
+    if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), seconds, rounds, connections, summary, samples }, null, 2));
+  } finally {
+    stopAll(children);
+  }
+}
+
+await (values.tls ? mainTls() : main());

@@ -1,9 +1,12 @@
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type Router from '@koa/router';
-import type { GatewaySettings } from './config/types.ts';
+import type { GatewaySettings, ListenerSettings } from './config/types.ts';
 import { buildAdminApp, type AdminViews } from './admin/server.ts';
 import { createMetrics, type GatewayMetrics } from './admin/metrics.ts';
+import { ConfigError } from './config/validate.ts';
+import { Listener, type CertificateStatus } from './listen/listener.ts';
+import type { TlsContexts } from './listen/tls.ts';
 import { statusDocument, type StatusDocument } from './admin/status.ts';
 import { EventBus } from './events/bus.ts';
 import type { HeartbeatShare } from './health/heartbeat-share.ts';
@@ -41,8 +44,11 @@ export interface GatewayOptions {
 }
 
 export interface Listening {
+  /** The first listener's. */
   readonly url: string;
   readonly port: number;
+  /** Every listener, in config order. */
+  readonly listeners: ReadonlyArray<{ readonly url: string; readonly port: number; readonly tls: boolean; readonly http2: boolean }>;
   readonly adminUrl: string | undefined;
   readonly adminPort: number | undefined;
 }
@@ -60,6 +66,8 @@ export interface Gateway {
   /** Applies new settings without dropping a request or losing the state of unchanged nodes. */
   reload(settings: GatewaySettings): ReloadResult;
   status(): StatusDocument;
+  /** The certificates the TLS listeners serve (expiry included). */
+  certificates(): CertificateStatus[];
   readonly events: EventBus;
   readonly store: StateStore;
   /** The settings in force (the latest reload's). */
@@ -91,7 +99,9 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
       node.probeNow();
     },
   });
-  const metrics = createMetrics(() => pools, store, clock);
+  let listeners: Listener[] = [];
+  const certificates = () => listeners.flatMap((listener) => listener.certificates());
+  const metrics = createMetrics(() => pools, store, clock, certificates);
   bus.subscribe((event, seq) => metrics.onEvent(event, seq));
   plugins.use(initial.plugins);
   pools.build(initial.pools);
@@ -107,33 +117,48 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
   bus.subscribe((event) => {
     if (event.type === 'promotion' && event.pool) tunnels.closeDemoted(event.pool, event.to);
   });
-  const app = buildApp({
-    forwarder,
-    clock,
-    log,
-    accessLog: () => runtime.settings.log.access,
-    draining: () => draining,
-    runtime: () => runtime,
-    onRequest: (record) => metrics.onRequest(record),
-    onAttempt: (pool, node, outcome, retry) => {
-      metrics.onAttempt(pool.name, node.id, outcome, retry);
-      options.onAttempt?.(pool, node, outcome, retry);
-    },
-    onHedge: (pool, node, event) => metrics.onHedge(pool.name, node.id, event),
-  });
-  const handle = app.callback();
-  const server = http.createServer(serverOptions(initial));
   const requestOver = () => {
     inflight -= 1;
     if (draining && inflight === 0) drained?.();
   };
-  server.on('request', (req, res) => {
-    inflight += 1;
-    whenResponseOver(res, requestOver);
-    void handle(req, res);
+  const httpsPort = () => listeners.find((listener) => listener.secure)?.port;
+  listeners = initial.listeners.map((settings, index) => {
+    const app = buildApp({
+      forwarder,
+      clock,
+      log,
+      accessLog: () => runtime.settings.log.access,
+      draining: () => draining,
+      runtime: () => runtime,
+      listener: { index, secure: settings.tls !== undefined, clientCertificates: (settings.tls?.clientCertificate ?? 'none') !== 'none', httpsPort },
+      onRequest: (record) => metrics.onRequest(record),
+      onAttempt: (pool, node, outcome, retry) => {
+        metrics.onAttempt(pool.name, node.id, outcome, retry);
+        options.onAttempt?.(pool, node, outcome, retry);
+      },
+    });
+    const handle = app.callback();
+    return new Listener(
+      settings,
+      {
+        serverOptions: serverOptions(initial),
+        onRequest: (req, res) => {
+          inflight += 1;
+          whenResponseOver(res, requestOver);
+          void handle(req, res);
+        },
+        upgradeHandler: (server) => upgradeHandler({ server, handle, tunnels }),
+        http2: {
+          settings: initial.server.http2,
+          maxHeaderSize: initial.server.maxHeaderSize,
+          idleTimeoutMs: initial.server.keepAliveTimeoutMs,
+          now: () => clock.now(),
+          onFlood: (kind, address) => log.warn({ client: address, flood: kind }, `HTTP/2 connection closed: too many ${kind} (server.http2)`),
+        },
+      },
+      initial.server.headersTimeoutMs,
+    );
   });
-  server.on('upgrade', upgradeHandler({ server, handle, tunnels }));
-  server.on('connection', guardSocket);
 
   let admin: http.Server | undefined;
   const gateway: Gateway = {
@@ -147,11 +172,12 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
     get inflightRequests() {
       return inflight;
     },
-    status: () => statusDocument(store, pools, clock.now()),
+    status: () => statusDocument(store, pools, clock.now(), certificates()),
+    certificates,
     async start() {
       await store.start();
       pools.start();
-      await listen(server, initial.listen.port, initial.listen.host);
+      for (const listener of listeners) await listener.listen();
       if (initial.admin) {
         const adminApp = buildAdminApp({
           token: initial.admin.token,
@@ -167,6 +193,7 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
           metrics,
           views: options.adminViews,
           now: () => clock.now(),
+          certificates,
           extend: options.extendAdmin ? (router) => options.extendAdmin!(router, gateway) : undefined,
         });
         // The same slowloris guards as the data port: the admin API is a socket like any other.
@@ -176,14 +203,21 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
         await listen(admin, initial.admin.port, initial.admin.host, true);
       }
       ready = true;
-      return addresses(server, admin, initial);
+      return addresses(listeners, admin, initial);
     },
     reload(next) {
       const previous = runtime.settings;
+      // Certificates first: one OpenSSL refuses stops the reload before anything changed.
+      const contexts = prepareCertificates(listeners, next);
       plugins.use(next.plugins);
       const summary = pools.reconcile(next.pools);
       runtime = runtimeFor(next, pools, plugins);
-      for (const each of admin ? [server, admin] : [server]) {
+      listeners.forEach((listener, index) => {
+        const settings = next.listeners[index];
+        if (settings && !restartsListener(listener.settings, settings)) listener.apply(settings, contexts[index]);
+      });
+      const servers = listeners.map((listener) => listener.http1);
+      for (const each of admin ? [...servers, admin] : servers) {
         each.headersTimeout = next.server.headersTimeoutMs;
         each.requestTimeout = next.server.requestTimeoutMs;
         each.keepAliveTimeout = next.server.keepAliveTimeoutMs;
@@ -196,15 +230,14 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
     async stop() {
       if (draining) return;
       draining = true;
-      server.close();
-      server.closeIdleConnections();
+      for (const listener of listeners) listener.close();
       if (inflight > 0) {
         await new Promise<void>((resolve) => {
           drained = resolve;
           clock.schedule(runtime.settings.server.drainTimeoutMs, resolve);
         });
       }
-      server.closeAllConnections();
+      for (const listener of listeners) listener.closeAllConnections();
       tunnels.closeAll();
       if (admin) {
         admin.close();
@@ -233,28 +266,12 @@ function serverOptions(settings: GatewaySettings): http.ServerOptions {
   };
 }
 
-const guarded = Symbol('baton.guarded');
-
-/**
- * No socket error may ever become an uncaught exception. A socket handed back to the server
- * after an upgrade request is announced as a connection again: one listener is enough.
- */
-function guardSocket(socket: Socket & { [guarded]?: true }): void {
-  if (socket[guarded]) return;
-  socket[guarded] = true;
-  socket.on('error', destroySocket);
-}
-
-function destroySocket(this: Socket): void {
-  this.destroy();
-}
-
 function runtimeFor(settings: GatewaySettings, pools: PoolSet, plugins: PluginHost): Runtime {
   return {
     settings,
     router: createRouter(settings.routes),
     pools,
-    trusted: createTrustedProxies(settings.listen.trustedProxies),
+    trusted: settings.listeners.map((listener) => createTrustedProxies(listener.trustedProxies)),
     middleware: plugins.middleware(),
   };
 }
@@ -263,12 +280,42 @@ function runtimeFor(settings: GatewaySettings, pools: PoolSet, plugins: PluginHo
 function needsRestart(before: GatewaySettings, after: GatewaySettings): string[] {
   const changed: string[] = [];
   const differs = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b);
-  if (before.listen.host !== after.listen.host || before.listen.port !== after.listen.port) changed.push('listen');
+  if (before.listeners.length !== after.listeners.length || before.listeners.some((listener, i) => restartsListener(listener, after.listeners[i]!))) {
+    changed.push('listen');
+  }
   if (differs(before.admin, after.admin)) changed.push('admin');
   if (differs(before.cluster, after.cluster)) changed.push('cluster');
   if (before.server.maxHeaderSize !== after.server.maxHeaderSize) changed.push('server.maxHeaderSize');
   if (before.workers !== after.workers) changed.push('workers');
+  if (differs(before.server.http2, after.server.http2)) changed.push('server.http2');
   return changed;
+}
+
+/**
+ * What a listener cannot change while it runs: its address, TLS or not, HTTP/2 or not, and
+ * whether it asks for client certificates. Certificates, keys and CAs are swapped.
+ */
+function restartsListener(before: ListenerSettings, after: ListenerSettings): boolean {
+  return (
+    before.host !== after.host ||
+    before.port !== after.port ||
+    (before.tls === undefined) !== (after.tls === undefined) ||
+    before.http2 !== after.http2 ||
+    before.tls?.clientCertificate !== after.tls?.clientCertificate
+  );
+}
+
+/** The secure contexts of the next settings, per listener; a certificate OpenSSL refuses is a ConfigError. */
+function prepareCertificates(listeners: readonly Listener[], next: GatewaySettings): Array<TlsContexts | undefined> {
+  return listeners.map((listener, index) => {
+    const settings = next.listeners[index];
+    if (!settings || restartsListener(listener.settings, settings)) return undefined;
+    try {
+      return listener.prepare(settings);
+    } catch (error) {
+      throw new ConfigError([{ path: `listen[${index}].tls`, message: `certificate refused: ${(error as Error).message}` }]);
+    }
+  });
 }
 
 function describeReload(result: ReloadResult): string {
@@ -292,13 +339,13 @@ function listen(server: http.Server, port: number, host: string, exclusive = fal
   });
 }
 
-function addresses(server: http.Server, admin: http.Server | undefined, settings: GatewaySettings): Listening {
+function addresses(listeners: readonly Listener[], admin: http.Server | undefined, settings: GatewaySettings): Listening {
   const display = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
-  const port = (server.address() as AddressInfo).port;
   const adminPort = admin ? (admin.address() as AddressInfo).port : undefined;
   return {
-    url: `http://${display(settings.listen.host)}:${port}`,
-    port,
+    url: listeners[0]!.url,
+    port: listeners[0]!.port,
+    listeners: listeners.map((listener) => ({ url: listener.url, port: listener.port, tls: listener.secure, http2: listener.settings.http2 })),
     adminUrl: admin && settings.admin ? `http://${display(settings.admin.host)}:${adminPort}` : undefined,
     adminPort,
   };

@@ -7,9 +7,11 @@ import { Forwarder } from '../../src/proxy/forwarder.ts';
 import { proxyTarget } from '../../src/proxy/target.ts';
 import { WebSocketTunnels } from '../../src/proxy/websocket.ts';
 import { createAgent } from '../../src/pool/pool.ts';
+import type { PoolSettings } from '../../src/config/types.ts';
 
 const targets = process.argv.slice(2).map((u) => proxyTarget(new URL(u)));
-const agent = createAgent('http:');
+// The agent a pool of http:// nodes gets (no TLS settings).
+const agent = createAgent({ nodes: [{ url: new URL('http://x') }], tls: undefined } as unknown as PoolSettings);
 const forwarder = new Forwarder(new WebSocketTunnels(60_000));
 const owner = { holdStatus: () => false, responseHeaders: () => [] };
 let next = 0;

@@ -7,6 +7,7 @@ import type { StateStore } from '../state/types.ts';
 import { systemClock, type Clock } from '../util/clock.ts';
 import { EventHistory } from './event-history.ts';
 import { TrafficSeries } from './traffic-series.ts';
+import type { CertificateStatus } from '../listen/listener.ts';
 
 /**
  * Prometheus metrics (prom-client), one registry per gateway (two gateways can share a
@@ -31,7 +32,12 @@ export interface GatewayMetrics {
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const states = { health: ['up', 'down', 'unknown'], breaker: ['closed', 'open', 'half-open'] } as const;
 
-export function createMetrics(pools: () => PoolSet, store: StateStore, clock: Clock = systemClock()): GatewayMetrics {
+export function createMetrics(
+  pools: () => PoolSet,
+  store: StateStore,
+  clock: Clock = systemClock(),
+  certificates: () => readonly CertificateStatus[] = () => [],
+): GatewayMetrics {
   const registry = new Registry();
   const traffic = new TrafficSeries(pools, clock);
   const history = new EventHistory(Date.now());
@@ -49,6 +55,7 @@ export function createMetrics(pools: () => PoolSet, store: StateStore, clock: Cl
   const detection = new Histogram({ name: 'baton_detection_seconds', help: 'Time to detect: from the last healthy sign of a node to it being marked down (local verdict)', labelNames: ['pool'], buckets: latencyBuckets, registers: [registry] });
   const transitions = new Counter({ name: 'baton_health_transitions_total', help: 'Health verdict changes, by scope (local or cluster)', labelNames: ['pool', 'node', 'scope', 'to'], registers: [registry] });
   liveGauges(registry, pools, store, clock);
+  certificateGauge(registry, certificates);
   // Per-request updates go through cached label children: prom-client otherwise hashes the
   // label object on every call, which costs more than the rest of the bookkeeping together.
   const requestChild = childCache((route: string, pool: string, status: string) => requests.labels({ route, pool, status_class: status }));
@@ -226,4 +233,20 @@ export function shareWithSupervisor(registry: Registry): void {
 export function machineMetrics(): () => Promise<string> {
   const aggregator = new AggregatorRegistry();
   return () => aggregator.clusterMetrics();
+}
+
+/** When each served certificate expires: alert on `baton_tls_certificate_expiry_timestamp_seconds - time() < 14 * 86400`. */
+function certificateGauge(registry: Registry, certificates: () => readonly CertificateStatus[]): void {
+  new Gauge({
+    name: 'baton_tls_certificate_expiry_timestamp_seconds',
+    help: 'Expiry (notAfter, Unix seconds) of each certificate a TLS listener serves, by listener and SNI names ("*" for the default)',
+    labelNames: ['listener', 'hosts', 'subject'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const cert of certificates()) {
+        this.set({ listener: cert.listener, hosts: cert.hosts.length ? cert.hosts.join(',') : '*', subject: cert.subject }, Math.floor(cert.notAfter / 1000));
+      }
+    },
+  });
 }

@@ -14,6 +14,7 @@ import { mountDashboard } from './dashboard.ts';
 import { trafficRoutes } from './traffic-routes.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { RawWindow } from './series-window.ts';
+import type { CertificateStatus } from '../listen/listener.ts';
 
 export interface AdminDeps {
   readonly token: string | undefined;
@@ -31,6 +32,8 @@ export interface AdminDeps {
   readonly metrics: GatewayMetrics;
   /** The gateway's clock reading (what suspicion and learned delays are timed with); Date.now by default. */
   readonly now?: () => number;
+  /** The TLS listeners' certificates (for /status). */
+  readonly certificates?: () => CertificateStatus[];
   /** Extra routes (metrics, dashboard) mounted by the gateway. */
   readonly extend?: (router: Router) => void;
   /** Workers: the machine's views (all workers together) instead of this process's. */
@@ -60,7 +63,7 @@ export function buildAdminApp(deps: AdminDeps): Koa {
   });
   router.get('/status', async (ctx) => {
     ctx.set('cache-control', 'no-store');
-    ctx.body = deps.views ? await deps.views.status() : statusDocument(deps.store, deps.pools(), (deps.now ?? Date.now)());
+    ctx.body = deps.views ? await deps.views.status() : statusDocument(deps.store, deps.pools(), (deps.now ?? Date.now)(), deps.certificates?.() ?? []);
   });
   const streams = new EventStreams(deps.bus, deps.maxEventStreams);
   router.get('/events', (ctx) => streams.serve(ctx));

@@ -2,6 +2,7 @@ import type { PoolSet } from '../pool/pool-set.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { StateStore, InstanceInfo } from '../state/types.ts';
 import type { BreakerState, Health } from '../policy/types.ts';
+import type { CertificateStatus } from '../listen/listener.ts';
 
 /** The `GET /status` document (a public contract: see DESIGN.md §3). */
 export interface StatusDocument {
@@ -10,6 +11,8 @@ export interface StatusDocument {
   storeConnected: boolean;
   instances: InstanceInfo[];
   pools: Record<string, PoolStatus>;
+  /** The certificates TLS listeners serve, with their expiry (ms since the epoch); [] without TLS. */
+  certificates: CertificateStatus[];
 }
 
 export interface PoolStatus {
@@ -60,13 +63,14 @@ export interface NodeStatus {
   downVotes: string[];
 }
 
-export function statusDocument(store: StateStore, pools: PoolSet, now: number): StatusDocument {
+export function statusDocument(store: StateStore, pools: PoolSet, now: number, certificates: CertificateStatus[] = []): StatusDocument {
   const out: StatusDocument = {
     instance: store.instanceId,
     store: store.kind,
     storeConnected: store.connected,
     instances: [...store.instances()],
     pools: {},
+    certificates,
   };
   for (const pool of pools.all()) {
     out.pools[pool.name] = {

@@ -1,4 +1,4 @@
-import type { BreakerSettings, HealthSettings, HedgeSettings, PassiveSettings, RetrySettings, TimeoutSettings } from './types.ts';
+import type { BreakerSettings, HealthSettings, HedgeSettings, Http2Settings, PassiveSettings, RetrySettings, TimeoutSettings } from './types.ts';
 
 /**
  * Built-in defaults, in one place so the README's config reference can be checked against
@@ -69,3 +69,18 @@ export const clusterDefaults = {
   heartbeatIntervalMs: 1000,
   localFailover: true,
 } as const;
+
+/**
+ * HTTP/2 limits. The flood limits count per client connection in `floodWindowMs`: well above
+ * what a browser does (it cancels a few streams when the user navigates away, sends one SETTINGS
+ * and rare PINGs), well below what a flood needs to hurt.
+ */
+export const http2Defaults: Http2Settings = {
+  maxConcurrentStreams: 100,
+  floodWindowMs: 10_000,
+  maxResets: 200,
+  maxPings: 100,
+  maxSettings: 100,
+};
+
+export const tlsDefaults = { minVersion: 'TLSv1.2' } as const;

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { defaultExport, importModule } from '../util/import-module.ts';
 import { loadPlugins } from '../policy/loader.ts';
 import type { Plugin } from '../policy/plugin.ts';
 import { ConfigError, validateConfig, type ConfigProblem } from './validate.ts';
+import { pemFiles } from './tls-settings.ts';
 import type { GatewaySettings } from './types.ts';
 
 export interface LoadOptions {
@@ -16,7 +17,8 @@ export interface LoadOptions {
 
 /**
  * Reads `gateway.config.ts` (or .js/.mjs) at run time: the default export is a config object
- * or a function of the environment. Loads the plugins it lists, then validates everything.
+ * or a function of the environment. Loads the plugins it lists, then validates everything
+ * (PEM file paths are relative to the config file).
  * Throws ConfigError listing every problem.
  */
 export async function loadConfig(file: string, options: LoadOptions): Promise<GatewaySettings> {
@@ -28,10 +30,13 @@ export async function loadConfig(file: string, options: LoadOptions): Promise<Ga
   const result = validateConfig(raw, {
     plugins: [...options.builtins.map((plugin) => ({ plugin, path: '' })), ...loaded.plugins],
     env,
+    baseDir: dirname(path),
   });
   const problems = [...loaded.problems, ...(result.ok ? [] : result.problems)];
   if (problems.length > 0 || !result.ok) throw new ConfigError(problems);
-  return { ...result.settings, sources: [path, ...loaded.files] };
+  const settings = result.settings;
+  const pems = pemFiles(settings.listeners, [...settings.pools.values()].map((pool) => pool.tls));
+  return { ...settings, sources: [path, ...loaded.files, ...pems] };
 }
 
 async function readConfigModule(path: string, env: Readonly<Record<string, string | undefined>>, command: string): Promise<unknown> {

@@ -12,6 +12,7 @@ import type {
   RetrySettings,
   StatusRange,
   TimeoutSettings,
+  UpstreamTlsSettings,
 } from './types.ts';
 import type { PoolDefaults } from '../policy/types.ts';
 
@@ -107,6 +108,7 @@ export function buildPoolSettings(
   nodes: readonly NodeSettings[],
   policy: ResolvedPolicy,
   policyDefaults: ParsedPoolDefaults,
+  tls: UpstreamTlsSettings | undefined,
 ): PoolSettings {
   const retry = layer(retryDefaults, policyDefaults.retry, pool.retry, retryFrom) as RetrySettings;
   const timeouts = layer(timeoutDefaults, policyDefaults.timeouts, pool.timeouts, timeoutsFrom) as TimeoutSettings;
@@ -120,6 +122,7 @@ export function buildPoolSettings(
     retry,
     hedge: layer(hedgeDefaults, policyDefaults.hedge, pool.hedge, hedgeFrom),
     timeouts,
+    tls,
   };
 }
 

@@ -188,6 +188,38 @@ const policyChoice = z.union(
   { error: "expected a policy name, { name, ...options }, or a policy value such as hotStandby({...})" },
 );
 
+/**
+ * A PEM value: the PEM text itself (it starts with `-----BEGIN`) or a file path. Files are read
+ * when the config is validated (see tls-settings.ts), so `baton check` and a reload see them.
+ */
+const pem = z.string().min(1, 'expected PEM text or a file path');
+
+export const listenerTlsSchema = z.strictObject({
+  cert: pem.optional(),
+  key: pem.optional(),
+  certificates: z.array(z.strictObject({ hosts: z.array(hostPattern).min(1), cert: pem, key: pem })).optional(),
+  ca: pem.optional(),
+  clientCertificate: z.enum(['request', 'require'], { error: "expected 'request' or 'require'" }).optional(),
+  minVersion: z.enum(['TLSv1.2', 'TLSv1.3'], { error: "expected 'TLSv1.2' or 'TLSv1.3'" }).optional(),
+  ciphers: z.string().min(1).optional(),
+});
+
+export const listenerSchema = z.strictObject({
+  host: z.string().min(1).optional(),
+  port,
+  trustedProxies: z.array(z.string().min(1)).optional(),
+  tls: listenerTlsSchema.optional(),
+  http2: z.boolean().optional(),
+});
+
+export const upstreamTlsSchema = z.strictObject({
+  ca: pem.optional(),
+  servername: z.string().min(1).optional(),
+  rejectUnauthorized: z.boolean().optional(),
+  cert: pem.optional(),
+  key: pem.optional(),
+});
+
 export const poolSchema = z.strictObject({
   policy: policyChoice,
   nodes: z.array(nodeSchema).min(1, 'a pool needs at least one node'),
@@ -197,6 +229,7 @@ export const poolSchema = z.strictObject({
   retry: retrySchema.optional(),
   hedge: hedgeSchema.optional(),
   timeouts: timeoutsSchema.optional(),
+  tls: upstreamTlsSchema.optional(),
 });
 
 export const routeSchema = z.strictObject({
@@ -204,7 +237,8 @@ export const routeSchema = z.strictObject({
   host: hostPattern.optional(),
   path: pathPrefix.optional(),
   methods: z.array(methodName).min(1).optional(),
-  pool: z.string().min(1),
+  pool: z.string().min(1).optional(),
+  redirect: z.literal('https', { error: "expected 'https'" }).optional(),
   stripPath: z.boolean().optional(),
   websocket: z.boolean().optional(),
   maxBody: z.union([z.literal(false), size]).optional(),
@@ -233,10 +267,10 @@ const redisTarget = z.union([
 ]);
 
 export const configSchema = z.strictObject({
-  listen: z.strictObject({
-    host: z.string().min(1).optional(),
-    port,
-    trustedProxies: z.array(z.string().min(1)).optional(),
+  // Listeners are parsed one by one (validate.ts), so that problems keep short paths
+  // (`listen.port` for a single listener, `listen[1].tls` in a list).
+  listen: z.union([z.looseObject({}), z.array(z.unknown()).min(1, 'at least one listener is needed')], {
+    error: 'expected a listener { port, host?, tls? } or a list of them',
   }),
   server: z
     .strictObject({
@@ -248,6 +282,15 @@ export const configSchema = z.strictObject({
       drainTimeout: duration.optional(),
       escapedSlashes: z.enum(['keep', 'decode', 'reject'], { error: "expected 'keep', 'decode' or 'reject'" }).optional(),
       sendTimeout: duration.optional(),
+      http2: z
+        .strictObject({
+          maxConcurrentStreams: z.number().int().min(1).max(10_000).optional(),
+          floodWindow: duration.optional(),
+          maxResets: count.optional(),
+          maxPings: count.optional(),
+          maxSettings: count.optional(),
+        })
+        .optional(),
     })
     .optional(),
   admin: z
@@ -288,3 +331,5 @@ export const configSchema = z.strictObject({
 export type ParsedConfig = z.output<typeof configSchema>;
 export type ParsedPool = z.output<typeof poolSchema>;
 export type ParsedRoute = z.output<typeof routeSchema>;
+export type ParsedListener = z.output<typeof listenerSchema>;
+export type ParsedUpstreamTls = z.output<typeof upstreamTlsSchema>;

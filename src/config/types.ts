@@ -23,6 +23,54 @@ export interface ListenConfig {
   port: number;
   /** Peers (addresses, CIDRs, or 'loopback' / 'linklocal' / 'uniquelocal') whose X-Forwarded-* headers are believed. */
   trustedProxies?: string[];
+  /** Terminate TLS on this listener (HTTPS; HTTP/2 too unless `http2: false`). */
+  tls?: ListenerTlsConfig;
+  /** Offer HTTP/2 (ALPN `h2`) next to HTTP/1.1 on a TLS listener. Default true. */
+  http2?: boolean;
+}
+
+/** PEM text (starting with `-----BEGIN`) or the path of a PEM file (relative to the config file). */
+export type Pem = string;
+
+export interface ListenerTlsConfig {
+  /** The default certificate (chain) and its key. */
+  cert?: Pem;
+  key?: Pem;
+  /** More certificates, chosen by the name the client asks for (SNI); `*.example.com` wildcards. */
+  certificates?: Array<{ hosts: string[]; cert: Pem; key: Pem }>;
+  /** CA(s) of client certificates: asks clients for one (mTLS). */
+  ca?: Pem;
+  /** With `ca`: `'require'` (default) refuses a client without a valid certificate, `'request'` lets it in without the subject header. */
+  clientCertificate?: 'request' | 'require';
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are not affected). */
+  ciphers?: string;
+}
+
+/** TLS to a pool's `https://` nodes. */
+export interface UpstreamTlsConfig {
+  /** CA(s) that sign the nodes' certificates (a private CA); default: Node's public CAs. */
+  ca?: Pem;
+  /** The name the nodes' certificates are checked against (and sent as SNI); default: the node URL's host. */
+  servername?: string;
+  /** `false` accepts any certificate (testing only). Default true. */
+  rejectUnauthorized?: boolean;
+  /** A client certificate and key for nodes that require mTLS. */
+  cert?: Pem;
+  key?: Pem;
+}
+
+export interface Http2Config {
+  /** Streams one client connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxConcurrentStreams?: number;
+  /** The window the flood limits below count in. */
+  floodWindow?: Duration;
+  /** Streams a client may cancel (RST_STREAM) per window before its connection is closed (rapid reset, CVE-2023-44487). */
+  maxResets?: number;
+  /** PING frames a client may send per window. */
+  maxPings?: number;
+  /** SETTINGS frames a client may send per window. */
+  maxSettings?: number;
 }
 
 export interface ServerConfig {
@@ -44,6 +92,8 @@ export interface ServerConfig {
   escapedSlashes?: EscapedSlashes;
   /** A client that accepts no response bytes for this long is disconnected (NGINX's send_timeout). */
   sendTimeout?: Duration;
+  /** HTTP/2 limits on TLS listeners. */
+  http2?: Http2Config;
 }
 
 export interface AdminConfig {
@@ -169,6 +219,8 @@ export interface PoolConfig {
   /** Hedged requests for requests that may be sent twice; `false` turns them off. */
   hedge?: HedgeConfig | false;
   timeouts?: TimeoutsConfig;
+  /** TLS settings for `https://` nodes. */
+  tls?: UpstreamTlsConfig;
 }
 
 export interface RouteConfig<P extends string = string> {
@@ -178,7 +230,10 @@ export interface RouteConfig<P extends string = string> {
   /** Path prefix matched on segment boundaries: `/api` matches `/api` and `/api/x`, never `/apix`. */
   path?: string;
   methods?: string[];
-  pool: P;
+  /** Required unless the route redirects. */
+  pool?: P;
+  /** `'https'`: answer plain-HTTP requests with a 308 to the same URL on the HTTPS listener (TLS requests skip the route). */
+  redirect?: 'https';
   /** Remove the matched prefix before forwarding. */
   stripPath?: boolean;
   websocket?: boolean;
@@ -192,7 +247,8 @@ export interface LogConfig {
 }
 
 export interface BatonConfig<P extends string = string> {
-  listen: ListenConfig;
+  /** One listener, or several (an HTTPS port and an HTTP port, say). */
+  listen: ListenConfig | ListenConfig[];
   server?: ServerConfig;
   admin?: AdminConfig | false;
   cluster?: ClusterConfig;
@@ -281,6 +337,52 @@ export interface ResolvedPolicy {
   readonly ref: PolicyRef;
 }
 
+/** PEM text, and the file it was read from (watched by --watch), if any. */
+export interface PemSettings {
+  readonly pem: string;
+  readonly file: string | undefined;
+}
+
+export interface CertificateSettings {
+  /** Names it serves ([] for the default certificate); exact or `*.example.com`. */
+  readonly hosts: readonly string[];
+  readonly cert: PemSettings;
+  readonly key: PemSettings;
+}
+
+export interface ListenerTlsSettings {
+  /** The first one without hosts is the default; the others are chosen by SNI. */
+  readonly certificates: readonly CertificateSettings[];
+  readonly ca: PemSettings | undefined;
+  readonly clientCertificate: 'none' | 'request' | 'require';
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  readonly ciphers: string | undefined;
+}
+
+export interface ListenerSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly trustedProxies: readonly string[];
+  readonly tls: ListenerTlsSettings | undefined;
+  readonly http2: boolean;
+}
+
+export interface UpstreamTlsSettings {
+  readonly ca: PemSettings | undefined;
+  readonly servername: string | undefined;
+  readonly rejectUnauthorized: boolean;
+  readonly cert: PemSettings | undefined;
+  readonly key: PemSettings | undefined;
+}
+
+export interface Http2Settings {
+  readonly maxConcurrentStreams: number;
+  readonly floodWindowMs: number;
+  readonly maxResets: number;
+  readonly maxPings: number;
+  readonly maxSettings: number;
+}
+
 export interface PoolSettings {
   readonly name: string;
   readonly policy: ResolvedPolicy;
@@ -291,6 +393,8 @@ export interface PoolSettings {
   readonly retry: RetrySettings;
   readonly hedge: HedgeSettings | false;
   readonly timeouts: TimeoutSettings;
+  /** For `https://` nodes; undefined: Node's defaults. */
+  readonly tls: UpstreamTlsSettings | undefined;
 }
 
 export interface RouteSettings {
@@ -298,14 +402,17 @@ export interface RouteSettings {
   readonly host: string | undefined;
   readonly path: string;
   readonly methods: readonly string[] | undefined;
+  /** Empty for a redirect route. */
   readonly pool: string;
+  readonly redirect?: 'https';
   readonly stripPath: boolean;
   readonly websocket: boolean;
   readonly maxBody: number | false;
 }
 
 export interface GatewaySettings {
-  readonly listen: { readonly host: string; readonly port: number; readonly trustedProxies: readonly string[] };
+  /** In config order; the first is the one `Listening.url` names. */
+  readonly listeners: readonly ListenerSettings[];
   readonly server: {
     readonly headersTimeoutMs: number;
     readonly requestTimeoutMs: number;
@@ -314,6 +421,7 @@ export interface GatewaySettings {
     readonly drainTimeoutMs: number;
     readonly escapedSlashes: EscapedSlashes;
     readonly sendTimeoutMs: number;
+    readonly http2: Http2Settings;
   };
   readonly admin:
     | {

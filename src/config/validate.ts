@@ -1,15 +1,16 @@
 import { availableParallelism, hostname } from 'node:os';
 import type { ZodError } from './zod.ts';
-import { configSchema, poolSchema, routeSchema, type ParsedConfig, type ParsedPool, type ParsedRoute } from './schema.ts';
+import { configSchema, listenerSchema, poolSchema, routeSchema, type ParsedConfig, type ParsedListener, type ParsedPool, type ParsedRoute } from './schema.ts';
 import { buildPoolSettings, nodeSettings, parsePoolDefaults } from './pool-settings.ts';
 import { adminDefaults, clusterDefaults, serverDefaults } from './defaults.ts';
+import { http2Settings, listenerSettings, upstreamTlsSettings } from './tls-settings.ts';
 import { buildPolicyRegistry, type PolicyRegistry } from '../policy/registry.ts';
 import { isPolicyRef } from '../policy/define.ts';
 import { policyRefBrand, type PolicyRef } from '../policy/types.ts';
 import type { Plugin } from '../policy/plugin.ts';
 import { invalidTrustEntries } from '../util/trusted-proxies.ts';
 import type { LogLevel } from '../util/logger.ts';
-import type { GatewaySettings, PoolSettings, ResolvedPolicy, RouteSettings } from './types.ts';
+import type { GatewaySettings, ListenerSettings, PoolSettings, ResolvedPolicy, RouteSettings } from './types.ts';
 
 /** One problem, located by its path in the config: `pools.api.nodes[1].url: invalid URL "x"`. */
 export interface ConfigProblem {
@@ -69,11 +70,16 @@ export interface PluginEntry {
 export interface ValidateOptions {
   readonly plugins: readonly PluginEntry[];
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Where relative PEM file paths start (the config file's directory); default: the working directory. */
+  readonly baseDir?: string;
 }
 
 export type ValidationResult = { ok: true; settings: GatewaySettings } | { ok: false; problems: ConfigProblem[] };
 
-/** Pure: raw config object in, settings or every problem out. Plugins are already loaded. */
+/**
+ * Raw config object in, settings or every problem out. Plugins are already loaded. Pure but
+ * for reading the PEM files the config names (tls-settings.ts says why).
+ */
 export function validateConfig(raw: unknown, options: ValidateOptions): ValidationResult {
   const problems: ConfigProblem[] = [];
   const { registry, problems: registryProblems } = buildPolicyRegistry(options.plugins.map((entry) => entry.plugin));
@@ -85,15 +91,34 @@ export function validateConfig(raw: unknown, options: ValidateOptions): Validati
     return { ok: false, problems };
   }
   const config = top.data;
-  const pools = parsePools(config, registry, problems);
-  const routes = parseRoutes(config, pools, problems);
-  checkTopLevel(config, problems);
+  const baseDir = options.baseDir ?? process.cwd();
+  const parsedListeners = parseListeners(config, problems);
+  const listeners = parsedListeners.map(({ parsed, path }) => listenerSettings(parsed, path, baseDir, problems));
+  const pools = parsePools(config, registry, baseDir, problems);
+  const routes = parseRoutes(config, pools, listeners, problems);
+  checkTopLevel(config, parsedListeners, listeners, problems);
   checkEnvironment(options.env, problems);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, settings: settingsFrom(config, pools, routes, options) };
+  return { ok: true, settings: settingsFrom(config, listeners, pools, routes, options) };
 }
 
-function parsePools(config: ParsedConfig, registry: PolicyRegistry, problems: ConfigProblem[]): Map<string, PoolSettings> {
+type PlacedListener = { parsed: ParsedListener; path: string };
+
+/** `listen` as a list, each with the path its problems are reported under. */
+function parseListeners(config: ParsedConfig, problems: ConfigProblem[]): PlacedListener[] {
+  const entries: Array<[unknown, PropertyKey[]]> = Array.isArray(config.listen)
+    ? config.listen.map((raw, index) => [raw, ['listen', index]])
+    : [[config.listen, ['listen']]];
+  const out: PlacedListener[] = [];
+  for (const [raw, prefix] of entries) {
+    const parsed = listenerSchema.safeParse(raw);
+    if (parsed.success) out.push({ parsed: parsed.data, path: formatPath(prefix) });
+    else problems.push(...problemsOf(parsed.error, prefix));
+  }
+  return out;
+}
+
+function parsePools(config: ParsedConfig, registry: PolicyRegistry, baseDir: string, problems: ConfigProblem[]): Map<string, PoolSettings> {
   const pools = new Map<string, PoolSettings>();
   for (const [name, rawPool] of Object.entries(config.pools)) {
     const parsed = poolSchema.safeParse(rawPool);
@@ -104,12 +129,14 @@ function parsePools(config: ParsedConfig, registry: PolicyRegistry, problems: Co
     const policy = resolvePolicy(parsed.data.policy, registry, ['pools', name, 'policy'], problems);
     const nodes = parsed.data.nodes.map(nodeSettings);
     checkDuplicateIds(name, parsed.data, nodes, problems);
+    const protocols = new Set(nodes.map((node) => node.url.protocol));
+    const tls = upstreamTlsSettings(parsed.data.tls, protocols, formatPath(['pools', name]), baseDir, problems);
     if (!policy) continue;
     const defaults = parsePoolDefaults(policy.ref.definition.poolDefaults);
     for (const error of defaults.errors) {
       problems.push({ path: formatPath(['pools', name, 'policy']), message: `policy '${policy.name}' has invalid poolDefaults: ${error}` });
     }
-    pools.set(name, buildPoolSettings(name, parsed.data, nodes, policy, defaults.value));
+    pools.set(name, buildPoolSettings(name, parsed.data, nodes, policy, defaults.value, tls));
   }
   return pools;
 }
@@ -166,7 +193,7 @@ function resolvePolicy(
   return { name: definition.name, ref: { [policyRefBrand]: true, definition, options: parsed.data } };
 }
 
-function parseRoutes(config: ParsedConfig, pools: Map<string, PoolSettings>, problems: ConfigProblem[]): RouteSettings[] {
+function parseRoutes(config: ParsedConfig, pools: Map<string, PoolSettings>, listeners: readonly ListenerSettings[], problems: ConfigProblem[]): RouteSettings[] {
   const routes: RouteSettings[] = [];
   const poolNames = Object.keys(config.pools);
   const names = new Set<string>();
@@ -183,6 +210,14 @@ function parseRoutes(config: ParsedConfig, pools: Map<string, PoolSettings>, pro
     if (parsed.data.websocket && parsed.data.methods && !parsed.data.methods.includes('GET')) {
       problems.push({ path: formatPath(['routes', index, 'methods']), message: 'a websocket route must allow GET' });
     }
+    const at = (key: string) => formatPath(['routes', index, key]);
+    if (parsed.data.redirect) {
+      if (parsed.data.pool !== undefined) problems.push({ path: at('pool'), message: 'a redirect route sends no request to a pool' });
+      if (!listeners.some((listener) => listener.tls)) problems.push({ path: at('redirect'), message: "redirect: 'https' needs a TLS listener to redirect to" });
+      routes.push(routeSettings(parsed.data, index, config, names));
+      return;
+    }
+    if (parsed.data.pool === undefined) return void problems.push({ path: at('pool'), message: 'a route needs a pool (or redirect)' });
     if (!pools.has(parsed.data.pool)) return;
     routes.push(routeSettings(parsed.data, index, config, names));
   });
@@ -199,19 +234,27 @@ function routeSettings(route: ParsedRoute, index: number, config: ParsedConfig, 
     host: route.host,
     path: route.path ?? '/',
     methods: route.methods,
-    pool: route.pool,
+    pool: route.pool ?? '',
+    redirect: route.redirect,
     stripPath: route.stripPath ?? false,
     websocket: route.websocket ?? false,
     maxBody: route.maxBody ?? serverMaxBody ?? serverDefaults.maxBody,
   };
 }
 
-function checkTopLevel(config: ParsedConfig, problems: ConfigProblem[]) {
-  for (const entry of invalidTrustEntries(config.listen.trustedProxies ?? [])) {
-    const index = config.listen.trustedProxies!.indexOf(entry);
-    problems.push({ path: formatPath(['listen', 'trustedProxies', index]), message: `not an address, CIDR or keyword: '${entry}'` });
+function checkTopLevel(config: ParsedConfig, placed: readonly PlacedListener[], listeners: readonly ListenerSettings[], problems: ConfigProblem[]) {
+  const ports = new Map<number, string>();
+  for (const { parsed, path } of placed) {
+    for (const entry of invalidTrustEntries(parsed.trustedProxies ?? [])) {
+      const index = parsed.trustedProxies!.indexOf(entry);
+      problems.push({ path: `${path}.trustedProxies[${index}]`, message: `not an address, CIDR or keyword: '${entry}'` });
+    }
+    const first = ports.get(parsed.port);
+    if (parsed.port !== 0 && first !== undefined) problems.push({ path: `${path}.port`, message: `port ${parsed.port} is taken by ${first}` });
+    else ports.set(parsed.port, path);
   }
-  if (config.admin && config.admin.port !== 0 && config.admin.port === config.listen.port) {
+  const admin = config.admin;
+  if (admin && admin.port !== 0 && listeners.some((listener) => listener.port === admin.port)) {
     problems.push({ path: 'admin.port', message: 'the admin API needs its own port (same as listen.port)' });
   }
   if (config.routes.length === 0) problems.push({ path: 'routes', message: 'at least one route is needed' });
@@ -227,6 +270,7 @@ function checkEnvironment(env: ValidateOptions['env'], problems: ConfigProblem[]
 
 function settingsFrom(
   config: ParsedConfig,
+  listeners: ListenerSettings[],
   pools: Map<string, PoolSettings>,
   routes: RouteSettings[],
   options: ValidateOptions,
@@ -236,7 +280,7 @@ function settingsFrom(
   const cluster = config.cluster ?? {};
   const logLevel = ((env.LOG_LEVEL || undefined) as LogLevel | undefined) ?? config.log?.level ?? 'info';
   return {
-    listen: { host: config.listen.host ?? serverDefaults.host, port: config.listen.port, trustedProxies: config.listen.trustedProxies ?? [] },
+    listeners,
     server: {
       headersTimeoutMs: server.headersTimeout ?? serverDefaults.headersTimeoutMs,
       requestTimeoutMs: server.requestTimeout ?? serverDefaults.requestTimeoutMs,
@@ -245,6 +289,7 @@ function settingsFrom(
       drainTimeoutMs: server.drainTimeout ?? serverDefaults.drainTimeoutMs,
       escapedSlashes: server.escapedSlashes ?? serverDefaults.escapedSlashes,
       sendTimeoutMs: server.sendTimeout ?? serverDefaults.sendTimeoutMs,
+      http2: http2Settings(config),
     },
     admin:
       config.admin === false

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { ParameterizedContext, Next } from 'koa';
 import { turn, turnOf } from './in-turn.ts';
+import { sendRedirect } from './respond.ts';
 import type { GatewayState, Stage, Step } from './state.ts';
 
 /**
@@ -23,6 +24,11 @@ export function admit(stages: readonly Stage[]): Step {
 }
 
 async function proceed(ctx: ParameterizedContext<GatewayState>, next: Next): Promise<void> {
+  // A redirect route answers here (in its turn): no plugin middleware, no pool.
+  if (ctx.state.redirect !== undefined) {
+    ctx.respond = false;
+    return sendRedirect(ctx.res, ctx.state.redirect, ctx.state.requestId);
+  }
   const chain = ctx.state.runtime.middleware;
   if (chain.length === 0) return next();
   const dispatch = async (index: number): Promise<void> => {

@@ -7,18 +7,19 @@ import { guard } from './guard.ts';
 import { identify } from './identify.ts';
 import { matchRoute } from './match-route.ts';
 import { observe, type RequestRecord } from './observe.ts';
-import type { GatewayState, Runtime } from './state.ts';
+import type { GatewayState, ListenerInfo, Runtime } from './state.ts';
 
 export interface AppDeps extends ForwardDeps {
   readonly log: Logger;
   /** Asked per request: a reload may switch the access log on or off. */
   readonly accessLog: () => boolean;
   readonly runtime: () => Runtime;
+  readonly listener: ListenerInfo;
   /** Every finished request (metrics). */
   readonly onRequest: (record: RequestRecord) => void;
 }
 
-/** The whole request pipeline, in order. */
+/** The whole request pipeline, in order; one per listener. */
 export function buildApp(deps: AppDeps): Koa<GatewayState> {
   const app = new Koa<GatewayState>();
   // X-Forwarded-* are believed only from trusted proxies, decided by our own code.
@@ -26,7 +27,7 @@ export function buildApp(deps: AppDeps): Koa<GatewayState> {
   app.silent = true;
   app.use(observe(deps.onRequest, deps.log, deps.accessLog));
   app.use(errorBoundary(deps.log, deps.draining));
-  app.use(admit([identify(deps.runtime), guard, matchRoute]));
+  app.use(admit([identify(deps.runtime, deps.listener), guard, matchRoute]));
   app.use(forward(deps));
   return app;
 }

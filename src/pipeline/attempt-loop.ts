@@ -3,6 +3,7 @@ import type { ParameterizedContext } from 'koa';
 import type { AttemptOutcome, PickContext } from '../policy/types.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { UpstreamNode } from '../pool/upstream-node.ts';
+import { isHttp2, responseGone } from '../proxy/client-response.ts';
 import type { AttemptOwner, AttemptResult } from '../proxy/forwarder.ts';
 import { BatonError, type ErrorCode } from '../util/errors.ts';
 import type { ForwardDeps } from './forward.ts';
@@ -82,7 +83,7 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
         const waitUntil = Math.min(this.#deadline, this.#started + retry.waitForNodeMs);
         if (now < waitUntil && (last === undefined || this.#mayRetry(last.kind, now))) {
           await this.#pool.waitForChange(waitUntil - now, this.#clientGone());
-          if (this.#ctx.res.destroyed) return;
+          if (responseGone(this.#ctx.res)) return;
           continue;
         }
         return this.#fail(last);
@@ -109,7 +110,9 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
   }
 
   responseHeaders(): readonly string[] {
-    return this.#deps.draining() ? ['x-request-id', this.#ctx.state.requestId, 'connection', 'close'] : ['x-request-id', this.#ctx.state.requestId];
+    // HTTP/2 has no Connection header: a draining gateway sends GOAWAY instead.
+    const close = this.#deps.draining() && !isHttp2(this.#ctx.res);
+    return close ? ['x-request-id', this.#ctx.state.requestId, 'connection', 'close'] : ['x-request-id', this.#ctx.state.requestId];
   }
 
   // ---------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { verifiedPeerSubject } from '../listen/tls.ts';
 import type { AttemptOutcome } from '../policy/types.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { UpstreamNode } from '../pool/upstream-node.ts';
@@ -37,12 +39,14 @@ export function forward(deps: ForwardDeps): Step {
     const head = req[handshakeHead];
     if (head && deps.draining()) throw new BatonError('SHUTTING_DOWN');
     const peer = req.socket.remoteAddress ?? '';
+    const listener = state.listener;
     const outgoing = upstreamHeaders(req, {
       peer,
-      trusted: state.runtime.trusted.trusts(peer),
-      proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+      trusted: state.trusted.trusts(peer),
+      proto: listener.secure ? 'https' : 'http',
       requestId: state.requestId,
       upgrade: head !== undefined,
+      clientSubject: listener.clientCertificates ? verifiedPeerSubject(req.socket as TLSSocket) : undefined,
     });
     if (!outgoing) throw new BatonError('BAD_REQUEST', 'the Connection header lists a framing header');
     const framing = declaredFraming(req);

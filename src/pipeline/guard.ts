@@ -17,6 +17,7 @@ export const guard: Stage = (ctx) => {
   if (req.method === 'CONNECT' || req.method === 'TRACE') throw new BatonError('METHOD_NOT_ALLOWED', req.method);
   if (hasDuplicateHost(req)) throw new BatonError('BAD_REQUEST', 'more than one Host header');
   const host = req.headers.host;
+  if (req.httpVersionMajor === 2) checkAuthority(req, host);
   if (host !== undefined && !validHost(host)) throw new BatonError('BAD_REQUEST', 'the Host header is not a host name or IP address with an optional port');
   let target = req.url ?? '';
   if (target.charCodeAt(0) !== 47 /* / */) {
@@ -31,7 +32,8 @@ export const guard: Stage = (ctx) => {
   // route Baton chose: `/api;x/secret` is not routed by `/` and then served as `/api/secret`.
   if (canonical.decoded !== canonical.path) {
     const method = req.method ?? 'GET';
-    if (runtime.router.match(host, canonical.path, method) !== runtime.router.match(host, canonical.decoded, method)) {
+    const secure = ctx.state.listener.secure;
+    if (runtime.router.match(host, canonical.path, method, secure) !== runtime.router.match(host, canonical.decoded, method, secure)) {
       throw new BatonError('BAD_REQUEST', 'the path leaves its route once %2F, %5C or ; parameters are decoded');
     }
   }
@@ -40,6 +42,13 @@ export const guard: Stage = (ctx) => {
   ctx.state.path = canonical.path;
   ctx.state.query = canonical.query;
 };
+
+/** HTTP/2: the authority is :authority (Host taken from it); a Host that names another is malformed (RFC 9113 §8.3.1). */
+function checkAuthority(req: IncomingMessage, host: string | undefined): void {
+  const authority = req.headers[':authority'];
+  if (host === undefined) throw new BatonError('BAD_REQUEST', 'an HTTP/2 request needs :authority or Host');
+  if (authority !== undefined && authority !== host) throw new BatonError('BAD_REQUEST', 'Host and :authority differ');
+}
 
 function hasDuplicateHost(req: IncomingMessage): boolean {
   const raw = req.rawHeaders;

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ParameterizedContext } from 'koa';
+import { responseComplete } from '../proxy/client-response.ts';
 import type { Logger } from '../util/logger.ts';
 import { whenResponseOver } from './in-turn.ts';
 import type { GatewayState, Step } from './state.ts';
@@ -22,6 +23,8 @@ export interface RequestRecord {
   readonly error: string | undefined;
   /** The client connection closed before the response was complete. A websocket's record comes when its tunnel closes. */
   readonly aborted: boolean;
+  /** '1.1' or '2.0' (also '1.0'). */
+  readonly httpVersion?: string;
   readonly durationMs: number;
 }
 
@@ -89,7 +92,8 @@ function recordOf(ctx: ParameterizedContext<GatewayState>, durationMs: number): 
     status: ctx.res.statusCode,
     error: state.error,
     // A websocket tunnel's response never "finishes": its 101 went out whole.
-    aborted: !ctx.res.writableFinished && ctx.res.statusCode !== 101,
+    aborted: !responseComplete(ctx.res) && ctx.res.statusCode !== 101,
+    httpVersion: ctx.req.httpVersion,
     durationMs: Math.round(durationMs * 100) / 100,
   };
 }

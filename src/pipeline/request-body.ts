@@ -28,6 +28,13 @@ export type Framing = 'none' | 'length' | 'chunked';
  * Like NGINX, only `chunked` alone is accepted (501 otherwise).
  */
 export function declaredFraming(req: IncomingMessage): Framing {
+  // HTTP/2 frames bodies itself (DATA frames, END_STREAM): a request without Content-Length
+  // has a body unless its HEADERS ended the stream. Upstream it is sent chunked.
+  if (req.httpVersionMajor === 2) {
+    const length = req.headers['content-length'];
+    if (length !== undefined) return length === '0' ? 'none' : 'length';
+    return (req as IncomingMessage & { stream?: { endAfterHeaders: boolean } }).stream?.endAfterHeaders ? 'none' : 'chunked';
+  }
   const coding = req.headers['transfer-encoding'];
   if (coding !== undefined) {
     if (coding !== 'chunked' && coding.trim().toLowerCase() !== 'chunked') throw new BatonError('UNSUPPORTED_TRANSFER_CODING', coding);

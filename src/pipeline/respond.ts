@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isHttp2, responseGone } from '../proxy/client-response.ts';
 import { errorBody, errorTable, type ErrorCode } from '../util/errors.ts';
 
 /**
@@ -12,7 +13,7 @@ export function sendError(
   code: ErrorCode,
   options: { requestId?: string; detail?: string; headers?: Record<string, string>; close?: boolean } = {},
 ): void {
-  if (res.headersSent || res.destroyed) return;
+  if (res.headersSent || responseGone(res)) return;
   const body = JSON.stringify(errorBody(code, options.detail, options.requestId));
   const headers: Record<string, string | number> = {
     'content-type': 'application/json; charset=utf-8',
@@ -21,7 +22,8 @@ export function sendError(
     ...options.headers,
   };
   if (options.requestId) headers['x-request-id'] = options.requestId;
-  if (options.close || unreadBody(res.req)) headers.connection = 'close';
+  // HTTP/2 has no Connection header (node refuses it): an unread body's stream is reset instead.
+  if ((options.close || unreadBody(res.req)) && !isHttp2(res)) headers.connection = 'close';
   res.writeHead(errorTable[code].status, headers);
   res.end(body);
 }
@@ -30,4 +32,13 @@ function unreadBody(req: IncomingMessage | undefined): boolean {
   if (!req || req.complete) return false;
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** A `redirect: 'https'` route's answer: 308 keeps the method and body, as 301 does not for POST. */
+export function sendRedirect(res: ServerResponse, location: string, requestId: string): void {
+  if (res.headersSent || responseGone(res)) return;
+  const headers: Record<string, string | number> = { location, 'content-length': 0, 'x-request-id': requestId };
+  if (unreadBody(res.req) && !isHttp2(res)) headers.connection = 'close';
+  res.writeHead(308, headers);
+  res.end();
 }

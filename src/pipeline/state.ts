@@ -13,8 +13,21 @@ export interface Runtime {
   readonly settings: GatewaySettings;
   readonly router: Router;
   readonly pools: PoolSet;
-  readonly trusted: TrustedProxies;
+  /** Per listener, in the order of `settings.listeners`. */
+  readonly trusted: readonly TrustedProxies[];
   readonly middleware: readonly RequestMiddleware[];
+}
+
+/** The listener a request came in on: one pipeline (Koa app) per listener. */
+export interface ListenerInfo {
+  /** Its index in `settings.listeners`. */
+  readonly index: number;
+  /** TLS: X-Forwarded-Proto is https; redirect routes are skipped. */
+  readonly secure: boolean;
+  /** Whether clients may present certificates (the verified subject goes upstream). */
+  readonly clientCertificates: boolean;
+  /** The port `redirect: 'https'` sends clients to (the first TLS listener's), once listening. */
+  readonly httpsPort: () => number | undefined;
 }
 
 export interface AttemptRecord {
@@ -29,6 +42,11 @@ export interface GatewayState {
   requestId: string;
   clientIp: string;
   runtime: Runtime;
+  listener: ListenerInfo;
+  /** The listener's trusted proxies under this request's runtime. */
+  trusted: TrustedProxies;
+  /** Set by a redirect route: where the client is sent. */
+  redirect?: string;
   /** The canonical request path (what routing saw), and the query string with its '?'. */
   path: string;
   query: string;

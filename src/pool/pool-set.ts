@@ -10,7 +10,7 @@ import type { StateStore, StoreChange } from '../state/types.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { ActiveController } from './active-controller.ts';
-import { Pool, createAgent } from './pool.ts';
+import { Pool, agentKey, createAgent } from './pool.ts';
 import { UpstreamNode, type NodeWiring } from './upstream-node.ts';
 
 /** What a reload did to the pools, by name. */
@@ -160,7 +160,9 @@ export class PoolSet {
   }
 
   #createPool(settings: PoolSettings, previous: Pool | undefined): Pool {
-    const agent = previous?.agent ?? createAgent(settings.nodes[0]?.url.protocol ?? 'http:');
+    // A change of TLS settings needs new connections. The old agent is left to its idle
+    // timeout: the requests still in flight on it finish on the connections they have.
+    const agent = previous && agentKey(previous.settings) === agentKey(settings) ? previous.agent : createAgent(settings);
     const wiring: NodeWiring = {
       clock: this.#deps.clock,
       agent,

@@ -12,9 +12,27 @@ import type { UpstreamNode } from './upstream-node.ts';
  */
 export const UPSTREAM_IDLE_MS = 4000;
 
-export function createAgent(protocol: string): http.Agent {
+/**
+ * The keep-alive connection pool of one pool's nodes. For `https://` nodes it carries the
+ * pool's TLS settings, so requests and heartbeats (which share it) verify and present the
+ * same certificates, and TLS connections are reused like plain ones.
+ */
+export function createAgent(settings: PoolSettings): http.Agent {
   const options = { keepAlive: true, keepAliveMsecs: 1000, maxFreeSockets: 256, timeout: UPSTREAM_IDLE_MS, scheduling: 'lifo' as const };
-  return protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+  if (settings.nodes[0]?.url.protocol !== 'https:') return new http.Agent(options);
+  const tls = settings.tls;
+  return new https.Agent({
+    ...options,
+    ...(tls?.ca ? { ca: tls.ca.pem } : {}),
+    ...(tls?.cert && tls.key ? { cert: tls.cert.pem, key: tls.key.pem } : {}),
+    ...(tls?.servername ? { servername: tls.servername } : {}),
+    rejectUnauthorized: tls?.rejectUnauthorized ?? true,
+  });
+}
+
+/** Two pools can share an agent when their nodes' protocol and TLS settings are the same. */
+export function agentKey(settings: PoolSettings): string {
+  return JSON.stringify([settings.nodes[0]?.url.protocol, settings.tls]);
 }
 
 /**

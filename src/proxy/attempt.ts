@@ -21,6 +21,7 @@ import {
 } from './attempt-events.ts';
 import { failureOutcome, startWatching, streamVerdict, uploadStalled, type StreamProgress } from './attempt-rules.ts';
 import type { AttemptResult, AttemptSpec } from './forwarder.ts';
+import { clientBehind, cutOffClient, isHttp2, responseComplete, responseGone } from './client-response.ts';
 import { clientResponseHeaders } from './headers.ts';
 import { upstreamRequest } from './target.ts';
 import type { WebSocketTunnels } from './websocket.ts';
@@ -69,12 +70,14 @@ export class Attempt implements StreamProgress {
   readonly #resolve: (result: AttemptResult) => void;
   /** The attempt that held the client response's tag before this one (hedged requests race on one response). */
   #previous: Attempt | undefined;
+  readonly #http2: boolean;
 
   constructor(res: ServerResponse, spec: AttemptSpec, tunnels: WebSocketTunnels, resolve: (result: AttemptResult) => void) {
     this.#res = res;
     this.#spec = spec;
     this.#tunnels = tunnels;
     this.#resolve = resolve;
+    this.#http2 = isHttp2(res);
     this.#done = new Promise<void>((done) => (this.#finish = done));
   }
 
@@ -84,7 +87,7 @@ export class Attempt implements StreamProgress {
     this.#res[attemptOf] = this;
     this.#res.on('close', onClientClose);
     // The client left while the loop waited (for a node, or between tries): send nothing.
-    if (this.#res.destroyed) return this.clientClosed();
+    if (responseGone(this.#res)) return this.clientClosed();
     const proxyReq: ClientRequest & Tagged = upstreamRequest(spec.target, spec.agent, spec.method, spec.path, spec.headers);
     this.#proxyReq = proxyReq;
     proxyReq[attemptOf] = this;
@@ -108,7 +111,10 @@ export class Attempt implements StreamProgress {
     this.#arm(this.#spec.connectTimeoutMs);
     this.#socket = socket;
     socket[attemptOf] = this;
-    socket.once('connect', onUpstreamConnect);
+    // To an https:// node, connected means the TLS handshake is done: a certificate the pool
+    // does not accept is a failure to connect (nothing was sent; any request may be retried),
+    // and timeouts.connect covers the handshake.
+    socket.once((socket as Socket & { encrypted?: boolean }).encrypted ? 'secureConnect' : 'connect', onUpstreamConnect);
   }
 
   connected(): void {
@@ -177,7 +183,10 @@ export class Attempt implements StreamProgress {
     // whatever the client still sends cannot be read as a next request, so close after it.
     if (!this.#res.req.complete) this.#res.shouldKeepAlive = false;
     try {
-      this.#res.writeHead(status, proxyRes.statusMessage, clientResponseHeaders(proxyRes.rawHeaders, this.#spec.owner.responseHeaders()));
+      const headers = clientResponseHeaders(proxyRes.rawHeaders, this.#spec.owner.responseHeaders());
+      // HTTP/2 has no reason phrase (node warns when given one).
+      if (this.#http2) this.#res.writeHead(status, headers);
+      else this.#res.writeHead(status, proxyRes.statusMessage, headers);
     } catch (error) {
       // An upstream header Node refuses to send (invalid characters): a bad response, not a crash.
       this.#settle({ kind: 'bad-response', failed: true, latencyMs, status, detail: (error as Error).message }, false);
@@ -209,16 +218,14 @@ export class Attempt implements StreamProgress {
       now: performance.now(),
       upstreamBytes: this.#proxyRes?.socket?.bytesRead ?? 0,
       clientBytes: res.socket?.bytesWritten ?? 0,
-      clientBehind: res.writableNeedDrain,
+      clientBehind: clientBehind(res),
       responseTimeoutMs: this.#spec.responseTimeoutMs,
       sendTimeoutMs: this.#spec.sendTimeoutMs,
     });
     if (verdict === 'flowing') this.#arm();
     else if (verdict === 'upstream-stalled') this.bodyFailed();
     else {
-      // A reset, not a FIN: a FIN would wait behind the bytes the client does not read,
-      // holding the connection's buffers in the kernel long after we let go of it.
-      res.socket?.resetAndDestroy();
+      cutOffClient(res);
       this.bodyFailed();
     }
   }
@@ -278,7 +285,7 @@ export class Attempt implements StreamProgress {
     if (this.#phase === Phase.Tunnel) return;
     // Ended, but its 'finish' never comes once the connection is gone (writableFinished also
     // holds when the socket closed under unflushed bytes): the attempt is over all the same.
-    if (this.#res.writableFinished) return this.end();
+    if (responseComplete(this.#res)) return this.end();
     // The client went away: cancel the upstream request. Never a failure of the node.
     this.#settle({ kind: 'aborted', failed: false, latencyMs: this.#elapsed(), detail: 'client closed the connection' }, true);
     this.end();
@@ -331,7 +338,7 @@ export class Attempt implements StreamProgress {
   /** No more work for this attempt: stop the timer, release the upstream request if unfinished. */
   end(): void {
     if (this.#phase === Phase.Over) return;
-    const completed = this.#phase === Phase.Tunnel || (this.#phase === Phase.Streaming && this.#res.writableFinished);
+    const completed = this.#phase === Phase.Tunnel || (this.#phase === Phase.Streaming && responseComplete(this.#res));
     this.#phase = Phase.Over;
     this.#disarm();
     const res = this.#res;

@@ -19,6 +19,8 @@ const hopByHop = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
+  // HTTP/2's upgrade token (h2c): connection-specific, and refused on HTTP/2 responses.
+  'http2-settings',
   // Handled by the gateway itself: Node answers 100-continue to the client.
   'expect',
 ]);
@@ -86,7 +88,15 @@ export interface ForwardedFacts {
   readonly requestId: string;
   /** Keep Connection/Upgrade for a websocket handshake. */
   readonly upgrade: boolean;
+  /** The verified subject of the client's TLS certificate (mutual TLS), if any. */
+  readonly clientSubject?: string | undefined;
 }
+
+/**
+ * The header that carries a verified client certificate's subject upstream. An X-Baton-*
+ * name: every client's own copy is dropped (above), so only the gateway ever sets it.
+ */
+export const clientSubjectHeader = 'x-baton-client-cert-subject';
 
 /**
  * The headers the upstream receives, computed once per request. Returns undefined when the
@@ -98,6 +108,8 @@ export function upstreamHeaders(req: IncomingMessage, facts: ForwardedFacts): In
   const out: IncomingHttpHeaders = {};
   const source = req.headers;
   for (const name in source) {
+    // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) become the request line and Host.
+    if (name.charCodeAt(0) === 58 /* : */) continue;
     if (hopByHop.has(name) || listed.has(name) || name.startsWith('x-baton-')) continue;
     if (name.indexOf('_') !== -1 && impersonates(name)) continue;
     if (name.startsWith('x-forwarded-') || name === 'forwarded' || name === 'x-real-ip') {
@@ -115,6 +127,7 @@ export function upstreamHeaders(req: IncomingMessage, facts: ForwardedFacts): In
     else delete out['x-forwarded-host'];
   }
   out['x-request-id'] = facts.requestId;
+  if (facts.clientSubject !== undefined) out[clientSubjectHeader] = facts.clientSubject;
   if (facts.upgrade) {
     out.connection = 'upgrade';
     out.upgrade = source.upgrade;

@@ -5,7 +5,8 @@ import type { RouteSettings } from '../config/types.ts';
  * methods. Routes are tried in config order and the first match wins.
  */
 export interface Router {
-  match(host: string | undefined, path: string, method: string): RouteSettings | undefined;
+  /** `secure`: the request came over TLS, so `redirect: 'https'` routes do not apply to it. */
+  match(host: string | undefined, path: string, method: string, secure?: boolean): RouteSettings | undefined;
 }
 
 /** Host header → bare lower-case host name: port and trailing dot removed, IPv6 brackets kept. */
@@ -43,9 +44,10 @@ export function stripPrefix(prefix: string, path: string): string {
 
 export function createRouter(routes: readonly RouteSettings[]): Router {
   return {
-    match(hostHeader, path, method) {
+    match(hostHeader, path, method, secure = false) {
       const host = hostName(hostHeader);
       for (const route of routes) {
+        if (secure && route.redirect) continue;
         if (!pathMatches(route.path, path)) continue;
         if (!hostMatches(route.host, host)) continue;
         if (route.methods && !route.methods.includes(method)) continue;

@@ -51,7 +51,7 @@ export type HeartbeatResult = { readonly pool: string; readonly node: string; re
 /** Worker → supervisor. */
 export type UpMessage =
   | StoreRequest
-  | { readonly kind: 'listening'; readonly url: string; readonly adminUrl: string | undefined }
+  | { readonly kind: 'listening'; readonly listeners: ReadonlyArray<{ readonly url: string; readonly tls: boolean; readonly http2: boolean }>; readonly adminUrl: string | undefined }
   | { readonly kind: 'start-failed'; readonly reason: string }
   | { readonly kind: 'reloaded'; readonly rid: number; readonly ok: boolean; readonly lines: readonly string[] }
   /** The admin worker's heartbeat results, for every other worker's local verdicts. */

@@ -84,7 +84,7 @@ export function runSupervisor(options: SupervisorOptions): void {
         if (!started) {
           if (live().length < count) return;
           started = true;
-          printListening({ url: message.url, adminUrl }, settings, out, ` (${count} workers; supervisor pid ${process.pid})`);
+          printListening({ listeners: message.listeners, adminUrl }, settings, out, ` (${count} workers; supervisor pid ${process.pid})`);
           return;
         }
         out(`baton: worker ${slot.number} is back (pid ${worker.process.pid})`);

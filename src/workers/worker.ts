@@ -118,7 +118,7 @@ export async function runWorker(config: string): Promise<void> {
 
   try {
     const listening = await gateway.start();
-    channel.send({ kind: 'listening', url: listening.url, adminUrl: listening.adminUrl });
+    channel.send({ kind: 'listening', listeners: listening.listeners.map(({ url, tls, http2 }) => ({ url, tls, http2 })), adminUrl: listening.adminUrl });
   } catch (error) {
     channel.send({ kind: 'start-failed', reason: (error as Error).message });
     process.exit(1);

@@ -46,6 +46,7 @@ test('renderStatus: columns line up, draining and disconnected stores are visibl
     store: 'redis',
     storeConnected: false,
     instances: [{ id: 'gw-1', startedAt: 0, lastSeen: 0, self: true }, { id: 'gw-2', startedAt: 0, lastSeen: 0, self: false }],
+    certificates: [],
     pools: {
       api: {
         policy: 'least-connections',

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import test from 'ava';
+import { makePki, type Issued, type TestPki } from '../helpers/certificates.ts';
 import { problemsFor, settingsFor } from '../helpers/settings.ts';
 
 const base = () => ({
@@ -21,7 +22,7 @@ test('a minimal config gets every default filled in', (t) => {
   t.like(pool.timeouts, { connectMs: 2000, responseMs: 30000 });
   t.like(settings.admin, { host: '127.0.0.1', port: 9901, allowedHosts: [], maxEventStreams: 16 });
   t.like(settings.server, { sendTimeoutMs: 60_000 });
-  t.is(settings.listen.host, '0.0.0.0');
+  t.is(settings.listeners[0]!.host, '0.0.0.0');
   t.like(settings.routes[0], { path: '/api', pool: 'api', stripPath: false, websocket: false });
   t.is(settings.server.escapedSlashes, 'keep');
 });
@@ -243,7 +244,7 @@ const invalid: Case[] = [
   {
     name: 'missing listen',
     mutate: (c) => delete c.listen,
-    problems: ['listen: Invalid input: expected object, received undefined'],
+    problems: ['listen: expected a listener { port, host?, tls? } or a list of them'],
   },
 ];
 
@@ -299,4 +300,97 @@ test('LOG_LEVEL from the environment wins over the config and is checked', (t) =
 
 test('the admin token may come from BATON_ADMIN_TOKEN', (t) => {
   t.like(settingsFor(base(), { env: { BATON_ADMIN_TOKEN: 'secret-token' } }).admin, { token: 'secret-token' });
+});
+
+// --- TLS listeners, several listeners, redirect routes, upstream TLS --------------------------
+
+let pki: TestPki;
+let cert: Issued;
+let other: Issued;
+test.before(async () => {
+  pki = makePki();
+  cert = await pki.server('valid', ['127.0.0.1']);
+  other = await pki.server('other', ['127.0.0.1']);
+});
+test.after.always(() => pki?.remove());
+
+const tlsCases: Array<{ name: string; mutate: (c: any) => void; problems: (dir: string) => string[] }> = [
+  {
+    name: 'a TLS listener without a certificate',
+    mutate: (c) => (c.listen.tls = {}),
+    problems: () => ['listen.tls: a TLS listener needs a certificate: cert and key, or certificates'],
+  },
+  {
+    name: 'a certificate file that does not exist',
+    mutate: (c) => (c.listen.tls = { cert: 'missing.crt', key: cert.keyFile }),
+    problems: (dir) => [`listen.tls.cert: cannot read ${dir}/missing.crt: ENOENT`],
+  },
+  {
+    name: 'a certificate with the key of another',
+    mutate: (c) => (c.listen = [{ port: 8443, tls: { cert: cert.certFile, key: other.keyFile } }, { port: 8080 }]),
+    problems: () => ['listen[0].tls: the certificate and key cannot be used together: error:05800074:x509 certificate routines::key values mismatch'],
+  },
+  {
+    name: 'client certificates without a CA',
+    mutate: (c) => (c.listen.tls = { cert: cert.cert, key: cert.key, clientCertificate: 'require' }),
+    problems: () => ['listen.tls.clientCertificate: client certificates need ca (the CA that signs them)'],
+  },
+  {
+    name: 'HTTP/2 on a plain listener',
+    mutate: (c) => (c.listen.http2 = true),
+    problems: () => ['listen.http2: HTTP/2 is offered on TLS listeners only (add tls)'],
+  },
+  {
+    name: 'a typo in a listener of a list',
+    mutate: (c) => (c.listen = [{ port: 8080 }, { prot: 8081 }]),
+    problems: () => ['listen[1].port: Invalid input: expected number, received undefined', 'listen[1].prot: unknown key'],
+  },
+  {
+    name: 'two listeners on one port',
+    mutate: (c) => (c.listen = [{ port: 8080 }, { port: 8080 }]),
+    problems: () => ['listen[1].port: port 8080 is taken by listen[0]'],
+  },
+  {
+    name: 'a redirect without a TLS listener, a route with neither pool nor redirect',
+    mutate: (c) => c.routes.push({ path: '/r', redirect: 'https' }, { path: '/x' }),
+    problems: () => ["routes[1].redirect: redirect: 'https' needs a TLS listener to redirect to", 'routes[2].pool: a route needs a pool (or redirect)'],
+  },
+  {
+    name: 'upstream tls on http:// nodes',
+    mutate: (c) => (c.pools.api.tls = { rejectUnauthorized: false }),
+    problems: () => ['pools.api.tls: tls applies to https:// nodes only'],
+  },
+  {
+    name: 'a pool that mixes http:// and https:// nodes',
+    mutate: (c) => (c.pools.api.nodes[1].url = 'https://127.0.0.1:9002'),
+    problems: () => ["pools.api.nodes: a pool's nodes all use http:// or all https:// (they share one connection pool)"],
+  },
+];
+
+for (const { name, mutate, problems } of tlsCases) {
+  test(`invalid: ${name}`, (t) => {
+    const config = base();
+    mutate(config);
+    t.deepEqual(problemsFor(config, { baseDir: pki.dir }), problems(pki.dir));
+  });
+}
+
+test('listen may be a list; TLS listeners offer HTTP/2 by default; PEM inline or from files relative to the config', (t) => {
+  const config: any = base();
+  config.listen = [
+    { port: 8443, tls: { cert: 'valid.crt', key: cert.key, certificates: [{ hosts: ['*.Example.com'], cert: other.certFile, key: other.keyFile }] } },
+    { port: 8080, trustedProxies: ['loopback'] },
+  ];
+  config.routes.unshift({ path: '/', redirect: 'https' });
+  const settings = settingsFor(config, { baseDir: pki.dir });
+  const [secure, plain] = settings.listeners;
+  t.like(secure, { port: 8443, http2: true, tls: { clientCertificate: 'none', minVersion: 'TLSv1.2' } });
+  t.deepEqual(secure!.tls!.certificates.map((c) => [c.hosts, c.cert.file]), [
+    [[], `${pki.dir}/valid.crt`],
+    [['*.example.com'], other.certFile],
+  ]);
+  t.is(secure!.tls!.certificates[0]!.key.file, undefined, 'inline PEM');
+  t.like(plain, { port: 8080, http2: false, tls: undefined, trustedProxies: ['loopback'] });
+  t.like(settings.routes[0], { redirect: 'https', pool: '' });
+  t.like(settings.server.http2, { maxConcurrentStreams: 100, maxResets: 200, floodWindowMs: 10_000 });
 });

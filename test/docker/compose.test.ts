@@ -96,7 +96,7 @@ for (const [name, service] of gateways) {
     t.is(new URL(settings.cluster.redis as string).hostname, 'redis');
     const published = service.ports!.map((p) => p.split(':').map(Number) as [number, number]);
     const containerPorts = published.map(([, inner]) => inner).sort();
-    t.deepEqual(containerPorts, [settings.listen.port, settings.admin ? settings.admin.port : -1].sort());
+    t.deepEqual(containerPorts, [settings.listeners[0]!.port, settings.admin ? settings.admin.port : -1].sort());
     t.is(settings.admin && settings.admin.host, '0.0.0.0', 'the admin API is reachable through the published port');
     t.true(env.BATON_ADMIN_TOKEN!.length >= 8, 'mutating admin calls need a token');
   });

@@ -1,5 +1,9 @@
 import test from 'ava';
-import { writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makePki } from '../helpers/certificates.ts';
+import { httpsRequest, servedCertificate } from '../helpers/https.ts';
 import hotStandby from '../../plugins/hot-standby.ts';
 import type { GatewayEvent } from '../../src/events/types.ts';
 import { startGateway } from '../helpers/gateway.ts';
@@ -141,6 +145,45 @@ test('--watch: saving the config reloads it', async (t) => {
   t.is((await request(`${url}/x`)).json().node, 'one');
   writeFileSync(file, config(two.url));
   await eventually(async () => (await request(`${url}/x`)).json().node === 'two', 10_000, 100);
+  gateway.child.kill('SIGTERM');
+  t.is((await gateway.exited()).code, 0);
+});
+
+test('--watch re-reads certificates: a new one is served on new connections; a bad one is refused and the old one keeps serving', async (t) => {
+  t.timeout(60_000);
+  const pki = makePki();
+  t.teardown(() => pki.remove());
+  const first = await pki.server('first', ['127.0.0.1'], 5);
+  const second = await pki.server('second', ['127.0.0.1'], 20);
+  const up = await startUpstream('up');
+  t.teardown(() => up.close());
+  const dir = tempDir(t);
+  // Relative paths: from the config file's folder.
+  const file = writeFile(dir, 'gateway.config.ts', `export default {
+  listen: { host: '127.0.0.1', port: 0, tls: { cert: 'tls/server.crt', key: 'tls/server.key' } }, admin: false, log: { level: 'warn' },
+  pools: { web: { policy: 'round-robin', nodes: [{ url: '${up.url}' }], health: false } },
+  routes: [{ path: '/', pool: 'web' }],
+};`);
+  mkdirSync(join(dir, 'tls'));
+  const install = (cert: string, key: string) => {
+    writeFileSync(join(dir, 'tls/server.crt'), cert);
+    writeFileSync(join(dir, 'tls/server.key'), key);
+  };
+  install(first.cert, first.key);
+  const gateway = launch(t, process.execPath, [batonBin, 'start', '--config', file, '--watch']);
+  const [, url] = await gateway.waitFor(/Baton listening on (https:\/\/\S+)/);
+  const port = Number(new URL(url!).port);
+  const expiry = (pem: string) => new X509Certificate(pem).validTo;
+  t.is((await servedCertificate(port, undefined, pki.ca.cert)).validTo, expiry(first.cert));
+
+  install(second.cert, second.key);
+  await eventually(async () => (await servedCertificate(port, undefined, pki.ca.cert)).validTo === expiry(second.cert), 10_000, 100);
+
+  writeFileSync(join(dir, 'tls/server.key'), first.key);
+  await eventually(() => /reload refused/.test(gateway.output()) && /listen\.tls: the certificate and key cannot be used together/.test(gateway.output()), 10_000, 50);
+  t.is((await servedCertificate(port, undefined, pki.ca.cert)).validTo, expiry(second.cert), 'the previous certificate keeps serving');
+  const reply = await httpsRequest(`${url}/still`, { ca: pki.ca.cert });
+  t.is(reply.status, 200);
   gateway.child.kill('SIGTERM');
   t.is((await gateway.exited()).code, 0);
 });

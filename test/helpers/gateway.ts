@@ -6,7 +6,10 @@ import { settingsFor } from './settings.ts';
 
 export interface RunningGateway {
   readonly gateway: Gateway;
+  /** The first listener's. */
   readonly url: string;
+  /** Every listener's, in config order. */
+  readonly urls: readonly string[];
   readonly adminUrl: string;
   stop(): Promise<void>;
 }
@@ -48,5 +51,5 @@ export async function launchGateway(
     stopped = true;
     await gateway.stop();
   };
-  return { gateway, url: listening.url, adminUrl: listening.adminUrl ?? '', stop };
+  return { gateway, url: listening.url, urls: listening.listeners.map((l) => l.url), adminUrl: listening.adminUrl ?? '', stop };
 }

@@ -1,5 +1,7 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -7,6 +9,8 @@ export interface RecordedRequest {
   readonly headers: http.IncomingHttpHeaders;
   readonly rawHeaders: string[];
   readonly body: Buffer;
+  /** Over TLS: the CN of the client certificate the gateway presented, if any. */
+  readonly clientCertCn?: string;
 }
 
 export type UpstreamHandler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
@@ -31,21 +35,42 @@ export const echo =
     res.end(payload);
   };
 
+export interface UpstreamTls {
+  readonly cert: string;
+  readonly key: string;
+  /** Ask for client certificates signed by this CA, and refuse clients without one. */
+  readonly clientCa?: string;
+}
+
 /** A real HTTP server on 127.0.0.1, port 0, that records every request it gets. */
-export async function startUpstream(name: string, handler: UpstreamHandler = echo(name)): Promise<Upstream> {
+export function startUpstream(name: string, handler: UpstreamHandler = echo(name)): Promise<Upstream> {
+  return startRecording(name, handler, undefined);
+}
+
+/** The same over TLS (an `https://` node). */
+export function startHttpsUpstream(name: string, tls: UpstreamTls, handler: UpstreamHandler = echo(name)): Promise<Upstream> {
+  return startRecording(name, handler, tls);
+}
+
+async function startRecording(name: string, handler: UpstreamHandler, tls: UpstreamTls | undefined): Promise<Upstream> {
   const requests: RecordedRequest[] = [];
   let connections = 0;
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, body });
+      const peer = tls ? (req.socket as TLSSocket).getPeerCertificate() : undefined;
+      const clientCertCn = peer?.subject?.CN === undefined ? undefined : String(peer.subject.CN);
+      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, body, clientCertCn });
       handler(req, res, body);
     });
     req.on('error', () => {});
-  });
-  server.on('connection', (socket) => {
+  };
+  const server: http.Server = tls
+    ? https.createServer({ cert: tls.cert, key: tls.key, ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, onRequest)
+    : http.createServer(onRequest);
+  server.on(tls ? 'secureConnection' : 'connection', (socket) => {
     connections += 1;
     socket.on('error', () => {});
   });
@@ -53,7 +78,7 @@ export async function startUpstream(name: string, handler: UpstreamHandler = ech
   const port = (server.address() as AddressInfo).port;
   return {
     name,
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     server,
     requests,

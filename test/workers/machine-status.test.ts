@@ -28,6 +28,7 @@ const report = (worker: number, nodes: NodeStatus[], active = 'a', epoch = 1): W
     store: 'memory',
     storeConnected: true,
     instances: [],
+    certificates: [],
     pools: { api: { policy: 'hot-standby', active, epoch, activeSince: 1, pinned: false, flips: 0, failbackAt: null, hedge: null, nodes } },
   };
   return { worker, pid: 100 + worker, inflight: nodes.reduce((sum, n) => sum + n.inflight, 0), status };
