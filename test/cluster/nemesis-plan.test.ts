@@ -67,5 +67,5 @@ test('fault sets by name', (t) => {
   t.deepEqual(parseFaults('redis-kill, gateway-kill'), ['redis-kill', 'gateway-kill']);
   t.throws(() => parseFaults('redis-kill,unplug-everything'), { message: /unknown fault unplug-everything/ });
   t.true(PASSING_FAULTS.every((kind) => !('pending' in FAULTS[kind])));
-  t.true(PASSING_FAULTS.length > 0 && PASSING_FAULTS.length < ALL_FAULTS.length);
+  t.true(PASSING_FAULTS.length > 0 && PASSING_FAULTS.every((kind) => ALL_FAULTS.includes(kind)));
 });

@@ -30,7 +30,9 @@ test.serial(`nemesis: seed ${SEED}, the faults main survives, no invariant broke
  */
 const regressions: Array<{ seed: number; seconds: number; faults: FaultKind[]; quorum?: number | 'majority'; pending?: string }> = [
   // Two operators' failovers during CLIENT PAUSE both answered 200 with epoch 2, to hs-b and hs-c; both got traffic.
-  { seed: 12, seconds: 40, faults: ['redis-client-pause'] },
+  // Fixed; the seed now shows another finding, open: after the last pause, every instance finds
+  // every node up but the cluster verdicts stay unknown (up votes missing in Redis). docs/nemesis.md, F10.
+  { seed: 12, seconds: 40, faults: ['redis-client-pause'], pending: 'F10, up votes missing after CLIENT PAUSE' },
   // Redis restarted from a snapshot keeps its boot id: every later CAS loses, forced failovers 409 forever.
   { seed: 12, seconds: 40, faults: ['redis-rollback'] },
   // The same through Sentinel promoting a replica that was held back.
