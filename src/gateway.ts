@@ -136,6 +136,7 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
         metrics.onAttempt(pool.name, node.id, outcome, retry);
         options.onAttempt?.(pool, node, outcome, retry);
       },
+      onHedge: (pool, node, event) => metrics.onHedge(pool.name, node.id, event),
     });
     const handle = app.callback();
     return new Listener(
