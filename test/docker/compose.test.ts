@@ -81,7 +81,7 @@ test('upstream services run the example upstream on the ports the gateways use',
     for (const [, gateway] of gateways) {
       const url = new URL(gateway.environment![`${name.toUpperCase()}_URL`]!);
       t.is(url.hostname, name);
-      t.is(url.port, optionAfter(service.command, '--port'));
+      t.is(url.port, optionAfter(service.command, '--port')!);
     }
   }
 });
@@ -92,7 +92,7 @@ for (const [name, service] of gateways) {
     t.true(dockerfile.includes(`COPY ${config} `), 'the config it runs is copied into the image');
     const env = Object.fromEntries(Object.entries(service.environment!).map(([k, v]) => [k, interpolate(String(v))]));
     const settings = await loadConfig(join(repoRoot, config), { builtins: builtinPlugins, env });
-    t.is(settings.cluster.instanceId, env.INSTANCE_ID);
+    t.is(settings.cluster.instanceId, env.INSTANCE_ID!);
     t.is(new URL(settings.cluster.redis as string).hostname, 'redis');
     const published = service.ports!.map((p) => p.split(':').map(Number) as [number, number]);
     const containerPorts = published.map(([, inner]) => inner).sort();

@@ -81,7 +81,7 @@ test('compose provisions Grafana from files that exist, with the Prometheus data
 
 test('Prometheus scrapes /metrics on the admin port of every gateway service', (t) => {
   const prometheus = services.prometheus!;
-  const [[host, inside]] = [...mounts(prometheus)];
+  const [host, inside] = [...mounts(prometheus)][0]!;
   t.is(inside, '/etc/prometheus/prometheus.yml');
   const config = parse(readFileSync(host!, 'utf8')) as { scrape_configs: Array<{ metrics_path: string; static_configs: Array<{ targets: string[] }> }> };
   const job = config.scrape_configs[0]!;

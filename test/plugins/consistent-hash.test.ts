@@ -51,7 +51,7 @@ test('cookies: parsed from the Cookie header by exact name, value after the firs
   t.is(new Set(same).size, 1, same.join());
   // The key is the value alone: the same string in a header lands on the same node.
   const byHeader = instantiate(consistentHash, { key: 'header', header: 'x-k' }, pool);
-  t.is(byHeader.pick(pool, pickContext({ headers: { 'x-k': 'a=b' } }))!.id, same[0]);
+  t.is(byHeader.pick(pool, pickContext({ headers: { 'x-k': 'a=b' } }))!.id, same[0]!);
 });
 
 type FallbackCase = { name: string; options: object; headers: Record<string, string> };
