@@ -35,7 +35,10 @@ type ToWorker =
   | { cmd: 'start'; redis: string; ids: string[]; nodes: number }
   | { cmd: 'report'; nodes: number[]; verdict: Verdict; spreadMs: number; timeoutMs: number }
   | { cmd: 'stop' };
-type FromWorker = { ready: true } | { done: true; convergedMs: number | null; lost: number; lagMs: number; cpuMs: number } | { stopped: true };
+type FromWorker =
+  | { ready: true }
+  | { done: true; convergedMs: number | null; lost: number; lagMs: number; cpuMs: number }
+  | { stopped: true };
 
 const nodeId = (i: number) => `n${i}`;
 
@@ -81,10 +84,16 @@ async function worker(): Promise<void> {
         const started = performance.now();
         for (const store of stores) {
           for (const node of message.nodes) {
-            setTimeout(() => store.reportHealth(POOL, nodeId(node), message.verdict, 'bench'), Math.random() * message.spreadMs);
+            setTimeout(
+              () => store.reportHealth(POOL, nodeId(node), message.verdict, 'bench'),
+              Math.random() * message.spreadMs,
+            );
           }
         }
-        const converged = () => stores.every((s) => message.nodes.every((n) => s.clusterHealth(POOL, nodeId(n))?.verdict === message.verdict));
+        const converged = () =>
+          stores.every((s) =>
+            message.nodes.every((n) => s.clusterHealth(POOL, nodeId(n))?.verdict === message.verdict),
+          );
         let convergedMs: number | null = null;
         while (performance.now() - started < message.timeoutMs) {
           if (converged()) {
@@ -121,7 +130,9 @@ async function startRedis(nice: number): Promise<{ child: ChildProcess; url: str
   const port = await freePort();
   const args = ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
   const child = spawn('nice', ['-n', String(nice), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready') && resolve()));
+  await new Promise<void>((resolve) =>
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready') && resolve()),
+  );
   return { child, url: `redis://127.0.0.1:${port}` };
 }
 
@@ -178,7 +189,11 @@ async function scenario(
   observed.count = 0;
   const started = performance.now();
   const results = report
-    ? await Promise.all(workers.map((w) => w.ask({ cmd: 'report', ...report, spreadMs: options.spreadMs, timeoutMs: options.timeoutMs })))
+    ? await Promise.all(
+        workers.map((w) =>
+          w.ask({ cmd: 'report', ...report, spreadMs: options.spreadMs, timeoutMs: options.timeoutMs }),
+        ),
+      )
     : [];
   // The work a change causes may go on after the caches converged (heartbeats, resyncs).
   await new Promise((resolve) => setTimeout(resolve, report ? options.tailMs : options.idleMs));
@@ -186,9 +201,11 @@ async function scenario(
   const windowMs = performance.now() - started;
   const stats = parseInfo(await admin.info('commandstats'));
   const cpu = (info: Map<string, string>) => Number(info.get('used_cpu_user')) + Number(info.get('used_cpu_sys'));
-  const field = (name: string, key: 'calls' | 'usec') => Number(new RegExp(`(?:^|,)${key}=(\\d+)`).exec(stats.get(`cmdstat_${name}`) ?? '')?.[1] ?? 0);
+  const field = (name: string, key: 'calls' | 'usec') =>
+    Number(new RegExp(`(?:^|,)${key}=(\\d+)`).exec(stats.get(`cmdstat_${name}`) ?? '')?.[1] ?? 0);
   let commands = 0;
-  for (const [key, value] of stats) if (key.startsWith('cmdstat_')) commands += Number(/calls=(\d+)/.exec(value)?.[1] ?? 0);
+  for (const [key, value] of stats)
+    if (key.startsWith('cmdstat_')) commands += Number(/calls=(\d+)/.exec(value)?.[1] ?? 0);
   const done = results.filter((r): r is Extract<FromWorker, { done: true }> => 'done' in r);
   const converged = done.map((r) => r.convergedMs);
   return {
@@ -258,8 +275,12 @@ async function run(): Promise<void> {
     observer.disconnect();
     redis.child.kill('SIGKILL');
   }
-  console.log(`cluster scale, ${values.processes} worker processes, reports spread over ${spreadMs} ms, redis-server at niceness ${values['redis-nice']} (node ${process.version})`);
-  console.log('| instances × nodes | scenario | window s | Redis CPU ms | scripts | script ms | PUBLISH | deliveries | commands | converged ms | Redis lost | worker stall ms | worker CPU ms |');
+  console.log(
+    `cluster scale, ${values.processes} worker processes, reports spread over ${spreadMs} ms, redis-server at niceness ${values['redis-nice']} (node ${process.version})`,
+  );
+  console.log(
+    '| instances × nodes | scenario | window s | Redis CPU ms | scripts | script ms | PUBLISH | deliveries | commands | converged ms | Redis lost | worker stall ms | worker CPU ms |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
 }

@@ -14,7 +14,9 @@ import { validateConfig } from '../src/config/validate.ts';
 import { createGateway, type Gateway } from '../src/gateway.ts';
 import { silentLogger } from '../src/util/logger.ts';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '100' }, instances: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '100' }, instances: { type: 'string', default: '3' } },
+});
 const events = Number(values.events);
 const count = Number(values.instances);
 
@@ -27,8 +29,12 @@ async function freePort(): Promise<number> {
 }
 
 const port = await freePort();
-const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-await new Promise<void>((resolve) => redis.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready') && resolve()));
+const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+await new Promise<void>((resolve) =>
+  redis.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready') && resolve()),
+);
 
 const gateways: Gateway[] = [];
 for (let i = 0; i < count; i++) {
@@ -41,7 +47,10 @@ for (let i = 0; i < count; i++) {
       pools: {
         db: {
           policy: { name: 'hot-standby', failback: 'manual' },
-          nodes: [{ url: 'http://127.0.0.1:9', id: 'a' }, { url: 'http://127.0.0.1:10', id: 'b', tier: 1 }],
+          nodes: [
+            { url: 'http://127.0.0.1:9', id: 'a' },
+            { url: 'http://127.0.0.1:10', id: 'b', tier: 1 },
+          ],
           health: false,
           passive: false,
         },
@@ -78,7 +87,9 @@ for (let e = 0; e < events; e++) {
 const sorted = [...spreads].sort((a, b) => a - b);
 const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 console.log(`${count} instances, ${events} failovers through Redis (loopback, node ${process.version})`);
-console.log(`time from the first instance's switch to the last one's: p50 ${pct(0.5).toFixed(2)} ms, p99 ${pct(0.99).toFixed(2)} ms, max ${sorted.at(-1)!.toFixed(2)} ms`);
+console.log(
+  `time from the first instance's switch to the last one's: p50 ${pct(0.5).toFixed(2)} ms, p99 ${pct(0.99).toFixed(2)} ms, max ${sorted.at(-1)!.toFixed(2)} ms`,
+);
 console.log(`final epoch on every instance: ${epochs().join(', ')}`);
 for (const g of gateways) await g.stop();
 redis.kill('SIGKILL');

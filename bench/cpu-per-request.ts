@@ -56,9 +56,13 @@ let redisUrl: string | undefined;
 async function redisFor(children: ChildProcess[]): Promise<string> {
   if (redisUrl) return redisUrl;
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(redis);
-  await new Promise<void>((resolve) => redis.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready') && resolve()));
+  await new Promise<void>((resolve) =>
+    redis.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready') && resolve()),
+  );
   redisUrl = `redis://127.0.0.1:${port}`;
   return redisUrl;
 }
@@ -67,7 +71,12 @@ const children: ChildProcess[] = [];
 try {
   // With --pin: proxies on CPU 0; upstreams and the load generator on CPU 1.
   const proxyCpu = values.pin ? 0 : undefined;
-  const upstreams = await startNode(['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')], /listening (\d+) (\d+)/, {}, values.pin ? 1 : undefined);
+  const upstreams = await startNode(
+    ['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')],
+    /listening (\d+) (\d+)/,
+    {},
+    values.pin ? 1 : undefined,
+  );
   children.push(upstreams.child);
   const ports = [upstreams.match[1]!, upstreams.match[2]!];
   const targets = ports.map((p) => `http://127.0.0.1:${p}`);
@@ -77,7 +86,12 @@ try {
     let started;
     if (name.startsWith('baton')) {
       // "baton:KEY=value,KEY2=value" runs Baton with those environment variables.
-      const env = Object.fromEntries((name.split(':')[1] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+      const env = Object.fromEntries(
+        (name.split(':')[1] ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map((kv) => kv.split('=') as [string, string]),
+      );
       // "baton-bare": heartbeats, passive health and breakers off (what failure handling costs);
       // "baton-nobreaker": only the breakers off.
       const extra = name.startsWith('baton-bare')
@@ -93,9 +107,19 @@ try {
       const tree = name.includes('@') ? name.slice(name.indexOf('@') + 1) : root;
       const file = join(dir, `${name.replace(/[^a-z-]/gi, '_')}.config.ts`);
       writeFileSync(file, batonConfig(ports, extra, redisUrl, tree));
-      started = await startNode([join(tree, 'bin/baton.js'), 'start', '--config', file], /Baton listening on http:\/\/[^:]+:(\d+)/, env, proxyCpu);
+      started = await startNode(
+        [join(tree, 'bin/baton.js'), 'start', '--config', file],
+        /Baton listening on http:\/\/[^:]+:(\d+)/,
+        env,
+        proxyCpu,
+      );
     } else {
-      started = await startNode(['--import', 'tsx', join(root, `bench/lib/${name}.ts`), ...targets], /listening (\d+)/, {}, proxyCpu);
+      started = await startNode(
+        ['--import', 'tsx', join(root, `bench/lib/${name}.ts`), ...targets],
+        /listening (\d+)/,
+        {},
+        proxyCpu,
+      );
     }
     children.push(started.child);
     variants.push({ name, url: `http://127.0.0.1:${started.match[1]}/`, pid: started.child.pid! });
@@ -114,7 +138,9 @@ try {
   const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
   for (const [name, list] of results) {
     const sorted = [...list].sort((a, b) => a - b);
-    console.log(`${name.padEnd(12)} median ${median(list).toFixed(1)} us/request  (${sorted.map((x) => x.toFixed(0)).join(', ')})`);
+    console.log(
+      `${name.padEnd(12)} median ${median(list).toFixed(1)} us/request  (${sorted.map((x) => x.toFixed(0)).join(', ')})`,
+    );
   }
   // Each round measures every variant back to back: the ratio within a round cancels the
   // machine's drift between rounds, so its median is steadier than the ratio of the medians.
@@ -122,7 +148,9 @@ try {
   for (const [name, list] of others) {
     const ratios = list.map((us, round) => us / first![1][round]!);
     const sorted = [...ratios].sort((a, b) => a - b);
-    console.log(`${name} / ${first![0]}: median of per-round ratios ${median(ratios).toFixed(3)}  (${sorted.map((x) => x.toFixed(2)).join(', ')})`);
+    console.log(
+      `${name} / ${first![0]}: median of per-round ratios ${median(ratios).toFixed(3)}  (${sorted.map((x) => x.toFixed(2)).join(', ')})`,
+    );
   }
 } finally {
   stopAll(children);

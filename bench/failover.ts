@@ -40,9 +40,13 @@ const upstreamScript = fileURLToPath(new URL('../examples/upstream.ts', import.m
 
 function startUpstream(name: string): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', upstreamScript, '--name', name], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', upstreamScript, '--name', name], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     child.once('exit', (code) => reject(new Error(`${name} exited ${code}`)));
-    child.stdout!.once('data', (d: Buffer) => resolve({ child, url: `http://127.0.0.1:${/listening (\d+)/.exec(d.toString())![1]}` }));
+    child.stdout!.once('data', (d: Buffer) =>
+      resolve({ child, url: `http://127.0.0.1:${/listening (\d+)/.exec(d.toString())![1]}` }),
+    );
   });
 }
 
@@ -57,8 +61,16 @@ interface Access {
 
 const profiles = {
   defaults: standbyMode
-    ? { note: "hot-standby's default heartbeats (250ms, timeout 200ms, fall 2), response timeout 1s", health: { path: '/health' }, timeouts: { response: '1s' } }
-    : { note: 'default heartbeats (1s, timeout 500ms, fall 3), response timeout 1s', health: { path: '/health' }, timeouts: { response: '1s' } },
+    ? {
+        note: "hot-standby's default heartbeats (250ms, timeout 200ms, fall 2), response timeout 1s",
+        health: { path: '/health' },
+        timeouts: { response: '1s' },
+      }
+    : {
+        note: 'default heartbeats (1s, timeout 500ms, fall 3), response timeout 1s',
+        health: { path: '/health' },
+        timeouts: { response: '1s' },
+      },
   fast: {
     note: 'heartbeats 250ms, timeout 200ms, fall 2; response timeout 500ms',
     health: { path: '/health', interval: '250ms', timeout: '200ms', fall: 2 },
@@ -92,7 +104,10 @@ async function scenario(fault: 'kill' | 'hang' | 'stop', profile: keyof typeof p
         api: standbyMode
           ? {
               policy: { name: 'hot-standby', failbackDelay: '1h' },
-              nodes: [{ url: nodes[0]!.url, id: 'primary' }, { url: nodes[1]!.url, id: 'standby', tier: 1 }],
+              nodes: [
+                { url: nodes[0]!.url, id: 'primary' },
+                { url: nodes[1]!.url, id: 'standby', tier: 1 },
+              ],
               ...pool,
             }
           : { policy: 'round-robin', nodes: nodes.map((n, i) => ({ url: n.url, id: `n${i + 1}` })), ...pool },
@@ -107,7 +122,8 @@ async function scenario(fault: 'kill' | 'hang' | 'stop', profile: keyof typeof p
   let downAt = 0;
   gateway.events.subscribe((event) => {
     if (downAt) return;
-    if (!standbyMode && event.type === 'health' && event.node === 'n2' && event.to === 'down') downAt = performance.now();
+    if (!standbyMode && event.type === 'health' && event.node === 'n2' && event.to === 'down')
+      downAt = performance.now();
     if (standbyMode && event.type === 'promotion' && event.to === 'standby') downAt = performance.now();
   });
   await new Promise((resolve) => setTimeout(resolve, 1500)); // heartbeats settle
@@ -123,13 +139,23 @@ async function scenario(fault: 'kill' | 'hang' | 'stop', profile: keyof typeof p
   const outcome = await load;
   await gateway.stop();
   for (const node of nodes) node.child.kill('SIGKILL');
-  const ok = access.filter((a) => a.attempts === 1 && a.status === 200).map((a) => a.durationMs).sort((a, b) => a - b);
-  const retried = access.filter((a) => a.attempts > 1).map((a) => a.durationMs).sort((a, b) => a - b);
-  const pct = (list: number[], p: number) => (list.length ? list[Math.min(list.length - 1, Math.floor(list.length * p))]! : NaN);
+  const ok = access
+    .filter((a) => a.attempts === 1 && a.status === 200)
+    .map((a) => a.durationMs)
+    .sort((a, b) => a - b);
+  const retried = access
+    .filter((a) => a.attempts > 1)
+    .map((a) => a.durationMs)
+    .sort((a, b) => a - b);
+  const pct = (list: number[], p: number) =>
+    list.length ? list[Math.min(list.length - 1, Math.floor(list.length * p))]! : NaN;
   // Steady state: from 1 s into the load (the hedge delay is learned by then) to the fault.
   const steady = access.filter((a) => a.at >= loadAt + 1000 && a.at < faultWallAt);
   const extra = steady.reduce((sum, a) => sum + a.attempts - 1, 0);
-  const afterFault = access.filter((a) => a.at >= faultWallAt).map((a) => a.durationMs).sort((a, b) => a - b);
+  const afterFault = access
+    .filter((a) => a.at >= faultWallAt)
+    .map((a) => a.durationMs)
+    .sort((a, b) => a - b);
   return {
     extraPercent: steady.length ? Math.round((1000 * extra) / steady.length) / 10 : NaN,
     steadyRequests: steady.length,
@@ -155,8 +181,12 @@ async function scenario(fault: 'kill' | 'hang' | 'stop', profile: keyof typeof p
 if (values.fault === 'stop') {
   const rows = [];
   for (const profile of ['hedged', 'unhedged'] as const) rows.push(await scenario('stop', profile));
-  console.log(`\n${rate} req/s for ${durationMs / 1000} s over 3 nodes (round-robin); one node SIGSTOPped after ${faultAfterMs / 1000} s (node ${process.version})\n`);
-  console.log('| settings | failed / sent | after the fault: p50 / p99 / max | waited ≥ 25 s | marked down after | hedge delay at the fault | extra upstream requests in steady state |');
+  console.log(
+    `\n${rate} req/s for ${durationMs / 1000} s over 3 nodes (round-robin); one node SIGSTOPped after ${faultAfterMs / 1000} s (node ${process.version})\n`,
+  );
+  console.log(
+    '| settings | failed / sent | after the fault: p50 / p99 / max | waited ≥ 25 s | marked down after | hedge delay at the fault | extra upstream requests in steady state |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(
@@ -168,10 +198,15 @@ if (values.fault === 'stop') {
 
 const faults = values.fault === 'both' ? (['kill', 'hang'] as const) : [values.fault as 'kill' | 'hang'];
 const rows = [];
-for (const fault of faults) for (const profile of ['defaults', 'fast'] as const) rows.push(await scenario(fault, profile));
-const what = standbyMode ? 'a primary and a standby (hot-standby); fault on the primary' : '3 nodes (round-robin); fault on one node';
+for (const fault of faults)
+  for (const profile of ['defaults', 'fast'] as const) rows.push(await scenario(fault, profile));
+const what = standbyMode
+  ? 'a primary and a standby (hot-standby); fault on the primary'
+  : '3 nodes (round-robin); fault on one node';
 console.log(`\n${rate} req/s for ${durationMs / 1000} s over ${what} after 2 s (node ${process.version})\n`);
-console.log(`| fault | settings | ${standbyMode ? 'standby active after' : 'marked down after'} | failed / sent | retried requests | latency p50 (not retried) | retried p50 / max |`);
+console.log(
+  `| fault | settings | ${standbyMode ? 'standby active after' : 'marked down after'} | failed / sent | retried requests | latency p50 (not retried) | retried p50 / max |`,
+);
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(

@@ -34,8 +34,12 @@ async function main(): Promise<number> {
       const outcome = await check(ctx, input);
       console.log(describe(input, outcome));
       console.log(`  reference: ${JSON.stringify(outcome.reference)}`);
-      console.log(`  answers: ${outcome.responses.map((r) => r.status).join(', ') || 'none'}${outcome.closed ? ', closed' : ''}`);
-      console.log(`  upstream: ${outcome.upstream.map((r) => `${r.method} ${r.url} ${r.body.length} bytes${r.complete ? '' : ' (cut)'}`).join('; ') || 'nothing'}`);
+      console.log(
+        `  answers: ${outcome.responses.map((r) => r.status).join(', ') || 'none'}${outcome.closed ? ', closed' : ''}`,
+      );
+      console.log(
+        `  upstream: ${outcome.upstream.map((r) => `${r.method} ${r.url} ${r.body.length} bytes${r.complete ? '' : ' (cut)'}`).join('; ') || 'nothing'}`,
+      );
       return outcome.findings.length ? 1 : 0;
     }
     const runSeed = Number(values.seed);
@@ -52,7 +56,9 @@ async function main(): Promise<number> {
       inputs += 1;
       if (outcome.findings.length) {
         findings += 1;
-        console.log(`\nFINDING after ${inputs} inputs\n${describe(input, outcome)}\n  replay: node --import tsx bench/fuzz.ts --replay ${input.seed}`);
+        console.log(
+          `\nFINDING after ${inputs} inputs\n${describe(input, outcome)}\n  replay: node --import tsx bench/fuzz.ts --replay ${input.seed}`,
+        );
         // A dead gateway finds nothing more: start a fresh one.
         if (!target.alive()) {
           await target.stop();
@@ -63,11 +69,15 @@ async function main(): Promise<number> {
       if (performance.now() - lastReport > 30_000) {
         lastReport = performance.now();
         const elapsed = (lastReport - started) / 1000;
-        console.log(`${elapsed.toFixed(0)} s: ${inputs} inputs, ${(inputs / elapsed).toFixed(1)} inputs/s, ${findings} findings`);
+        console.log(
+          `${elapsed.toFixed(0)} s: ${inputs} inputs, ${(inputs / elapsed).toFixed(1)} inputs/s, ${findings} findings`,
+        );
       }
     }
     const elapsed = (performance.now() - started) / 1000;
-    console.log(`\nrun seed ${runSeed}: ${inputs} inputs in ${elapsed.toFixed(0)} s, ${(inputs / elapsed).toFixed(1)} inputs/s, ${findings} findings`);
+    console.log(
+      `\nrun seed ${runSeed}: ${inputs} inputs in ${elapsed.toFixed(0)} s, ${(inputs / elapsed).toFixed(1)} inputs/s, ${findings} findings`,
+    );
     return findings ? 1 : 0;
   } finally {
     await reference.close();

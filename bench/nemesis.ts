@@ -49,7 +49,14 @@ for (const kind of faults) {
 
 if (values.plan) {
   for (let seed = firstSeed; seed < firstSeed + runs; seed++) {
-    const plan = planFaults({ seed, durationMs: seconds * 1000, faults, topology: TOPOLOGY, maxConcurrent, allowPoolOutage: values['allow-pool-outage'] });
+    const plan = planFaults({
+      seed,
+      durationMs: seconds * 1000,
+      faults,
+      topology: TOPOLOGY,
+      maxConcurrent,
+      allowPoolOutage: values['allow-pool-outage'],
+    });
     console.log(`seed ${seed}:\n${formatPlan(plan)}`);
   }
   process.exit(0);
@@ -75,11 +82,18 @@ for (let seed = firstSeed; seed < firstSeed + runs; seed++) {
     if (values.timeline) {
       mkdirSync(values.timeline, { recursive: true });
       const file = join(values.timeline, `nemesis-${seed}.txt`);
-      writeFileSync(file, `seed ${seed}, faults ${faults.join(',')}, ${seconds} s\n\n${result.plainPlan()}\n\n${result.summary()}\n\n${result.verdict()}\n\nTIMELINE\n${result.timeline()}\n`);
+      writeFileSync(
+        file,
+        `seed ${seed}, faults ${faults.join(',')}, ${seconds} s\n\n${result.plainPlan()}\n\n${result.summary()}\n\n${result.verdict()}\n\nTIMELINE\n${result.timeline()}\n`,
+      );
       console.log(`timeline: ${file}`);
     }
     const kinds = [...new Set(result.violations.map((v) => v.invariant))];
-    results.push({ seed, passed: result.passed, line: `seed ${seed}: ${result.passed ? 'PASS' : `FAIL (${kinds.join(', ')})`} in ${Math.round((Date.now() - started) / 1000)} s` });
+    results.push({
+      seed,
+      passed: result.passed,
+      line: `seed ${seed}: ${result.passed ? 'PASS' : `FAIL (${kinds.join(', ')})`} in ${Math.round((Date.now() - started) / 1000)} s`,
+    });
   } catch (error) {
     results.push({ seed, passed: false, line: `seed ${seed}: harness error: ${(error as Error).message}` });
     console.error(error);
@@ -87,5 +101,7 @@ for (let seed = firstSeed; seed < firstSeed + runs; seed++) {
     await scope.close();
   }
 }
-console.log(`\n${results.map((r) => r.line).join('\n')}\n${results.filter((r) => r.passed).length} passed, ${results.filter((r) => !r.passed).length} failed`);
+console.log(
+  `\n${results.map((r) => r.line).join('\n')}\n${results.filter((r) => r.passed).length} passed, ${results.filter((r) => !r.passed).length} failed`,
+);
 process.exit(results.every((r) => r.passed) ? 0 : 1);

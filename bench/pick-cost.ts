@@ -15,7 +15,9 @@ import weightedRoundRobin from '../plugins/weighted-round-robin.ts';
 import type { PickContext, Policy, PolicyDefinition } from '../src/index.ts';
 import { fakeNode, fakePool, instantiate, pickContext, type FakePool } from '../test/helpers/fake-pool.ts';
 
-const { values } = parseArgs({ options: { picks: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { picks: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '3' } },
+});
 const PICKS = Number(values.picks);
 const ROUNDS = Number(values.rounds);
 const SIZES = [10, 100, 1000];
@@ -32,19 +34,25 @@ const policies: Array<[label: string, definition: PolicyDefinition, options: obj
 
 /** Weights 1–4 for the weighted rows, else 1; a few requests in flight on each node. */
 function poolOf(size: number, weighted: boolean): FakePool {
-  const nodes = Array.from({ length: size }, (_, i) => fakeNode(`node-${i}`, { weight: weighted ? 1 + (i % 4) : 1, inflight: (i * 7) % 5 }));
+  const nodes = Array.from({ length: size }, (_, i) =>
+    fakeNode(`node-${i}`, { weight: weighted ? 1 + (i % 4) : 1, inflight: (i * 7) % 5 }),
+  );
   const pool = fakePool(nodes);
   pool.version = 1;
   return pool;
 }
 
 /** Contexts made up front so the timed loop allocates nothing of its own. */
-const contexts: PickContext[] = Array.from({ length: 4096 }, (_, i) => pickContext({ clientIp: `10.${i >> 8}.${i & 255}.${(i * 31) & 255}`, now: 1_000_000 }));
+const contexts: PickContext[] = Array.from({ length: 4096 }, (_, i) =>
+  pickContext({ clientIp: `10.${i >> 8}.${i & 255}.${(i * 31) & 255}`, now: 1_000_000 }),
+);
 
 function prepare(definition: PolicyDefinition, options: object, pool: FakePool): Policy {
   const policy = instantiate(definition, options, pool);
   // Give p2c-ewma a latency history, as a running gateway would have.
-  pool.nodes.forEach((node, i) => policy.observe?.(node, { kind: 'ok', latencyMs: 5 + (i % 20), failed: false }, 999_000));
+  pool.nodes.forEach((node, i) =>
+    policy.observe?.(node, { kind: 'ok', latencyMs: 5 + (i % 20), failed: false }, 999_000),
+  );
   return policy;
 }
 
@@ -75,5 +83,7 @@ console.log(`\n${PICKS} picks per cell, best of ${ROUNDS}; ns/pick (× round-rob
 console.log(`| policy | ${SIZES.map((n) => `${n} nodes`).join(' | ')} |`);
 console.log(`|---|${SIZES.map(() => '---:').join('|')}|`);
 for (const { label, cells } of rows) {
-  console.log(`| ${label} | ${cells.map((ns, i) => `${ns.toFixed(0)} (${(ns / baseline[i]!).toFixed(1)}×)`).join(' | ')} |`);
+  console.log(
+    `| ${label} | ${cells.map((ns, i) => `${ns.toFixed(0)} (${(ns / baseline[i]!).toFixed(1)}×)`).join(' | ')} |`,
+  );
 }

@@ -13,7 +13,13 @@ import type { AttemptOutcome } from '../src/policy/types.ts';
 import type { PoolSet } from '../src/pool/pool-set.ts';
 import type { Clock } from '../src/util/clock.ts';
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '5000000' }, rounds: { type: 'string', default: '5' }, rate: { type: 'string', default: '10000' } } });
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '5000000' },
+    rounds: { type: 'string', default: '5' },
+    rate: { type: 'string', default: '10000' },
+  },
+});
 const requests = Number(values.requests);
 const perSecond = Number(values.rate);
 
@@ -40,8 +46,18 @@ const outcomes: AttemptOutcome[] = [
   { kind: 'status', status: 503, latencyMs: 12, failed: true },
 ];
 const records: RequestRecord[] = [1.9, 3.4, 14.2].map((durationMs, i) => ({
-  requestId: 'r', method: 'GET', path: '/', client: '127.0.0.1', route: 'all', pool: 'web', node: nodes[i]!.id,
-  attempts: 1, status: i === 2 ? 503 : 200, error: undefined, aborted: false, durationMs,
+  requestId: 'r',
+  method: 'GET',
+  path: '/',
+  client: '127.0.0.1',
+  route: 'all',
+  pool: 'web',
+  node: nodes[i]!.id,
+  attempts: 1,
+  status: i === 2 ? 503 : 200,
+  error: undefined,
+  aborted: false,
+  durationMs,
 }));
 
 let sink = 0;
@@ -72,9 +88,13 @@ for (let round = 0; round < Number(values.rounds); round++) {
   const loop = run(requests, false);
   const total = run(requests);
   results.push(total - loop);
-  console.error(`round ${round + 1}: ${total.toFixed(1)} - ${loop.toFixed(1)} = ${results.at(-1)!.toFixed(1)} ns/request`);
+  console.error(
+    `round ${round + 1}: ${total.toFixed(1)} - ${loop.toFixed(1)} = ${results.at(-1)!.toFixed(1)} ns/request`,
+  );
 }
 results.sort((a, b) => a - b);
-console.log(`series recording: median ${results[Math.floor(results.length / 2)]!.toFixed(1)} ns CPU per request (${results.map((r) => r.toFixed(0)).join(', ')}), ${requests} requests per round at ${perSecond}/s of fake time${sink < 0 ? '' : ''}`);
+console.log(
+  `series recording: median ${results[Math.floor(results.length / 2)]!.toFixed(1)} ns CPU per request (${results.map((r) => r.toFixed(0)).join(', ')}), ${requests} requests per round at ${perSecond}/s of fake time${sink < 0 ? '' : ''}`,
+);
 const heap = process.memoryUsage();
 console.log(`memory: ${(heap.arrayBuffers / 1024).toFixed(0)} KiB in typed arrays for 1 pool and 3 nodes`);

@@ -86,10 +86,18 @@ export default defineConfig({${workers > 1 ? `\n  workers: ${workers},` : ''}
 async function main() {
   const children = [];
   try {
-    const upstreams = await startNode(['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')], /listening (\d+) (\d+)/);
+    const upstreams = await startNode(
+      ['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')],
+      /listening (\d+) (\d+)/,
+    );
     children.push(upstreams.child);
     const ports = [upstreams.match[1]!, upstreams.match[2]!];
-    const rawArgs = ['--import', 'tsx', join(root, 'bench/lib/raw-proxy.ts'), ...ports.map((p) => `http://127.0.0.1:${p}`)];
+    const rawArgs = [
+      '--import',
+      'tsx',
+      join(root, 'bench/lib/raw-proxy.ts'),
+      ...ports.map((p) => `http://127.0.0.1:${p}`),
+    ];
     const raw = await startNode(rawArgs, /listening (\d+)/);
     const rawXfwd = await startNode(rawArgs, /listening (\d+)/, { XFWD: '1' });
     children.push(raw.child, rawXfwd.child);
@@ -104,14 +112,22 @@ async function main() {
     if (values.compare) checkouts.push([values.compare, '@base']);
     for (const [checkout, suffix] of checkouts) {
       // The other checkout may predate `workers`: only this one runs baton-w2.
-      const variants = [['baton', false, 1], ['baton+log', true, 1], ...(suffix ? [] : [['baton-w2', false, 2]])] as Array<[string, boolean, number]>;
+      const variants = [
+        ['baton', false, 1],
+        ['baton+log', true, 1],
+        ...(suffix ? [] : [['baton-w2', false, 2]]),
+      ] as Array<[string, boolean, number]>;
       for (const [base, accessLog, workers] of variants) {
         const name = `${base}${suffix}`;
         if (only && !only.has(base) && !only.has(name)) continue;
         const file = join(dir, `${name}.config.ts`);
         writeFileSync(file, batonConfig(ports, accessLog, extra, workers, checkout));
         // The access log goes to stdout, which the bench drains (as a log shipper would).
-        const baton = await startNode([join(checkout, 'bin/baton.js'), 'start', '--config', file], /Baton listening on (http:\/\/\S+)/, { LOG_LEVEL: 'info' });
+        const baton = await startNode(
+          [join(checkout, 'bin/baton.js'), 'start', '--config', file],
+          /Baton listening on (http:\/\/\S+)/,
+          { LOG_LEVEL: 'info' },
+        );
         children.push(baton.child);
         setups[name] = { url: `${baton.match[1]}/`, pid: baton.child.pid };
       }
@@ -124,7 +140,9 @@ async function main() {
       for (const [name, setup] of Object.entries(setups)) {
         const sample = await load(setup.url, setup.pid);
         samples[name]!.push(sample);
-        process.stderr.write(`round ${round} ${name.padEnd(9)} ${sample.rps.toFixed(0)} req/s p50 ${sample.p50} ms p99 ${sample.p99} ms errors ${sample.errors}${sample.perCpuSecond ? ` ${sample.perCpuSecond.toFixed(0)} req/cpu-s` : ''}\n`);
+        process.stderr.write(
+          `round ${round} ${name.padEnd(9)} ${sample.rps.toFixed(0)} req/s p50 ${sample.p50} ms p99 ${sample.p99} ms errors ${sample.errors}${sample.perCpuSecond ? ` ${sample.perCpuSecond.toFixed(0)} req/cpu-s` : ''}\n`,
+        );
       }
     }
     report(samples, values.json);
@@ -151,20 +169,34 @@ function report(samples: Record<string, Sample[]>, jsonPath: string | undefined)
   // Ratios to raw http-proxy; with --only and no raw, to the first setup run.
   const referenceName = summary.raw ? 'raw' : Object.keys(summary)[0]!;
   const raw = summary[referenceName]!;
-  console.log(`\n${rounds} rounds × ${seconds} s, ${connections} connections, medians (node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
-  console.log(`| setup | req/s | ×${referenceName} | p50 ms | p99 ms | req per proxy CPU-s | ×${referenceName} | errors |`);
+  console.log(
+    `\n${rounds} rounds × ${seconds} s, ${connections} connections, medians (node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')})\n`,
+  );
+  console.log(
+    `| setup | req/s | ×${referenceName} | p50 ms | p99 ms | req per proxy CPU-s | ×${referenceName} | errors |`,
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const [name, s] of Object.entries(summary)) {
     const cpu = s.perCpuSecond === undefined ? '–' : s.perCpuSecond.toFixed(0);
     const cpuRatio = s.perCpuSecond === undefined ? '–' : (s.perCpuSecond / raw.perCpuSecond!).toFixed(2);
-    console.log(`| ${name} | ${s.rps.toFixed(0)} | ${(s.rps / raw.rps).toFixed(2)} | ${s.p50} | ${s.p99} | ${cpu} | ${cpuRatio} | ${s.errors} |`);
+    console.log(
+      `| ${name} | ${s.rps.toFixed(0)} | ${(s.rps / raw.rps).toFixed(2)} | ${s.p50} | ${s.p99} | ${cpu} | ${cpuRatio} | ${s.errors} |`,
+    );
   }
   for (const name of ['baton', 'baton+log']) {
     const [now, base] = [summary[name], summary[`${name}@base`]];
     if (!now || !base) continue;
-    console.log(`\n${name} / ${name}@base: req/s ×${(now.rps / base.rps).toFixed(2)}, p99 ×${(now.p99 / base.p99).toFixed(2)}, req per CPU-s ×${(now.perCpuSecond! / base.perCpuSecond!).toFixed(2)}`);
+    console.log(
+      `\n${name} / ${name}@base: req/s ×${(now.rps / base.rps).toFixed(2)}, p99 ×${(now.p99 / base.p99).toFixed(2)}, req per CPU-s ×${(now.perCpuSecond! / base.perCpuSecond!).toFixed(2)}`,
+    );
   }
-  if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), seconds, rounds, connections, summary, samples }, null, 2));
+  if (jsonPath)
+    writeFileSync(
+      jsonPath,
+      JSON.stringify({ date: new Date().toISOString(), seconds, rounds, connections, summary, samples }, null, 2),
+    );
 }
 
 interface TlsSample {
@@ -183,33 +215,82 @@ async function loadTls(setup: TlsSetup): Promise<TlsSample> {
   if (setup.kind === 'https') {
     const result = await autocannon({ url: setup.url, connections, duration: seconds, pipelining: 1 });
     const cpu = cpuSeconds(setup.pid) - cpuBefore;
-    return { rps: result.requests.average, latencyMs: result.latency.p50, errors: result.errors + result.non2xx + result.timeouts, perCpuSecond: result.requests.total / cpu };
+    return {
+      rps: result.requests.average,
+      latencyMs: result.latency.p50,
+      errors: result.errors + result.non2xx + result.timeouts,
+      perCpuSecond: result.requests.total / cpu,
+    };
   }
   const result = await h2load(setup.url, { clients: connections, streams: Number(values.streams), seconds });
   const cpu = cpuSeconds(setup.pid) - cpuBefore;
-  return { rps: result.rps, latencyMs: Math.round(result.meanMs * 100) / 100, errors: result.failed, perCpuSecond: result.succeeded / cpu };
+  return {
+    rps: result.rps,
+    latencyMs: Math.round(result.meanMs * 100) / 100,
+    errors: result.failed,
+    perCpuSecond: result.succeeded / cpu,
+  };
 }
 
 async function mainTls() {
   const children = [];
   try {
     if (!h2loadPath) throw new Error('h2load is needed for the HTTP/2 cases: apt-get install nghttp2-client');
-    const upstreams = await startNode(['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')], /listening (\d+) (\d+)/);
+    const upstreams = await startNode(
+      ['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')],
+      /listening (\d+) (\d+)/,
+    );
     children.push(upstreams.child);
     const ports = [upstreams.match[1]!, upstreams.match[2]!];
     const dir = mkdtempSync(join(tmpdir(), 'baton-bench-tls-'));
     // The same certificate for both: ECDSA P-256, the usual choice for speed.
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'bench.key', '-out', 'bench.crt', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'bench.key',
+        '-out',
+        'bench.crt',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { cwd: dir, stdio: 'ignore' },
+    );
     const cert = join(dir, 'bench.crt');
     const key = join(dir, 'bench.key');
     const file = join(dir, 'baton-tls.config.ts');
-    writeFileSync(file, batonConfig(ports, false, '').replace(`listen: { host: '127.0.0.1', port: 0 }`, `listen: { host: '127.0.0.1', port: 0, tls: { cert: '${cert}', key: '${key}' } }`));
-    const baton = await startNode([join(root, 'bin/baton.js'), 'start', '--config', file], /Baton listening on (https:\/\/\S+)/, { LOG_LEVEL: 'warn' });
+    writeFileSync(
+      file,
+      batonConfig(ports, false, '').replace(
+        `listen: { host: '127.0.0.1', port: 0 }`,
+        `listen: { host: '127.0.0.1', port: 0, tls: { cert: '${cert}', key: '${key}' } }`,
+      ),
+    );
+    const baton = await startNode(
+      [join(root, 'bin/baton.js'), 'start', '--config', file],
+      /Baton listening on (https:\/\/\S+)/,
+      { LOG_LEVEL: 'warn' },
+    );
     children.push(baton.child);
     // Plain HTTP/1.1 Baton in the same run: what TLS adds, apart from the state of the machine.
     const plainFile = join(dir, 'baton-plain.config.ts');
     writeFileSync(plainFile, batonConfig(ports, false, ''));
-    const plain = await startNode([join(root, 'bin/baton.js'), 'start', '--config', plainFile], /Baton listening on (http:\/\/\S+)/, { LOG_LEVEL: 'warn' });
+    const plain = await startNode(
+      [join(root, 'bin/baton.js'), 'start', '--config', plainFile],
+      /Baton listening on (http:\/\/\S+)/,
+      { LOG_LEVEL: 'warn' },
+    );
     children.push(plain.child);
     const setups: Record<string, TlsSetup> = {
       'baton http/1.1': { kind: 'https', url: `${plain.match[1]}/`, pid: plain.child.pid! },
@@ -228,7 +309,9 @@ async function mainTls() {
       for (const [name, setup] of Object.entries(setups)) {
         const sample = await loadTls(setup);
         samples[name]!.push(sample);
-        process.stderr.write(`round ${round} ${name.padEnd(16)} ${sample.rps.toFixed(0)} req/s latency ${sample.latencyMs} ms errors ${sample.errors} ${sample.perCpuSecond.toFixed(0)} req/cpu-s\n`);
+        process.stderr.write(
+          `round ${round} ${name.padEnd(16)} ${sample.rps.toFixed(0)} req/s latency ${sample.latencyMs} ms errors ${sample.errors} ${sample.perCpuSecond.toFixed(0)} req/cpu-s\n`,
+        );
       }
     }
     const summary = Object.fromEntries(
@@ -242,15 +325,23 @@ async function mainTls() {
         },
       ]),
     );
-    console.log(`\n${rounds} rounds × ${seconds} s, ${connections} connections, ${values.streams} stream(s) per h2 connection, medians (node ${process.version})\n`);
+    console.log(
+      `\n${rounds} rounds × ${seconds} s, ${connections} connections, ${values.streams} stream(s) per h2 connection, medians (node ${process.version})\n`,
+    );
     console.log('| setup | req/s | ×ref | latency ms (https: p50, h2: mean) | req per proxy CPU-s | ×ref | errors |');
     console.log('|---|---|---|---|---|---|---|');
     for (const [name, s] of Object.entries(summary)) {
       const kind = name.endsWith('h2') ? 'h2' : 'https/1.1';
       const ref = summary[`nginx ${kind}`] ?? summary['baton https/1.1']!;
-      console.log(`| ${name} | ${s.rps.toFixed(0)} | ${(s.rps / ref.rps).toFixed(2)} | ${s.latencyMs} | ${s.perCpuSecond.toFixed(0)} | ${(s.perCpuSecond / ref.perCpuSecond).toFixed(2)} | ${s.errors} |`);
+      console.log(
+        `| ${name} | ${s.rps.toFixed(0)} | ${(s.rps / ref.rps).toFixed(2)} | ${s.latencyMs} | ${s.perCpuSecond.toFixed(0)} | ${(s.perCpuSecond / ref.perCpuSecond).toFixed(2)} | ${s.errors} |`,
+      );
     }
-    if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), seconds, rounds, connections, summary, samples }, null, 2));
+    if (values.json)
+      writeFileSync(
+        values.json,
+        JSON.stringify({ date: new Date().toISOString(), seconds, rounds, connections, summary, samples }, null, 2),
+      );
   } finally {
     stopAll(children);
   }

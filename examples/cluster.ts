@@ -20,13 +20,28 @@ const ports = {
 };
 const children: ChildProcess[] = [];
 
-function start(name: string, command: string, args: string[], ready: RegExp, extraEnv: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
+function start(
+  name: string,
+  command: string,
+  args: string[],
+  ready: RegExp,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     // Own process group: Ctrl-C reaches only this script, which stops the children in order.
-    const child = spawn(command, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    const child = spawn(command, args, {
+      cwd: root,
+      env: { ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
     children.push(child);
     let out = '';
-    child.on('error', (error) => reject(new Error(`${name}: ${error.message}${command === 'redis-server' ? ' (is redis-server installed?)' : ''}`)));
+    child.on('error', (error) =>
+      reject(
+        new Error(`${name}: ${error.message}${command === 'redis-server' ? ' (is redis-server installed?)' : ''}`),
+      ),
+    );
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${out}`)));
     child.stdout!.on('data', (data: Buffer) => {
       out += data.toString();
@@ -50,23 +65,39 @@ process.on('SIGTERM', () => {
 });
 
 try {
-  await start('redis', 'redis-server', ['--port', ports.redis, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/);
+  await start(
+    'redis',
+    'redis-server',
+    ['--port', ports.redis, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    /Ready to accept connections/,
+  );
   const upstream = (name: 'primary' | 'standby') =>
-    start(name, process.execPath, ['--import', 'tsx', 'examples/upstream.ts', '--port', ports[name], '--name', name], /listening/);
+    start(
+      name,
+      process.execPath,
+      ['--import', 'tsx', 'examples/upstream.ts', '--port', ports[name], '--name', name],
+      /listening/,
+    );
   const primary = await upstream('primary');
   await upstream('standby');
   for (const gateway of ports.gateways) {
-    await start(gateway.id, process.execPath, ['bin/baton-source.js', 'start', '--config', 'docker/gateway.config.ts'], /Admin API on/, {
-      INSTANCE_ID: gateway.id,
-      LISTEN_HOST: '127.0.0.1',
-      ADMIN_HOST: '127.0.0.1',
-      PORT: gateway.port,
-      ADMIN_PORT: gateway.admin,
-      REDIS_URL: `redis://127.0.0.1:${ports.redis}`,
-      PRIMARY_URL: `http://127.0.0.1:${ports.primary}`,
-      STANDBY_URL: `http://127.0.0.1:${ports.standby}`,
-      CLUSTER_NAME: env.CLUSTER_NAME ?? 'baton-local',
-    });
+    await start(
+      gateway.id,
+      process.execPath,
+      ['bin/baton-source.js', 'start', '--config', 'docker/gateway.config.ts'],
+      /Admin API on/,
+      {
+        INSTANCE_ID: gateway.id,
+        LISTEN_HOST: '127.0.0.1',
+        ADMIN_HOST: '127.0.0.1',
+        PORT: gateway.port,
+        ADMIN_PORT: gateway.admin,
+        REDIS_URL: `redis://127.0.0.1:${ports.redis}`,
+        PRIMARY_URL: `http://127.0.0.1:${ports.primary}`,
+        STANDBY_URL: `http://127.0.0.1:${ports.standby}`,
+        CLUSTER_NAME: env.CLUSTER_NAME ?? 'baton-local',
+      },
+    );
   }
   const [a, b] = ports.gateways;
   console.log(`

@@ -36,9 +36,13 @@ const upstreamScript = fileURLToPath(new URL('examples/upstream.ts', root));
 
 function startUpstream(name: string, port = 0): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', upstreamScript, '--port', String(port), '--name', name], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', upstreamScript, '--port', String(port), '--name', name], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     child.once('exit', (code) => reject(new Error(`upstream ${name} exited with ${code}`)));
-    child.stdout!.once('data', (data: Buffer) => resolve({ child, port: Number(/listening (\d+)/.exec(data.toString())![1]) }));
+    child.stdout!.once('data', (data: Buffer) =>
+      resolve({ child, port: Number(/listening (\d+)/.exec(data.toString())![1]) }),
+    );
   });
 }
 
@@ -46,13 +50,20 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const children: ChildProcess[] = [];
 const upstreams = [await startUpstream('web-1'), await startUpstream('web-2'), await startUpstream('web-3')];
 children.push(...upstreams.map((u) => u.child));
-const env = { PORT: '0', ADMIN_PORT: '0', ...Object.fromEntries(upstreams.map((u, i) => [`UPSTREAM_${i + 1}`, String(u.port)])) };
+const env = {
+  PORT: '0',
+  ADMIN_PORT: '0',
+  ...Object.fromEntries(upstreams.map((u, i) => [`UPSTREAM_${i + 1}`, String(u.port)])),
+};
 const settings = await loadConfig(fileURLToPath(new URL('gateway.config.ts', root)), { builtins: builtinPlugins, env });
 const gateway = createGateway(settings, { logger: silentLogger() });
 const { url, adminUrl } = await gateway.start();
 console.log(`gateway ${url}, dashboard ${adminUrl}/ (upstreams ${upstreams.map((u) => u.port).join(', ')})`);
 
-const browser = await chromium.launch({ executablePath: values.chromium, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+const browser = await chromium.launch({
+  executablePath: values.chromium,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+});
 try {
   const page = await browser.newPage({ viewport: { width: Number(values.width), height: 1000 } });
   page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
@@ -68,10 +79,12 @@ try {
     const n = sent++;
     const path = n % 3 === 2 ? '/orders' : '/hello';
     const query = n % 97 === 0 ? '?status=500' : n % 5 === 0 ? `?delay=${n % 40}` : '';
-    http.get(`${url}${path}${query}`, { agent }, (res) => {
-      if ((res.statusCode ?? 0) >= 500 && !query.includes('status')) failed += 1;
-      res.resume();
-    }).on('error', () => (failed += 1));
+    http
+      .get(`${url}${path}${query}`, { agent }, (res) => {
+        if ((res.statusCode ?? 0) >= 500 && !query.includes('status')) failed += 1;
+        res.resume();
+      })
+      .on('error', () => (failed += 1));
   };
   const load = setInterval(fire, 1000 / rate);
   let killed = false;

@@ -82,7 +82,9 @@ const server = http.createServer((req, res) => {
   req.on('error', () => {});
   req.on('end', () => {
     if (values['log-requests'] && req.url !== '/health') {
-      process.stdout.write(`REQ ${req.method} ${req.headers['x-request-id'] ?? '-'} ${req.url} ${req.headers['x-baton-epoch'] ?? '-'}\n`);
+      process.stdout.write(
+        `REQ ${req.method} ${req.headers['x-request-id'] ?? '-'} ${req.url} ${req.headers['x-baton-epoch'] ?? '-'}\n`,
+      );
     }
     if (misbehave(req, res)) return;
     if (req.url === '/health') {

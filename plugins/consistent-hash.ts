@@ -9,10 +9,14 @@ const options = z
     cookie: z.string().min(1).optional(),
   })
   .superRefine(({ key, header, cookie }, ctx) => {
-    if (key === 'header' && header === undefined) ctx.addIssue({ code: 'custom', path: ['header'], message: "key 'header' needs header: the header to hash on" });
-    if (key === 'cookie' && cookie === undefined) ctx.addIssue({ code: 'custom', path: ['cookie'], message: "key 'cookie' needs cookie: the cookie to hash on" });
-    if (key !== 'header' && header !== undefined) ctx.addIssue({ code: 'custom', path: ['header'], message: "header is only used with key 'header'" });
-    if (key !== 'cookie' && cookie !== undefined) ctx.addIssue({ code: 'custom', path: ['cookie'], message: "cookie is only used with key 'cookie'" });
+    if (key === 'header' && header === undefined)
+      ctx.addIssue({ code: 'custom', path: ['header'], message: "key 'header' needs header: the header to hash on" });
+    if (key === 'cookie' && cookie === undefined)
+      ctx.addIssue({ code: 'custom', path: ['cookie'], message: "key 'cookie' needs cookie: the cookie to hash on" });
+    if (key !== 'header' && header !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['header'], message: "header is only used with key 'header'" });
+    if (key !== 'cookie' && cookie !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['cookie'], message: "cookie is only used with key 'cookie'" });
   });
 
 /** Ring points per unit of weight: enough that each node's share is within a few % of fair. */

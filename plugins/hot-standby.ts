@@ -1,4 +1,12 @@
-import { definePolicy, duration, z, type Election, type ElectionIntent, type NodeView, type PoolView } from '../src/index.ts';
+import {
+  definePolicy,
+  duration,
+  z,
+  type Election,
+  type ElectionIntent,
+  type NodeView,
+  type PoolView,
+} from '../src/index.ts';
 
 /**
  * Active-passive: exactly one active node per pool, shared by every gateway instance through
@@ -40,7 +48,8 @@ export default definePolicy({
       }
       return list;
     };
-    const activeNode = (pool: PoolView) => (pool.active === null ? undefined : pool.nodes.find((n) => n.id === pool.active));
+    const activeNode = (pool: PoolView) =>
+      pool.active === null ? undefined : pool.nodes.find((n) => n.id === pool.active);
 
     return {
       pick(pool, ctx) {
@@ -62,13 +71,20 @@ export default definePolicy({
       const hot = nodes.filter((n) => n.usable && n.standby !== 'cold');
       const best = hot[0] ?? nodes.find((n) => n.standby === 'cold' && !n.draining);
       if (intent === 'failover') {
-        const next = hot.find((n) => n !== current) ?? nodes.find((n) => n.standby === 'cold' && !n.draining && n !== current);
+        const next =
+          hot.find((n) => n !== current) ?? nodes.find((n) => n.standby === 'cold' && !n.draining && n !== current);
         return next && { to: next.id, reason: `forced failover from ${current?.id ?? 'none'}` };
       }
       if (intent === 'failback') {
         return best && best !== current ? { to: best.id, reason: `failback to ${best.id}` } : undefined;
       }
-      if (!current) return best && { to: best.id, reason: pool.active === null ? `initial active node` : `${pool.active} is no longer configured` };
+      if (!current)
+        return (
+          best && {
+            to: best.id,
+            reason: pool.active === null ? `initial active node` : `${pool.active} is no longer configured`,
+          }
+        );
       if (!current.usable && !(current.standby === 'cold' && !current.draining && !hot.length)) {
         return best && best !== current ? { to: best.id, reason: `${current.id} is ${why(current)}` } : undefined;
       }
@@ -103,9 +119,15 @@ function ranksBefore(ranked: NodeView[], a: NodeView, b: NodeView): boolean {
 }
 
 /** Fail back once the better node has been up, and the current one active, for the whole delay. */
-function failbackAfter(best: NodeView, activeSince: number | null, delay: number, now: number): Election | { recheckAt: number } | undefined {
+function failbackAfter(
+  best: NodeView,
+  activeSince: number | null,
+  delay: number,
+  now: number,
+): Election | { recheckAt: number } | undefined {
   if (best.upSince === undefined) return undefined;
   const at = Math.max(best.upSince, activeSince ?? 0) + delay;
-  if (now >= at) return { to: best.id, reason: `failback: ${best.id} up for ${Math.round((now - best.upSince) / 1000)}s` };
+  if (now >= at)
+    return { to: best.id, reason: `failback: ${best.id} up for ${Math.round((now - best.upSince) / 1000)}s` };
   return { recheckAt: at };
 }

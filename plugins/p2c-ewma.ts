@@ -36,7 +36,9 @@ export default definePolicy({
     const cost = (node: NodeView, now: number): number => {
       const estimate = estimates.get(node.id);
       const base = prior();
-      const latency = estimate ? base + (estimate.latency - base) * Math.exp(-Math.max(0, now - estimate.at) / decay) : base;
+      const latency = estimate
+        ? base + (estimate.latency - base) * Math.exp(-Math.max(0, now - estimate.at) / decay)
+        : base;
       return latency * (node.inflight + 1);
     };
 

@@ -57,7 +57,8 @@ function options(target: MutationTarget, tests: readonly string[]): PartialStryk
   };
 }
 
-const count = (results: readonly MutantResult[], ...statuses: string[]) => results.filter((r) => statuses.includes(r.status)).length;
+const count = (results: readonly MutantResult[], ...statuses: string[]) =>
+  results.filter((r) => statuses.includes(r.status)).length;
 
 /** Stryker's mutation score: detected / (detected + undetected); disabled and broken mutants do not count. */
 function score(results: readonly MutantResult[]): number {
@@ -101,7 +102,9 @@ for (const row of rows) console.log(`| ${row.join(' | ')} |`);
 for (const { target, results } of scores) {
   for (const mutant of results.filter((r) => r.status === 'Survived' || r.status === 'NoCoverage')) {
     const { line, column } = mutant.location.start;
-    console.log(`survived: ${target.module}:${line}:${column} ${mutant.mutatorName} → ${mutant.replacement.replace(/\s+/g, ' ').slice(0, 80)}`);
+    console.log(
+      `survived: ${target.module}:${line}:${column} ${mutant.mutatorName} → ${mutant.replacement.replace(/\s+/g, ' ').slice(0, 80)}`,
+    );
   }
 }
 const low = scores.filter((s) => score(s.results) < TARGET);

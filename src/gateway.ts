@@ -48,7 +48,12 @@ export interface Listening {
   readonly url: string;
   readonly port: number;
   /** Every listener, in config order. */
-  readonly listeners: ReadonlyArray<{ readonly url: string; readonly port: number; readonly tls: boolean; readonly http2: boolean }>;
+  readonly listeners: ReadonlyArray<{
+    readonly url: string;
+    readonly port: number;
+    readonly tls: boolean;
+    readonly http2: boolean;
+  }>;
   readonly adminUrl: string | undefined;
   readonly adminPort: number | undefined;
 }
@@ -130,7 +135,12 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
       accessLog: () => runtime.settings.log.access,
       draining: () => draining,
       runtime: () => runtime,
-      listener: { index, secure: settings.tls !== undefined, clientCertificates: (settings.tls?.clientCertificate ?? 'none') !== 'none', httpsPort },
+      listener: {
+        index,
+        secure: settings.tls !== undefined,
+        clientCertificates: (settings.tls?.clientCertificate ?? 'none') !== 'none',
+        httpsPort,
+      },
       onRequest: (record) => metrics.onRequest(record),
       onAttempt: (pool, node, outcome, retry) => {
         metrics.onAttempt(pool.name, node.id, outcome, retry);
@@ -154,7 +164,8 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
           maxHeaderSize: initial.server.maxHeaderSize,
           idleTimeoutMs: initial.server.keepAliveTimeoutMs,
           now: () => clock.now(),
-          onFlood: (kind, address) => log.warn({ client: address, flood: kind }, `HTTP/2 connection closed: too many ${kind} (server.http2)`),
+          onFlood: (kind, address) =>
+            log.warn({ client: address, flood: kind }, `HTTP/2 connection closed: too many ${kind} (server.http2)`),
         },
       },
       initial.server.headersTimeoutMs,
@@ -224,7 +235,11 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
         each.keepAliveTimeout = next.server.keepAliveTimeoutMs;
       }
       log.level = next.log.level;
-      const result: ReloadResult = { ...summary, routes: next.routes.length, restartNeeded: needsRestart(previous, next) };
+      const result: ReloadResult = {
+        ...summary,
+        routes: next.routes.length,
+        restartNeeded: needsRestart(previous, next),
+      };
       bus.emit({ type: 'reload', time: Date.now(), instance: store.instanceId, reason: describeReload(result) });
       return result;
     },
@@ -281,7 +296,10 @@ function runtimeFor(settings: GatewaySettings, pools: PoolSet, plugins: PluginHo
 function needsRestart(before: GatewaySettings, after: GatewaySettings): string[] {
   const changed: string[] = [];
   const differs = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b);
-  if (before.listeners.length !== after.listeners.length || before.listeners.some((listener, i) => restartsListener(listener, after.listeners[i]!))) {
+  if (
+    before.listeners.length !== after.listeners.length ||
+    before.listeners.some((listener, i) => restartsListener(listener, after.listeners[i]!))
+  ) {
     changed.push('listen');
   }
   if (differs(before.admin, after.admin)) changed.push('admin');
@@ -314,7 +332,9 @@ function prepareCertificates(listeners: readonly Listener[], next: GatewaySettin
     try {
       return listener.prepare(settings);
     } catch (error) {
-      throw new ConfigError([{ path: `listen[${index}].tls`, message: `certificate refused: ${(error as Error).message}` }]);
+      throw new ConfigError([
+        { path: `listen[${index}].tls`, message: `certificate refused: ${(error as Error).message}` },
+      ]);
     }
   });
 }
@@ -340,13 +360,23 @@ function listen(server: http.Server, port: number, host: string, exclusive = fal
   });
 }
 
-function addresses(listeners: readonly Listener[], admin: http.Server | undefined, settings: GatewaySettings): Listening {
-  const display = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
+function addresses(
+  listeners: readonly Listener[],
+  admin: http.Server | undefined,
+  settings: GatewaySettings,
+): Listening {
+  const display = (host: string) =>
+    host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const adminPort = admin ? (admin.address() as AddressInfo).port : undefined;
   return {
     url: listeners[0]!.url,
     port: listeners[0]!.port,
-    listeners: listeners.map((listener) => ({ url: listener.url, port: listener.port, tls: listener.secure, http2: listener.settings.http2 })),
+    listeners: listeners.map((listener) => ({
+      url: listener.url,
+      port: listener.port,
+      tls: listener.secure,
+      http2: listener.settings.http2,
+    })),
     adminUrl: admin && settings.admin ? `http://${display(settings.admin.host)}:${adminPort}` : undefined,
     adminPort,
   };

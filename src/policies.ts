@@ -3,4 +3,12 @@
  * with checked options (`policy: hotStandby({ failbackDelay: '10s' })`). Each is also the
  * policy's definition, and the same policy the gateway knows by name.
  */
-export { roundRobin, weightedRoundRobin, random, leastConnections, p2cEwma, consistentHash, hotStandby } from '../plugins/index.ts';
+export {
+  roundRobin,
+  weightedRoundRobin,
+  random,
+  leastConnections,
+  p2cEwma,
+  consistentHash,
+  hotStandby,
+} from '../plugins/index.ts';

@@ -34,5 +34,7 @@ export function forwardOnce(req: http.IncomingMessage, res: http.ServerResponse)
 
 if (!process.env.AS_MODULE) {
   const server = http.createServer((req, res) => void forwardOnce(req, res));
-  server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`));
+  server.listen(0, '127.0.0.1', () =>
+    process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`),
+  );
 }

@@ -8,7 +8,9 @@ import { join } from 'node:path';
  * HTTP/1.1 with keep-alive. One process (master_process off, one worker), so that its CPU time
  * is one /proc entry and it uses one core, as Baton does.
  */
-export const nginxPath = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'].find((path) => existsSync(path));
+export const nginxPath = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'].find((path) =>
+  existsSync(path),
+);
 
 export async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -18,7 +20,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startNginx(dir: string, upstreamPorts: readonly string[], cert: string, key: string): Promise<{ child: ChildProcess; port: number }> {
+export async function startNginx(
+  dir: string,
+  upstreamPorts: readonly string[],
+  cert: string,
+  key: string,
+): Promise<{ child: ChildProcess; port: number }> {
   if (!nginxPath) throw new Error('nginx is not installed');
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
@@ -51,7 +58,9 @@ http {
 }
 `,
   );
-  const child = spawn(nginxPath, ['-c', conf, '-e', `${dir}/nginx-error.log`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(nginxPath, ['-c', conf, '-e', `${dir}/nginx-error.log`], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const until = Date.now() + 10_000;
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {
@@ -62,7 +71,8 @@ http {
       socket.on('error', () => resolve(false));
     });
     if (open) return { child, port };
-    if (child.exitCode !== null || Date.now() > until) throw new Error(`nginx did not start (see ${dir}/nginx-error.log)`);
+    if (child.exitCode !== null || Date.now() > until)
+      throw new Error(`nginx did not start (see ${dir}/nginx-error.log)`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

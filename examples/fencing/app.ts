@@ -30,7 +30,8 @@ export async function startApp(options: { name: string; ledger: string; port?: n
     };
     if (req.url === '/health') return reply(200, { node: options.name });
     const epoch = Number(req.headers['x-baton-epoch']);
-    if (!Number.isInteger(epoch) || epoch < 1) return reply(400, { error: 'no X-Baton-Epoch: not sent by an active-passive pool' });
+    if (!Number.isInteger(epoch) || epoch < 1)
+      return reply(400, { error: 'no X-Baton-Epoch: not sent by an active-passive pool' });
     if (epoch < highest) return reply(409, { error: 'stale epoch', epoch, highest, node: options.name });
     highest = epoch;
     if (req.method !== 'POST') return reply(200, { node: options.name, epoch });
@@ -38,7 +39,11 @@ export async function startApp(options: { name: string; ledger: string; port?: n
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', async () => {
       // The epoch travels with the write to where it is enforced.
-      const answer = await fetch(`${options.ledger}/entries`, { method: 'POST', headers: { 'x-fence': String(epoch) }, body: Buffer.concat(chunks) });
+      const answer = await fetch(`${options.ledger}/entries`, {
+        method: 'POST',
+        headers: { 'x-fence': String(epoch) },
+        body: Buffer.concat(chunks),
+      });
       reply(answer.status, { node: options.name, epoch, ledger: await answer.json() });
     });
   });
@@ -55,7 +60,11 @@ export async function startApp(options: { name: string; ledger: string; port?: n
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({
-    options: { port: { type: 'string', default: '9301' }, name: { type: 'string', default: 'app' }, ledger: { type: 'string', default: 'http://127.0.0.1:9300' } },
+    options: {
+      port: { type: 'string', default: '9301' },
+      name: { type: 'string', default: 'app' },
+      ledger: { type: 'string', default: 'http://127.0.0.1:9300' },
+    },
   });
   const app = await startApp({ name: values.name, ledger: values.ledger, port: Number(values.port) });
   console.log(`${values.name} on ${app.url}, writing to ${values.ledger}`);

@@ -25,10 +25,14 @@ export function commandActivation(options: CommandActivationOptions) {
   return definePlugin({
     name: 'command-activation',
     activate(node, pool) {
-      const child = spawn(options.command, (options.args ?? []).map((arg) => fill(arg, node, pool)), {
-        env: { ...process.env, BATON_NODE_ID: node.id, BATON_NODE_URL: node.url.href, BATON_POOL: pool.name },
-        stdio: 'ignore',
-      });
+      const child = spawn(
+        options.command,
+        (options.args ?? []).map((arg) => fill(arg, node, pool)),
+        {
+          env: { ...process.env, BATON_NODE_ID: node.id, BATON_NODE_URL: node.url.href, BATON_POOL: pool.name },
+          stdio: 'ignore',
+        },
+      );
       if (options.until === 'spawn') {
         running.add(child);
         child.once('exit', () => running.delete(child));

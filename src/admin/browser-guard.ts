@@ -25,7 +25,10 @@ import { BatonError, type ErrorCode } from '../util/errors.ts';
  */
 
 /** Which Host header values the admin API answers to. */
-export function adminHostCheck(listenHost: string, allowedHosts: readonly string[]): (host: string | undefined) => boolean {
+export function adminHostCheck(
+  listenHost: string,
+  allowedHosts: readonly string[],
+): (host: string | undefined) => boolean {
   const bare = listenHost.startsWith('[') ? listenHost.slice(1, -1) : listenHost;
   const wildcard = bare === '0.0.0.0' || bare === '::' || bare === '';
   const names = new Set(allowedHosts.map((host) => hostName(host)!));
@@ -59,22 +62,31 @@ const openPaths = new Set(['/healthz', '/readyz']);
 const reads = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Pure: why this call must be refused, or undefined. */
-export function browserRefusal(call: AdminCall, hostAllowed: (host: string | undefined) => boolean): Refusal | undefined {
+export function browserRefusal(
+  call: AdminCall,
+  hostAllowed: (host: string | undefined) => boolean,
+): Refusal | undefined {
   if (openPaths.has(call.path)) return undefined;
   const { headers } = call;
   if (!hostAllowed(headers.host)) return { code: 'HOST_NOT_ALLOWED', detail: `Host: ${headers.host ?? '(none)'}` };
   if (reads.has(call.method)) return undefined;
   const site = headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return { code: 'CROSS_ORIGIN', detail: `Sec-Fetch-Site: ${site}` };
+  if (site !== undefined && site !== 'same-origin' && site !== 'none')
+    return { code: 'CROSS_ORIGIN', detail: `Sec-Fetch-Site: ${site}` };
   const origin = headers.origin;
-  if (origin !== undefined && !sameOrigin(origin, headers.host!)) return { code: 'CROSS_ORIGIN', detail: `Origin: ${origin}` };
+  if (origin !== undefined && !sameOrigin(origin, headers.host!))
+    return { code: 'CROSS_ORIGIN', detail: `Origin: ${origin}` };
   const type = headers['content-type'];
   if (type === undefined) {
-    const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+    const hasBody =
+      headers['transfer-encoding'] !== undefined ||
+      (headers['content-length'] !== undefined && headers['content-length'] !== '0');
     return hasBody ? { code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'a body without a content type' } : undefined;
   }
   const mediaType = type.split(';', 1)[0]!.trim().toLowerCase();
-  return mediaType === 'application/json' ? undefined : { code: 'UNSUPPORTED_MEDIA_TYPE', detail: `content-type: ${type}` };
+  return mediaType === 'application/json'
+    ? undefined
+    : { code: 'UNSUPPORTED_MEDIA_TYPE', detail: `content-type: ${type}` };
 }
 
 /** `http(s)://authority` with the same host and port as the request's Host. */

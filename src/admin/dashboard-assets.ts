@@ -26,7 +26,9 @@ function asset(path: string | URL, type: string): Asset {
 const assets: ReadonlyMap<string, Asset> = new Map([
   ['uplot.js', asset(require.resolve('uplot/dist/uPlot.iife.min.js'), javascript)],
   ['uplot.css', asset(require.resolve('uplot/dist/uPlot.min.css'), css)],
-  ...['dashboard-traffic.js', 'dashboard-charts.js', 'dashboard-timeline.js', 'dashboard-util.js'].map((name) => [name, asset(new URL(`./${name}`, import.meta.url), javascript)] as const),
+  ...['dashboard-traffic.js', 'dashboard-charts.js', 'dashboard-timeline.js', 'dashboard-util.js'].map(
+    (name) => [name, asset(new URL(`./${name}`, import.meta.url), javascript)] as const,
+  ),
   ['dashboard-traffic.css', asset(new URL('./dashboard-traffic.css', import.meta.url), css)],
 ]);
 

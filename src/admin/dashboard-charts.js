@@ -14,11 +14,19 @@ const HEIGHT = 150;
  */
 const CHARTS = [
   {
-    key: 'requests', title: 'Requests/s', unit: '/s',
-    lines: [{ of: 'pool', field: 'requests', label: 'pool' }, { of: 'node', field: 'requests' }],
+    key: 'requests',
+    title: 'Requests/s',
+    unit: '/s',
+    lines: [
+      { of: 'pool', field: 'requests', label: 'pool' },
+      { of: 'node', field: 'requests' },
+    ],
   },
   {
-    key: 'errors', title: 'Errors', unit: '%', percent: true,
+    key: 'errors',
+    title: 'Errors',
+    unit: '%',
+    percent: true,
     lines: [
       { of: 'pool', field: 'responses5xxPct', label: 'pool: 5xx answers', color: '#b42318' },
       { of: 'pool', field: 'failedAttemptsPct', label: 'pool: failed attempts', color: '#c2410c', dash: [6, 4] },
@@ -27,11 +35,19 @@ const CHARTS = [
     ],
   },
   {
-    key: 'retries', title: 'Retries/s', unit: '/s',
-    lines: [{ of: 'pool', field: 'retries', label: 'pool' }, { of: 'node', field: 'retries' }],
+    key: 'retries',
+    title: 'Retries/s',
+    unit: '/s',
+    lines: [
+      { of: 'pool', field: 'retries', label: 'pool' },
+      { of: 'node', field: 'retries' },
+    ],
   },
   {
-    key: 'latency', title: 'Latency p50 / p99', unit: 'ms', log: true,
+    key: 'latency',
+    title: 'Latency p50 / p99',
+    unit: 'ms',
+    log: true,
     lines: [
       { of: 'pool', field: 'p99Ms', label: 'pool p99' },
       { of: 'pool', field: 'p50Ms', label: 'pool p50', dash: [6, 4] },
@@ -40,8 +56,13 @@ const CHARTS = [
     ],
   },
   {
-    key: 'inflight', title: 'In flight', unit: '',
-    lines: [{ of: 'pool', field: 'inflight', label: 'pool' }, { of: 'node', field: 'inflight' }],
+    key: 'inflight',
+    title: 'In flight',
+    unit: '',
+    lines: [
+      { of: 'pool', field: 'inflight', label: 'pool' },
+      { of: 'node', field: 'inflight' },
+    ],
   },
 ];
 
@@ -53,7 +74,13 @@ function linesFor(chart, nodeIds) {
       lines.push({ ...line, node: null, color: line.color ?? POOL_COLOR, width: 2 });
     } else {
       nodeIds.forEach((id, index) => {
-        lines.push({ ...line, node: id, label: line.suffix ? `${id}: ${line.suffix}` : id, color: nodeColor(index), width: 1.5 });
+        lines.push({
+          ...line,
+          node: id,
+          label: line.suffix ? `${id}: ${line.suffix}` : id,
+          color: nodeColor(index),
+          width: 1.5,
+        });
       });
     }
   }
@@ -62,13 +89,17 @@ function linesFor(chart, nodeIds) {
 
 function powersOfTen(min, max) {
   const out = [];
-  for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) if (10 ** e >= min && 10 ** e <= max) out.push(10 ** e);
+  for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++)
+    if (10 ** e >= min && 10 ** e <= max) out.push(10 ** e);
   return out;
 }
 
 function yRange(chart) {
   if (chart.log) {
-    return (u, min, max) => (min === null || max === null || !(max > 0) ? [0.1, 10] : [10 ** Math.floor(Math.log10(Math.max(min, 0.01))), 10 ** Math.ceil(Math.log10(max))]);
+    return (u, min, max) =>
+      min === null || max === null || !(max > 0)
+        ? [0.1, 10]
+        : [10 ** Math.floor(Math.log10(Math.max(min, 0.01))), 10 ** Math.ceil(Math.log10(max))];
   }
   if (chart.percent) return (u, min, max) => [0, Math.min(100, Math.max(5, (max ?? 0) * 1.15))];
   return (u, min, max) => [0, Math.max(chart.unit === '/s' ? 1 : 2, (max ?? 0) * 1.15)];
@@ -78,8 +109,12 @@ function buildChart(chart, nodeIds, width) {
   const lines = linesFor(chart, nodeIds);
   const now = el('span', { class: 'now', 'data-field': 'now' });
   const plot = el('div', { class: 'plot' });
-  const figure = el('figure', { class: 'chart', 'data-chart': chart.key },
-    el('figcaption', null, el('span', { class: 'title', text: chart.title }), now), plot);
+  const figure = el(
+    'figure',
+    { class: 'chart', 'data-chart': chart.key },
+    el('figcaption', null, el('span', { class: 'title', text: chart.title }), now),
+    plot,
+  );
   const options = {
     width,
     height: HEIGHT,
@@ -87,7 +122,13 @@ function buildChart(chart, nodeIds, width) {
     cursor: { drag: { x: false, y: false }, points: { size: 6 } },
     legend: { live: true },
     axes: [
-      { stroke: '#5c6577', space: 70, grid: { stroke: '#eceef2' }, ticks: { stroke: '#dde1e8' }, values: (u, splits) => splits.map((s) => clock(s * 1000)) },
+      {
+        stroke: '#5c6577',
+        space: 70,
+        grid: { stroke: '#eceef2' },
+        ticks: { stroke: '#dde1e8' },
+        values: (u, splits) => splits.map((s) => clock(s * 1000)),
+      },
       {
         stroke: '#5c6577',
         size: 58,
@@ -125,7 +166,11 @@ function buildChart(chart, nodeIds, width) {
 export function createCharts(container, nodeIds) {
   const grid = el('div', { class: 'charts' });
   container.replaceChildren(grid);
-  const widthOf = () => Math.max(220, Math.floor((grid.clientWidth || 900) / Math.max(1, Math.floor((grid.clientWidth || 900) / 340))) - 12);
+  const widthOf = () =>
+    Math.max(
+      220,
+      Math.floor((grid.clientWidth || 900) / Math.max(1, Math.floor((grid.clientWidth || 900) / 340))) - 12,
+    );
   const charts = CHARTS.map((chart) => buildChart(chart, nodeIds, widthOf()));
   for (const { figure } of charts) grid.append(figure);
   let lastWidth = widthOf();
@@ -140,7 +185,11 @@ export function createCharts(container, nodeIds) {
   return {
     update(view) {
       for (const { chart, lines, figure, now, u } of charts) {
-        const columns = lines.map((line) => (line.node === null ? view.pool?.[line.field] : view.nodes[line.node]?.[line.field]) ?? view.xs.map(() => null));
+        const columns = lines.map(
+          (line) =>
+            (line.node === null ? view.pool?.[line.field] : view.nodes[line.node]?.[line.field]) ??
+            view.xs.map(() => null),
+        );
         u.setData([view.xs, ...columns]);
         // What the page says in words (and what a test reads): the pool's latest and peak values.
         const main = columns[0];

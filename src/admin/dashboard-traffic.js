@@ -8,7 +8,12 @@ import { el, mergeSeries, setText } from './dashboard-util.js';
 
 const POLL_MS = 1000;
 const KEEP_SECONDS = 900;
-const WINDOWS = [['1 min', 60], ['2 min', 120], ['5 min', 300], ['15 min', 900]];
+const WINDOWS = [
+  ['1 min', 60],
+  ['2 min', 120],
+  ['5 min', 300],
+  ['15 min', 900],
+];
 const WINDOW_KEY = 'baton.trafficWindow';
 
 const storage = (() => {
@@ -38,7 +43,10 @@ document.addEventListener('baton:status', (event) => {
 document.addEventListener('baton:event', () => pollSoon());
 
 async function getJson(path) {
-  const res = await fetch(new URL(path, document.baseURI), { headers: { accept: 'application/json', ...readHeaders }, cache: 'no-store' });
+  const res = await fetch(new URL(path, document.baseURI), {
+    headers: { accept: 'application/json', ...readHeaders },
+    cache: 'no-store',
+  });
   if (!res.ok) throw new Error(`GET /${path.split('?')[0]}: HTTP ${res.status}`);
   return res.json();
 }
@@ -46,15 +54,23 @@ async function getJson(path) {
 /** The last `seconds` points of one pool, as the charts take them. */
 function viewOf(pool, seconds) {
   const start = Math.max(0, buffer.points - seconds);
-  const slice = (entity) => Object.fromEntries(Object.entries(entity).map(([field, values]) => [field, values.slice(start)]));
+  const slice = (entity) =>
+    Object.fromEntries(Object.entries(entity).map(([field, values]) => [field, values.slice(start)]));
   const xs = [];
   for (let i = start; i < buffer.points; i++) xs.push((buffer.from + i * buffer.step) / 1000);
-  return { xs, pool: slice(pool.pool), nodes: Object.fromEntries(Object.entries(pool.nodes).map(([id, node]) => [id, slice(node)])) };
+  return {
+    xs,
+    pool: slice(pool.pool),
+    nodes: Object.fromEntries(Object.entries(pool.nodes).map(([id, node]) => [id, slice(node)])),
+  };
 }
 
 function windowSelect() {
-  const select = el('select', { 'data-field': 'traffic-window', 'aria-label': 'Time window of the graphs and the timeline' },
-    ...WINDOWS.map(([label, seconds]) => el('option', { value: seconds, text: `last ${label}` })));
+  const select = el(
+    'select',
+    { 'data-field': 'traffic-window', 'aria-label': 'Time window of the graphs and the timeline' },
+    ...WINDOWS.map(([label, seconds]) => el('option', { value: seconds, text: `last ${label}` })),
+  );
   select.value = String(windowSeconds);
   select.addEventListener('change', () => {
     windowSeconds = Number(select.value);
@@ -72,11 +88,14 @@ function panelFor(name) {
   const state = el('span', { class: 'traffic-state', 'data-field': 'traffic-state' });
   const chartsBox = el('div', { class: 'charts-box' });
   const timelineBox = el('div', { class: 'timeline-box' });
-  const root = el('div', { class: 'traffic', 'data-traffic': name },
+  const root = el(
+    'div',
+    { class: 'traffic', 'data-traffic': name },
     el('div', { class: 'traffic-head' }, el('h3', { text: 'Traffic' }), select, state),
     chartsBox,
     el('h3', { class: 'timeline-title', text: 'Failover timeline' }),
-    timelineBox);
+    timelineBox,
+  );
   const timeline = createTimeline(timelineBox, name, highlightInFeed);
   panel = { root, select, state, chartsBox, charts: null, nodesKey: '', timeline };
   panels.set(name, panel);
@@ -139,9 +158,14 @@ async function poll() {
   try {
     if (!document.hidden) {
       // After the first load, only the seconds the page does not have yet (and a few to refresh).
-      const missing = buffer ? Math.ceil((Date.now() - (buffer.from + buffer.points * buffer.step)) / 1000) + 3 : KEEP_SECONDS;
+      const missing = buffer
+        ? Math.ceil((Date.now() - (buffer.from + buffer.points * buffer.step)) / 1000) + 3
+        : KEEP_SECONDS;
       const seconds = Math.min(KEEP_SECONDS, Math.max(5, missing));
-      const [series, timeline] = await Promise.all([getJson(`series?window=${seconds}s`), getJson(`timeline?window=${windowSeconds}s`)]);
+      const [series, timeline] = await Promise.all([
+        getJson(`series?window=${seconds}s`),
+        getJson(`timeline?window=${windowSeconds}s`),
+      ]);
       buffer = mergeSeries(buffer, series);
       lastTimeline = timeline;
       render();

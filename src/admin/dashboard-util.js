@@ -50,7 +50,8 @@ export function formatValue(value, unit) {
   return unit ? `${short(value)} ${unit}` : short(value);
 }
 
-const short = (value) => (Math.abs(value) >= 10 ? String(Math.round(value)) : String(Number(value.toFixed(Math.abs(value) < 1 ? 2 : 1))));
+const short = (value) =>
+  Math.abs(value) >= 10 ? String(Math.round(value)) : String(Number(value.toFixed(Math.abs(value) < 1 ? 2 : 1)));
 
 /**
  * Makes `parent`'s children match `items`, in order, keeping the element of each key (so a

@@ -15,7 +15,12 @@ const html = readFileSync(new URL('./dashboard.html', import.meta.url), 'utf8').
 /** `'sha256-…'` sources for every inline `<tag>…</tag>` block of the page. */
 function inlineHashes(page: string, tag: 'script' | 'style'): string[] {
   const blocks = page.matchAll(new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`, 'gi'));
-  return [...blocks].map((match) => `'sha256-${createHash('sha256').update(match[1] ?? '', 'utf8').digest('base64')}'`);
+  return [...blocks].map(
+    (match) =>
+      `'sha256-${createHash('sha256')
+        .update(match[1] ?? '', 'utf8')
+        .digest('base64')}'`,
+  );
 }
 
 /**

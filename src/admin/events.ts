@@ -53,7 +53,11 @@ export class EventStreams {
     // counts the socket's buffer too); Koa leaves the response alone.
     ctx.status = 200;
     ctx.respond = false;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+    });
 
     const write = (text: string) => {
       if (res.destroyed) return;

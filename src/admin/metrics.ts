@@ -42,26 +42,62 @@ export function createMetrics(
   const traffic = new TrafficSeries(pools, clock);
   const history = new EventHistory(Date.now());
   collectDefaultMetrics({ register: registry, prefix: 'baton_' });
-  const requests = new Counter({ name: 'baton_requests_total', help: 'Requests answered, by route, pool and status class', labelNames: ['route', 'pool', 'status_class'], registers: [registry] });
-  const duration = new Histogram({ name: 'baton_request_duration_seconds', help: 'Time from request to the end of the response', labelNames: ['route', 'pool'], buckets: latencyBuckets, registers: [registry] });
-  const attempts = new Counter({ name: 'baton_upstream_attempts_total', help: 'Forwarding attempts, by node and outcome (retry="true" for retries)', labelNames: ['pool', 'node', 'outcome', 'retry'], registers: [registry] });
+  const requests = new Counter({
+    name: 'baton_requests_total',
+    help: 'Requests answered, by route, pool and status class',
+    labelNames: ['route', 'pool', 'status_class'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'baton_request_duration_seconds',
+    help: 'Time from request to the end of the response',
+    labelNames: ['route', 'pool'],
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const attempts = new Counter({
+    name: 'baton_upstream_attempts_total',
+    help: 'Forwarding attempts, by node and outcome (retry="true" for retries)',
+    labelNames: ['pool', 'node', 'outcome', 'retry'],
+    registers: [registry],
+  });
   const hedges = new Counter({
     name: 'baton_hedges_total',
     help: 'Hedged requests by node: event="sent" (a hedge went to the node), "won" (its answer was used), "cancelled" (an attempt on the node was aborted because another node answered first)',
     labelNames: ['pool', 'node', 'event'],
     registers: [registry],
   });
-  const failovers = new Counter({ name: 'baton_failovers_total', help: 'Changes of the active node of active-passive pools', labelNames: ['pool'], registers: [registry] });
-  const detection = new Histogram({ name: 'baton_detection_seconds', help: 'Time to detect: from the last healthy sign of a node to it being marked down (local verdict)', labelNames: ['pool'], buckets: latencyBuckets, registers: [registry] });
-  const transitions = new Counter({ name: 'baton_health_transitions_total', help: 'Health verdict changes, by scope (local or cluster)', labelNames: ['pool', 'node', 'scope', 'to'], registers: [registry] });
+  const failovers = new Counter({
+    name: 'baton_failovers_total',
+    help: 'Changes of the active node of active-passive pools',
+    labelNames: ['pool'],
+    registers: [registry],
+  });
+  const detection = new Histogram({
+    name: 'baton_detection_seconds',
+    help: 'Time to detect: from the last healthy sign of a node to it being marked down (local verdict)',
+    labelNames: ['pool'],
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const transitions = new Counter({
+    name: 'baton_health_transitions_total',
+    help: 'Health verdict changes, by scope (local or cluster)',
+    labelNames: ['pool', 'node', 'scope', 'to'],
+    registers: [registry],
+  });
   liveGauges(registry, pools, store, clock);
   certificateGauge(registry, certificates);
   // Per-request updates go through cached label children: prom-client otherwise hashes the
   // label object on every call, which costs more than the rest of the bookkeeping together.
-  const requestChild = childCache((route: string, pool: string, status: string) => requests.labels({ route, pool, status_class: status }));
+  const requestChild = childCache((route: string, pool: string, status: string) =>
+    requests.labels({ route, pool, status_class: status }),
+  );
   const durationChild = childCache((route: string, pool: string) => duration.labels({ route, pool }));
   const hedgeChild = childCache((pool: string, node: string, event: string) => hedges.labels({ pool, node, event }));
-  const attemptChild = childCache((pool: string, node: string, outcome: string, retry: string) => attempts.labels({ pool, node, outcome, retry }));
+  const attemptChild = childCache((pool: string, node: string, outcome: string, retry: string) =>
+    attempts.labels({ pool, node, outcome, retry }),
+  );
   return {
     registry,
     traffic,
@@ -123,8 +159,13 @@ function liveGauges(registry: Registry, pools: () => PoolSet, store: StateStore,
       this.reset();
       for (const pool of pools().all()) {
         for (const node of pool.nodes) {
-          for (const [scope, verdict] of [['effective', node.health], ['local', node.local], ['cluster', node.cluster]] as const) {
-            for (const state of states.health) this.set({ pool: pool.name, node: node.id, scope, state }, verdict === state ? 1 : 0);
+          for (const [scope, verdict] of [
+            ['effective', node.health],
+            ['local', node.local],
+            ['cluster', node.cluster],
+          ] as const) {
+            for (const state of states.health)
+              this.set({ pool: pool.name, node: node.id, scope, state }, verdict === state ? 1 : 0);
           }
         }
       }
@@ -139,11 +180,20 @@ function liveGauges(registry: Registry, pools: () => PoolSet, store: StateStore,
     collect() {
       this.reset();
       for (const pool of pools().all()) {
-        for (const node of pool.nodes) for (const state of states.breaker) this.set({ pool: pool.name, node: node.id, state }, node.breaker === state ? 1 : 0);
+        for (const node of pool.nodes)
+          for (const state of states.breaker)
+            this.set({ pool: pool.name, node: node.id, state }, node.breaker === state ? 1 : 0);
       }
     },
   });
-  perNode(registry, pools, 'baton_node_inflight', 'Requests in flight to the node from this instance', (node) => node.inflight, 'sum');
+  perNode(
+    registry,
+    pools,
+    'baton_node_inflight',
+    'Requests in flight to the node from this instance',
+    (node) => node.inflight,
+    'sum',
+  );
   new Gauge({
     name: 'baton_hedge_delay_seconds',
     help: 'How long a request waits for response headers before it is hedged, per pool (learned or set; absent while hedging is off or nothing is learned yet)',
@@ -160,7 +210,14 @@ function liveGauges(registry: Registry, pools: () => PoolSet, store: StateStore,
       }
     },
   });
-  perNode(registry, pools, 'baton_node_draining', 'Whether the node is drained (1) by an operator', (node) => (node.draining ? 1 : 0), 'max');
+  perNode(
+    registry,
+    pools,
+    'baton_node_draining',
+    'Whether the node is drained (1) by an operator',
+    (node) => (node.draining ? 1 : 0),
+    'max',
+  );
   new Gauge({
     name: 'baton_pool_epoch',
     help: 'Epoch of active-passive pools (rises on every change of the active node)',
@@ -169,7 +226,8 @@ function liveGauges(registry: Registry, pools: () => PoolSet, store: StateStore,
     aggregator: 'max',
     collect() {
       this.reset();
-      for (const pool of pools().all()) if (pool.epoch !== null) this.set({ pool: pool.name, active: pool.active ?? '' }, pool.epoch);
+      for (const pool of pools().all())
+        if (pool.epoch !== null) this.set({ pool: pool.name, active: pool.active ?? '' }, pool.epoch);
     },
   });
   new Gauge({
@@ -210,7 +268,8 @@ function perNode(
     aggregator,
     collect() {
       this.reset();
-      for (const pool of pools().all()) for (const node of pool.nodes) this.set({ pool: pool.name, node: node.id }, value(node));
+      for (const pool of pools().all())
+        for (const node of pool.nodes) this.set({ pool: pool.name, node: node.id }, value(node));
     },
   });
 }
@@ -245,7 +304,10 @@ function certificateGauge(registry: Registry, certificates: () => readonly Certi
     collect() {
       this.reset();
       for (const cert of certificates()) {
-        this.set({ listener: cert.listener, hosts: cert.hosts.length ? cert.hosts.join(',') : '*', subject: cert.subject }, Math.floor(cert.notAfter / 1000));
+        this.set(
+          { listener: cert.listener, hosts: cert.hosts.length ? cert.hosts.join(',') : '*', subject: cert.subject },
+          Math.floor(cert.notAfter / 1000),
+        );
       }
     },
   });

@@ -33,7 +33,10 @@ export interface RawWindow {
 }
 
 export function emptySeries(points: number): RawSeries {
-  const series = { latency: Array.from({ length: points }, () => [] as number[]) } as Record<string, number[] | number[][]>;
+  const series = { latency: Array.from({ length: points }, () => [] as number[]) } as Record<
+    string,
+    number[] | number[][]
+  >;
   for (const name of COUNTERS) series[name] = new Array<number>(points).fill(0);
   return series as unknown as RawSeries;
 }
@@ -45,7 +48,8 @@ export function emptySeries(points: number): RawSeries {
  */
 export function mergeWindows(windows: readonly RawWindow[]): RawWindow {
   for (const window of windows) {
-    if (window.latencyBuckets !== LATENCY_BUCKETS) throw new Error(`cannot merge histograms of ${window.latencyBuckets} buckets with ${LATENCY_BUCKETS}`);
+    if (window.latencyBuckets !== LATENCY_BUCKETS)
+      throw new Error(`cannot merge histograms of ${window.latencyBuckets} buckets with ${LATENCY_BUCKETS}`);
   }
   if (windows.length === 0) return { from: 0, points: 0, latencyBuckets: LATENCY_BUCKETS, pools: {} };
   const from = Math.min(...windows.map((w) => w.from));
@@ -56,7 +60,8 @@ export function mergeWindows(windows: readonly RawWindow[]): RawWindow {
     for (const [name, source] of Object.entries(window.pools)) {
       const target = (pools[name] ??= { pool: emptySeries(points), nodes: {} });
       addInto(target.pool, source.pool, shift);
-      for (const [node, series] of Object.entries(source.nodes)) addInto((target.nodes[node] ??= emptySeries(points)), series, shift);
+      for (const [node, series] of Object.entries(source.nodes))
+        addInto((target.nodes[node] ??= emptySeries(points)), series, shift);
     }
   }
   return { from, points, latencyBuckets: LATENCY_BUCKETS, pools };
@@ -75,6 +80,7 @@ function addInto(target: RawSeries, source: RawSeries, shift: number): void {
 /** Sum of two sparse histograms (`[bucket, count, …]`), buckets in ascending order. */
 export function addHistograms(a: readonly number[], b: readonly number[]): number[] {
   const counts = new Map<number, number>();
-  for (const pairs of [a, b]) for (let i = 0; i < pairs.length; i += 2) counts.set(pairs[i]!, (counts.get(pairs[i]!) ?? 0) + pairs[i + 1]!);
+  for (const pairs of [a, b])
+    for (let i = 0; i < pairs.length; i += 2) counts.set(pairs[i]!, (counts.get(pairs[i]!) ?? 0) + pairs[i + 1]!);
   return [...counts.entries()].sort(([x], [y]) => x - y).flat();
 }

@@ -63,7 +63,9 @@ export function buildAdminApp(deps: AdminDeps): Koa {
   });
   router.get('/status', async (ctx) => {
     ctx.set('cache-control', 'no-store');
-    ctx.body = deps.views ? await deps.views.status() : statusDocument(deps.store, deps.pools(), (deps.now ?? Date.now)(), deps.certificates?.() ?? []);
+    ctx.body = deps.views
+      ? await deps.views.status()
+      : statusDocument(deps.store, deps.pools(), (deps.now ?? Date.now)(), deps.certificates?.() ?? []);
   });
   const streams = new EventStreams(deps.bus, deps.maxEventStreams);
   router.get('/events', (ctx) => streams.serve(ctx));

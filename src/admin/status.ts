@@ -63,7 +63,12 @@ export interface NodeStatus {
   downVotes: string[];
 }
 
-export function statusDocument(store: StateStore, pools: PoolSet, now: number, certificates: CertificateStatus[] = []): StatusDocument {
+export function statusDocument(
+  store: StateStore,
+  pools: PoolSet,
+  now: number,
+  certificates: CertificateStatus[] = [],
+): StatusDocument {
   const out: StatusDocument = {
     instance: store.instanceId,
     store: store.kind,

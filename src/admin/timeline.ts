@@ -72,7 +72,9 @@ export function poolTimeline(input: TimelineInput): PoolTimeline {
   const from = Math.min(input.now, Math.max(input.from, input.completeFrom));
   const outages: Outage[] = [];
   const nodes = input.nodes.map((node) => {
-    const events = input.events.filter((event) => event.node === node.id && (event.type === 'health' || event.type === 'drain'));
+    const events = input.events.filter(
+      (event) => event.node === node.id && (event.type === 'health' || event.type === 'drain'),
+    );
     const band = nodeBand(node, events, from, input.now);
     outages.push(...band.outages);
     return { id: node.id, segments: band.segments };
@@ -81,7 +83,14 @@ export function poolTimeline(input: TimelineInput): PoolTimeline {
     from,
     to: input.now,
     nodes,
-    active: input.active && activeLane(input.active, input.events.filter((event) => event.type === 'promotion'), from, input.now),
+    active:
+      input.active &&
+      activeLane(
+        input.active,
+        input.events.filter((event) => event.type === 'promotion'),
+        from,
+        input.now,
+      ),
     events: input.events.filter((event) => event.time >= from && event.time <= input.now),
     outages: outages.sort((a, b) => a.downAt - b.downAt),
   };
@@ -113,7 +122,12 @@ function apply(state: NodeState, event: HistoryEvent): void {
   }
 }
 
-function nodeBand(node: NodeNow, events: readonly HistoryEvent[], from: number, now: number): { segments: Segment[]; outages: Outage[] } {
+function nodeBand(
+  node: NodeNow,
+  events: readonly HistoryEvent[],
+  from: number,
+  now: number,
+): { segments: Segment[]; outages: Outage[] } {
   // Backwards from now to the state before the first kept event.
   const state: NodeState = { local: node.local, cluster: node.cluster, draining: node.draining, ejected: false };
   for (let i = events.length - 1; i >= 0; i--) {
@@ -131,7 +145,16 @@ function nodeBand(node: NodeNow, events: readonly HistoryEvent[], from: number, 
     const band = bandOf(state);
     const down = band === 'down' || band === 'ejected';
     if (down && !outage) {
-      outage = { node: node.id, state: band, downAt: event.time, upAt: null, faultAt: null, detectedAfterMs: null, reason: event.reason, seq: event.seq };
+      outage = {
+        node: node.id,
+        state: band,
+        downAt: event.time,
+        upAt: null,
+        faultAt: null,
+        detectedAfterMs: null,
+        reason: event.reason,
+        seq: event.seq,
+      };
       outages.push(outage);
     }
     if (outage && down && outage.detectedAfterMs === null && event.detectedAfterMs !== undefined) {
@@ -149,12 +172,25 @@ function nodeBand(node: NodeNow, events: readonly HistoryEvent[], from: number, 
     }
   }
   segments.push(current);
-  return { segments: segments.filter((segment) => segment.to > segment.from || segments.length === 1), outages: outages.filter((o) => o.upAt === null || o.upAt > from) };
+  return {
+    segments: segments.filter((segment) => segment.to > segment.from || segments.length === 1),
+    outages: outages.filter((o) => o.upAt === null || o.upAt > from),
+  };
 }
 
-function activeLane(now: { node: string | null; epoch: number | null }, promotions: readonly HistoryEvent[], from: number, to: number): ActiveSegment[] {
+function activeLane(
+  now: { node: string | null; epoch: number | null },
+  promotions: readonly HistoryEvent[],
+  from: number,
+  to: number,
+): ActiveSegment[] {
   // Before the first kept promotion: the node it replaced (with an epoch not known here).
-  let current: ActiveSegment = { from, to, node: promotions[0] ? (promotions[0].from ?? null) : now.node, epoch: promotions[0] ? null : now.epoch };
+  let current: ActiveSegment = {
+    from,
+    to,
+    node: promotions[0] ? (promotions[0].from ?? null) : now.node,
+    epoch: promotions[0] ? null : now.epoch,
+  };
   const lane: ActiveSegment[] = [];
   for (const event of promotions) {
     const next = { node: event.to ?? null, epoch: event.epoch ?? null };

@@ -39,7 +39,8 @@ export function trafficRoutes(router: Router, deps: TrafficDeps): void {
     const now = Date.now(); // events carry wall-clock times
     const pools: Record<string, PoolTimeline> = {};
     for (const pool of deps.pools().all()) {
-      if (name === undefined || pool.name === name) pools[pool.name] = timelineOf(pool, deps.metrics, now - windowMs, now);
+      if (name === undefined || pool.name === name)
+        pools[pool.name] = timelineOf(pool, deps.metrics, now - windowMs, now);
     }
     ctx.set('cache-control', 'no-store');
     ctx.body = { instance: deps.store.instanceId, from: now - windowMs, to: now, pools };
@@ -48,7 +49,12 @@ export function trafficRoutes(router: Router, deps: TrafficDeps): void {
 
 function timelineOf(pool: Pool, metrics: GatewayMetrics, from: number, now: number): PoolTimeline {
   return poolTimeline({
-    nodes: pool.nodes.map((node) => ({ id: node.id, local: node.local, cluster: node.clusterHealth?.verdict, draining: node.draining })),
+    nodes: pool.nodes.map((node) => ({
+      id: node.id,
+      local: node.local,
+      cluster: node.clusterHealth?.verdict,
+      draining: node.draining,
+    })),
     active: pool.activePassive ? { node: pool.active, epoch: pool.epoch } : null,
     events: metrics.history.events(pool.name),
     completeFrom: metrics.history.completeFrom(pool.name),
@@ -69,6 +75,10 @@ function windowParam(ctx: Context): number {
   const value = ctx.query.window;
   if (value === undefined) return DEFAULT_WINDOW_MS;
   const ms = typeof value === 'string' ? parseDuration(value) : undefined;
-  if (ms === undefined || ms < 1000 || ms > HISTORY_MS) throw new BatonError('INVALID_QUERY', `window: a duration from 1s to 15m, such as 60s or 5m (got ${String(value)})`);
+  if (ms === undefined || ms < 1000 || ms > HISTORY_MS)
+    throw new BatonError(
+      'INVALID_QUERY',
+      `window: a duration from 1s to 15m, such as 60s or 5m (got ${String(value)})`,
+    );
   return ms;
 }

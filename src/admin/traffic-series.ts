@@ -65,13 +65,17 @@ export class TrafficSeries {
     const from = this.#second() - points;
     const pools: Record<string, RawPoolSeries> = {};
     // Every configured pool and node is in the answer, with or without traffic yet.
-    for (const live of this.#pools().all()) for (const node of live.nodes) nodeRing(this.#poolRings(live.name), node.id);
+    for (const live of this.#pools().all())
+      for (const node of live.nodes) nodeRing(this.#poolRings(live.name), node.id);
     const names = pool === undefined ? this.#rings.keys() : [pool];
     for (const name of names) {
       const rings = this.#rings.get(name);
       if (!rings) continue;
       const nodes: Record<string, RawSeries> = {};
-      const order = this.#pools().get(name)?.nodes.map((node) => node.id) ?? [];
+      const order =
+        this.#pools()
+          .get(name)
+          ?.nodes.map((node) => node.id) ?? [];
       for (const id of new Set([...order, ...rings.nodes.keys()])) nodes[id] = rings.nodes.get(id)!.read(from, points);
       pools[name] = { pool: rings.pool.read(from, points), nodes };
     }
@@ -128,7 +132,8 @@ export class TrafficSeries {
     // What was removed keeps its history for the window's length, then goes.
     const expired = (ring: SeriesRing) => ring.latestSecond <= second - SERIES_SECONDS;
     for (const [name, rings] of this.#rings) {
-      for (const [id, ring] of rings.nodes) if (!live.has(`${name}\u0000${id}`) && expired(ring)) rings.nodes.delete(id);
+      for (const [id, ring] of rings.nodes)
+        if (!live.has(`${name}\u0000${id}`) && expired(ring)) rings.nodes.delete(id);
       if (!live.has(name) && expired(rings.pool) && rings.nodes.size === 0) this.#rings.delete(name);
     }
   }

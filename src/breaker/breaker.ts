@@ -60,7 +60,11 @@ function unwrap(error: unknown): Guarded | undefined {
 export class NodeBreaker {
   readonly #breaker: CircuitBreaker<[() => Promise<Guarded>], Guarded> | undefined;
 
-  constructor(settings: BreakerSettings | false, rotation: BucketRotation | undefined, onChange: (state: BreakerState) => void) {
+  constructor(
+    settings: BreakerSettings | false,
+    rotation: BucketRotation | undefined,
+    onChange: (state: BreakerState) => void,
+  ) {
     if (!settings) return;
     this.#breaker = new CircuitBreaker(runTask, {
       timeout: false,

@@ -21,12 +21,19 @@ export async function reloadFrom(
   try {
     const settings = adapt(await loadConfig(file, { builtins: builtinPlugins, command: 'start' }));
     const result = gateway.reload(settings);
-    out(`baton: reloaded ${file}: ${[
-      result.added.length ? `+${result.added.join(',')}` : '',
-      result.changed.length ? `~${result.changed.join(',')}` : '',
-      result.removed.length ? `-${result.removed.join(',')}` : '',
-    ].filter(Boolean).join(' ') || 'pools unchanged'}, ${result.routes} routes`);
-    if (result.restartNeeded.length) err(`baton: these changes need a restart and were not applied: ${result.restartNeeded.join(', ')}`);
+    out(
+      `baton: reloaded ${file}: ${
+        [
+          result.added.length ? `+${result.added.join(',')}` : '',
+          result.changed.length ? `~${result.changed.join(',')}` : '',
+          result.removed.length ? `-${result.removed.join(',')}` : '',
+        ]
+          .filter(Boolean)
+          .join(' ') || 'pools unchanged'
+      }, ${result.routes} routes`,
+    );
+    if (result.restartNeeded.length)
+      err(`baton: these changes need a restart and were not applied: ${result.restartNeeded.join(', ')}`);
     return true;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

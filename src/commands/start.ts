@@ -46,13 +46,22 @@ export async function startGateway(options: StartOptions): Promise<Started | und
 type ListenerLine = Pick<Listening['listeners'][number], 'url' | 'tls' | 'http2'>;
 
 /** The lines a started gateway (or a supervisor, once its workers listen) prints. */
-export function printListening(listening: Pick<Listening, 'adminUrl'> & { readonly listeners: readonly ListenerLine[] }, settings: GatewaySettings, out: (line: string) => void, note = ''): void {
+export function printListening(
+  listening: Pick<Listening, 'adminUrl'> & { readonly listeners: readonly ListenerLine[] },
+  settings: GatewaySettings,
+  out: (line: string) => void,
+  note = '',
+): void {
   for (const listener of listening.listeners) {
-    out(`Baton listening on ${listener.url}${listener.tls ? (listener.http2 ? ' (TLS, HTTP/2 and HTTP/1.1)' : ' (TLS, HTTP/1.1)') : ''}${note}`);
+    out(
+      `Baton listening on ${listener.url}${listener.tls ? (listener.http2 ? ' (TLS, HTTP/2 and HTTP/1.1)' : ' (TLS, HTTP/1.1)') : ''}${note}`,
+    );
   }
   if (listening.adminUrl) out(`Admin API on ${listening.adminUrl} (status: ${listening.adminUrl}/status)`);
   for (const pool of settings.pools.values()) {
-    out(`  pool ${pool.name} (${pool.policy.name}): ${pool.nodes.map((node) => `${node.id}${node.tier ? ` [tier ${node.tier}]` : ''}`).join(', ')}`);
+    out(
+      `  pool ${pool.name} (${pool.policy.name}): ${pool.nodes.map((node) => `${node.id}${node.tier ? ` [tier ${node.tier}]` : ''}`).join(', ')}`,
+    );
   }
 }
 

@@ -1,4 +1,12 @@
-import type { BreakerSettings, HealthSettings, HedgeSettings, Http2Settings, PassiveSettings, RetrySettings, TimeoutSettings } from './types.ts';
+import type {
+  BreakerSettings,
+  HealthSettings,
+  HedgeSettings,
+  Http2Settings,
+  PassiveSettings,
+  RetrySettings,
+  TimeoutSettings,
+} from './types.ts';
 
 /**
  * Built-in defaults, in one place so the README's config reference can be checked against

@@ -35,11 +35,18 @@ export async function loadConfig(file: string, options: LoadOptions): Promise<Ga
   const problems = [...loaded.problems, ...(result.ok ? [] : result.problems)];
   if (problems.length > 0 || !result.ok) throw new ConfigError(problems);
   const settings = result.settings;
-  const pems = pemFiles(settings.listeners, [...settings.pools.values()].map((pool) => pool.tls));
+  const pems = pemFiles(
+    settings.listeners,
+    [...settings.pools.values()].map((pool) => pool.tls),
+  );
   return { ...settings, sources: [path, ...loaded.files, ...pems] };
 }
 
-async function readConfigModule(path: string, env: Readonly<Record<string, string | undefined>>, command: string): Promise<unknown> {
+async function readConfigModule(
+  path: string,
+  env: Readonly<Record<string, string | undefined>>,
+  command: string,
+): Promise<unknown> {
   const fail = (message: string): never => {
     throw new ConfigError([{ path: '', message } satisfies ConfigProblem]);
   };

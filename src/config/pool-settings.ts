@@ -1,6 +1,21 @@
 import type { ZodType, ZodOutput } from './zod.ts';
-import { breakerSchema, healthSchema, hedgeSchema, passiveSchema, retrySchema, timeoutsSchema, type ParsedPool } from './schema.ts';
-import { breakerDefaults, healthDefaults, hedgeDefaults, passiveDefaults, retryDefaults, timeoutDefaults } from './defaults.ts';
+import {
+  breakerSchema,
+  healthSchema,
+  hedgeSchema,
+  passiveSchema,
+  retrySchema,
+  timeoutsSchema,
+  type ParsedPool,
+} from './schema.ts';
+import {
+  breakerDefaults,
+  healthDefaults,
+  hedgeDefaults,
+  passiveDefaults,
+  retryDefaults,
+  timeoutDefaults,
+} from './defaults.ts';
 import type {
   BreakerSettings,
   HealthSettings,
@@ -28,12 +43,18 @@ function defined<T extends object>(value: T): Partial<T> {
 }
 
 function healthFrom(p: Parsed<typeof healthSchema>): Partial<HealthSettings> {
-  const expect: StatusRange[] | undefined = p.expect === undefined ? undefined : Array.isArray(p.expect) ? p.expect : [p.expect];
+  const expect: StatusRange[] | undefined =
+    p.expect === undefined ? undefined : Array.isArray(p.expect) ? p.expect : [p.expect];
   return defined({ path: p.path, intervalMs: p.interval, timeoutMs: p.timeout, rise: p.rise, fall: p.fall, expect });
 }
 
 function passiveFrom(p: Parsed<typeof passiveSchema>): Partial<PassiveSettings> {
-  return defined({ failures: p.failures, statuses: p.statuses, ejectTimeMs: p.ejectTime, maxEjectTimeMs: p.maxEjectTime });
+  return defined({
+    failures: p.failures,
+    statuses: p.statuses,
+    ejectTimeMs: p.ejectTime,
+    maxEjectTimeMs: p.maxEjectTime,
+  });
 }
 
 function breakerFrom(p: Parsed<typeof breakerSchema>): Partial<BreakerSettings> {
@@ -92,7 +113,14 @@ export function parsePoolDefaults(defaults: PoolDefaults | undefined): { value: 
   const value: ParsedPoolDefaults = {};
   const errors: string[] = [];
   if (!defaults) return { value, errors };
-  const sections = { health: healthSchema, passive: passiveSchema, breaker: breakerSchema, retry: retrySchema, hedge: hedgeSchema, timeouts: timeoutsSchema };
+  const sections = {
+    health: healthSchema,
+    passive: passiveSchema,
+    breaker: breakerSchema,
+    retry: retrySchema,
+    hedge: hedgeSchema,
+    timeouts: timeoutsSchema,
+  };
   for (const [key, schema] of Object.entries(sections) as [keyof ParsedPoolDefaults, ZodType][]) {
     if (defaults[key] === undefined) continue;
     const result = schema.safeParse(defaults[key]);

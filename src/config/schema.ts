@@ -17,7 +17,10 @@ export const duration = z
   .transform((value, ctx) => {
     const ms = parseDuration(value);
     if (ms !== undefined) return ms;
-    ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(value)} (use 250, '250ms', '5s' or '1m')` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `invalid duration ${JSON.stringify(value)} (use 250, '250ms', '5s' or '1m')`,
+    });
     return z.NEVER;
   });
 
@@ -36,7 +39,8 @@ const workersProblem = "expected a number of workers (1 to 256) or 'auto'";
 const httpStatus = z.number().int().min(100).max(599);
 
 export function parseStatusMatch(value: number | string): StatusRange | undefined {
-  if (typeof value === 'number') return Number.isInteger(value) && value >= 100 && value <= 599 ? { min: value, max: value } : undefined;
+  if (typeof value === 'number')
+    return Number.isInteger(value) && value >= 100 && value <= 599 ? { min: value, max: value } : undefined;
   const klass = /^([1-5])xx$/i.exec(value);
   if (klass) return { min: Number(klass[1]) * 100, max: Number(klass[1]) * 100 + 99 };
   const range = /^(\d{3})\s*-\s*(\d{3})$/.exec(value);
@@ -77,13 +81,19 @@ const methodName = z
 
 const hostPattern = z
   .string()
-  .regex(/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?$/, "expected a host name such as 'api.example.com' or '*.example.com'")
+  .regex(
+    /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?$/,
+    "expected a host name such as 'api.example.com' or '*.example.com'",
+  )
   .transform((h) => h.toLowerCase().replace(/\.$/, ''));
 
 /** A Host name for the admin API: a valid host, without a port. */
 const adminHostName = z
   .string()
-  .refine((h) => validHost(h) && !/:\d+$/.test(h), "expected a host name or IP address without a port, such as 'admin.internal' or '[::1]'");
+  .refine(
+    (h) => validHost(h) && !/:\d+$/.test(h),
+    "expected a host name or IP address without a port, such as 'admin.internal' or '[::1]'",
+  );
 
 const pathPrefix = z
   .string()
@@ -97,7 +107,10 @@ const pathPrefix = z
 
 export const nodeSchema = z.strictObject({
   url: httpUrl,
-  id: z.string().regex(/^[^\s/]+$/, 'expected an id without spaces or slashes').optional(),
+  id: z
+    .string()
+    .regex(/^[^\s/]+$/, 'expected an id without spaces or slashes')
+    .optional(),
   weight: z.number().int().min(1).max(10_000).optional(),
   tier: z.number().int().min(0).max(100).optional(),
   standby: z.enum(['hot', 'cold']).optional(),
@@ -106,7 +119,10 @@ export const nodeSchema = z.strictObject({
 export const healthSchema = z.union([
   z.literal(false),
   z.strictObject({
-    path: z.string().regex(/^\/\S*$/, "expected a path starting with '/'").optional(),
+    path: z
+      .string()
+      .regex(/^\/\S*$/, "expected a path starting with '/'")
+      .optional(),
     interval: duration.optional(),
     timeout: duration.optional(),
     rise: count.optional(),
@@ -148,10 +164,14 @@ export const retrySchema = z.strictObject({
 const percent = z
   .union([z.number(), z.string()], { error: "expected a percentage such as '5%'" })
   .transform((value, ctx) => {
-    const match = typeof value === 'number' ? [String(value), String(value)] : /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
+    const match =
+      typeof value === 'number' ? [String(value), String(value)] : /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
     const share = match ? Number(match[1]) / 100 : NaN;
     if (Number.isFinite(share) && share > 0 && share <= 1) return share;
-    ctx.addIssue({ code: 'custom', message: `invalid share ${JSON.stringify(value)} (use '5%': more than 0, at most 100)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `invalid share ${JSON.stringify(value)} (use '5%': more than 0, at most 100)`,
+    });
     return z.NEVER;
   });
 
@@ -161,7 +181,10 @@ const hedgeAfter = z
     if (value === 'auto') return 'auto';
     const ms = parseDuration(value);
     if (ms !== undefined) return ms;
-    ctx.addIssue({ code: 'custom', message: `invalid delay ${JSON.stringify(value)} (use 'auto', 50, '50ms' or '1s')` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `invalid delay ${JSON.stringify(value)} (use 'auto', 50, '50ms' or '1s')`,
+    });
     return z.NEVER;
   });
 
@@ -180,12 +203,8 @@ export const timeoutsSchema = z.strictObject({
 });
 
 const policyChoice = z.union(
-  [
-    z.string().min(1),
-    z.custom<{ name: string }>(isPolicyRef),
-    z.looseObject({ name: z.string().min(1) }),
-  ],
-  { error: "expected a policy name, { name, ...options }, or a policy value such as hotStandby({...})" },
+  [z.string().min(1), z.custom<{ name: string }>(isPolicyRef), z.looseObject({ name: z.string().min(1) })],
+  { error: 'expected a policy name, { name, ...options }, or a policy value such as hotStandby({...})' },
 );
 
 /**
@@ -254,16 +273,21 @@ const redisAddress = z.union([redisUrl, z.object({ host: z.string().min(1), port
  */
 const redisTarget = z.union([
   redisUrl,
-  z
-    .record(z.string(), z.unknown())
-    .superRefine((options, ctx) => {
-      if ('cluster' in options) {
-        const nodes = z.array(redisAddress).min(1, 'a Redis Cluster needs at least one startup node').safeParse(options.cluster);
-        if (!nodes.success) for (const issue of nodes.error.issues) ctx.addIssue({ code: 'custom', path: ['cluster', ...issue.path], message: issue.message });
-        if ('sentinels' in options) ctx.addIssue({ code: 'custom', path: ['sentinels'], message: 'a Redis Cluster or Sentinel, not both' });
-      }
-      if ('sentinels' in options && typeof options.name !== 'string') ctx.addIssue({ code: 'custom', path: ['name'], message: "Sentinel needs the primary's name (e.g. 'mymaster')" });
-    }),
+  z.record(z.string(), z.unknown()).superRefine((options, ctx) => {
+    if ('cluster' in options) {
+      const nodes = z
+        .array(redisAddress)
+        .min(1, 'a Redis Cluster needs at least one startup node')
+        .safeParse(options.cluster);
+      if (!nodes.success)
+        for (const issue of nodes.error.issues)
+          ctx.addIssue({ code: 'custom', path: ['cluster', ...issue.path], message: issue.message });
+      if ('sentinels' in options)
+        ctx.addIssue({ code: 'custom', path: ['sentinels'], message: 'a Redis Cluster or Sentinel, not both' });
+    }
+    if ('sentinels' in options && typeof options.name !== 'string')
+      ctx.addIssue({ code: 'custom', path: ['name'], message: "Sentinel needs the primary's name (e.g. 'mymaster')" });
+  }),
 ]);
 
 export const configSchema = z.strictObject({
@@ -280,7 +304,9 @@ export const configSchema = z.strictObject({
       maxHeaderSize: size.optional(),
       maxBody: z.union([z.literal(false), size]).optional(),
       drainTimeout: duration.optional(),
-      escapedSlashes: z.enum(['keep', 'decode', 'reject'], { error: "expected 'keep', 'decode' or 'reject'" }).optional(),
+      escapedSlashes: z
+        .enum(['keep', 'decode', 'reject'], { error: "expected 'keep', 'decode' or 'reject'" })
+        .optional(),
       sendTimeout: duration.optional(),
       http2: z
         .strictObject({
@@ -308,8 +334,14 @@ export const configSchema = z.strictObject({
     .optional(),
   cluster: z
     .strictObject({
-      name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, dot, dash or underscore').optional(),
-      instanceId: z.string().regex(/^[A-Za-z0-9._:-]+$/, 'expected letters, digits, dot, colon, dash or underscore').optional(),
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, dot, dash or underscore')
+        .optional(),
+      instanceId: z
+        .string()
+        .regex(/^[A-Za-z0-9._:-]+$/, 'expected letters, digits, dot, colon, dash or underscore')
+        .optional(),
       redis: redisTarget.optional(),
       quorum: z.union([count, z.literal('majority')]).optional(),
       resyncInterval: duration.optional(),
@@ -319,12 +351,17 @@ export const configSchema = z.strictObject({
     .optional(),
   log: z.strictObject({ level: logLevel.optional(), access: z.boolean().optional() }).optional(),
   workers: z
-    .union([z.number().int(workersProblem).min(1, workersProblem).max(256, workersProblem), z.literal('auto')], { error: workersProblem })
+    .union([z.number().int(workersProblem).min(1, workersProblem).max(256, workersProblem), z.literal('auto')], {
+      error: workersProblem,
+    })
     .optional(),
   plugins: z.array(z.unknown()).optional(),
   // Pools and routes are parsed one by one (validate.ts), so that one broken pool does not
   // hide the problems of the others or the cross-checks between routes and pools.
-  pools: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'pool names use letters, digits, dash or underscore'), z.unknown()),
+  pools: z.record(
+    z.string().regex(/^[A-Za-z0-9_-]+$/, 'pool names use letters, digits, dash or underscore'),
+    z.unknown(),
+  ),
   routes: z.array(z.unknown()),
 });
 

@@ -3,7 +3,13 @@ import { resolve } from 'node:path';
 import { caProblem, certificateFacts, keyPairProblem } from '../listen/tls.ts';
 import { http2Defaults, serverDefaults, tlsDefaults } from './defaults.ts';
 import type { ParsedConfig, ParsedListener, ParsedUpstreamTls } from './schema.ts';
-import type { CertificateSettings, Http2Settings, ListenerSettings, PemSettings, UpstreamTlsSettings } from './types.ts';
+import type {
+  CertificateSettings,
+  Http2Settings,
+  ListenerSettings,
+  PemSettings,
+  UpstreamTlsSettings,
+} from './types.ts';
 import type { ConfigProblem } from './validate.ts';
 
 /**
@@ -25,7 +31,10 @@ function readPem(value: string, path: string, baseDir: string, problems: Problem
   try {
     pem = readFileSync(file, 'utf8');
   } catch (error) {
-    problems.push({ path, message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+    problems.push({
+      path,
+      message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    });
     return undefined;
   }
   if (!pem.includes(pemStart)) {
@@ -35,7 +44,14 @@ function readPem(value: string, path: string, baseDir: string, problems: Problem
   return { pem, file };
 }
 
-function certificatePair(cert: string, key: string, hosts: string[], path: string, baseDir: string, problems: Problems): CertificateSettings | undefined {
+function certificatePair(
+  cert: string,
+  key: string,
+  hosts: string[],
+  path: string,
+  baseDir: string,
+  problems: Problems,
+): CertificateSettings | undefined {
   const certPem = readPem(cert, `${path}.cert`, baseDir, problems);
   const keyPem = readPem(key, `${path}.key`, baseDir, problems);
   if (!certPem || !keyPem) return undefined;
@@ -53,7 +69,12 @@ function certificatePair(cert: string, key: string, hosts: string[], path: strin
   return { hosts, cert: certPem, key: keyPem };
 }
 
-export function listenerSettings(parsed: ParsedListener, path: string, baseDir: string, problems: Problems): ListenerSettings {
+export function listenerSettings(
+  parsed: ParsedListener,
+  path: string,
+  baseDir: string,
+  problems: Problems,
+): ListenerSettings {
   const listener: ListenerSettings = {
     host: parsed.host ?? serverDefaults.host,
     port: parsed.port,
@@ -62,7 +83,8 @@ export function listenerSettings(parsed: ParsedListener, path: string, baseDir: 
     http2: false,
   };
   if (!parsed.tls) {
-    if (parsed.http2) problems.push({ path: `${path}.http2`, message: 'HTTP/2 is offered on TLS listeners only (add tls)' });
+    if (parsed.http2)
+      problems.push({ path: `${path}.http2`, message: 'HTTP/2 is offered on TLS listeners only (add tls)' });
     return listener;
   }
   const tls = parsed.tls;
@@ -75,7 +97,14 @@ export function listenerSettings(parsed: ParsedListener, path: string, baseDir: 
     if (pair) certificates.push(pair);
   }
   (tls.certificates ?? []).forEach((entry, index) => {
-    const pair = certificatePair(entry.cert, entry.key, entry.hosts, `${tlsPath}.certificates[${index}]`, baseDir, problems);
+    const pair = certificatePair(
+      entry.cert,
+      entry.key,
+      entry.hosts,
+      `${tlsPath}.certificates[${index}]`,
+      baseDir,
+      problems,
+    );
     if (pair) certificates.push(pair);
   });
   if (tls.cert === undefined && (tls.certificates ?? []).length === 0) {
@@ -88,7 +117,10 @@ export function listenerSettings(parsed: ParsedListener, path: string, baseDir: 
     if (problem) problems.push({ path: `${tlsPath}.ca`, message: `not a CA certificate: ${problem}` });
   }
   if (tls.clientCertificate && tls.ca === undefined) {
-    problems.push({ path: `${tlsPath}.clientCertificate`, message: 'client certificates need ca (the CA that signs them)' });
+    problems.push({
+      path: `${tlsPath}.clientCertificate`,
+      message: 'client certificates need ca (the CA that signs them)',
+    });
   }
   return {
     ...listener,
@@ -110,14 +142,19 @@ export function upstreamTlsSettings(
   baseDir: string,
   problems: Problems,
 ): UpstreamTlsSettings | undefined {
-  if (protocols.size > 1) problems.push({ path: `${path}.nodes`, message: "a pool's nodes all use http:// or all https:// (they share one connection pool)" });
+  if (protocols.size > 1)
+    problems.push({
+      path: `${path}.nodes`,
+      message: "a pool's nodes all use http:// or all https:// (they share one connection pool)",
+    });
   if (!parsed) return undefined;
   if (!protocols.has('https:')) {
     problems.push({ path: `${path}.tls`, message: 'tls applies to https:// nodes only' });
     return undefined;
   }
   const tlsPath = `${path}.tls`;
-  if ((parsed.cert === undefined) !== (parsed.key === undefined)) problems.push({ path: tlsPath, message: 'cert and key go together' });
+  if ((parsed.cert === undefined) !== (parsed.key === undefined))
+    problems.push({ path: tlsPath, message: 'cert and key go together' });
   const ca = parsed.ca === undefined ? undefined : readPem(parsed.ca, `${tlsPath}.ca`, baseDir, problems);
   const caIssue = ca && caProblem(ca.pem);
   if (caIssue) problems.push({ path: `${tlsPath}.ca`, message: `not a CA certificate: ${caIssue}` });
@@ -125,7 +162,8 @@ export function upstreamTlsSettings(
   const key = parsed.key === undefined ? undefined : readPem(parsed.key, `${tlsPath}.key`, baseDir, problems);
   if (cert && key) {
     const problem = keyPairProblem(cert.pem, key.pem);
-    if (problem) problems.push({ path: tlsPath, message: `the client certificate and key cannot be used together: ${problem}` });
+    if (problem)
+      problems.push({ path: tlsPath, message: `the client certificate and key cannot be used together: ${problem}` });
   }
   return { ca, servername: parsed.servername, rejectUnauthorized: parsed.rejectUnauthorized ?? true, cert, key };
 }
@@ -142,7 +180,10 @@ export function http2Settings(config: ParsedConfig): Http2Settings {
 }
 
 /** Every PEM file the settings were read from: what --watch watches besides the config. */
-export function pemFiles(listeners: readonly ListenerSettings[], upstream: readonly (UpstreamTlsSettings | undefined)[]): string[] {
+export function pemFiles(
+  listeners: readonly ListenerSettings[],
+  upstream: readonly (UpstreamTlsSettings | undefined)[],
+): string[] {
   const files = new Set<string>();
   const add = (pem: PemSettings | undefined) => pem?.file && files.add(pem.file);
   for (const listener of listeners) {

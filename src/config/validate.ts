@@ -1,6 +1,15 @@
 import { availableParallelism, hostname } from 'node:os';
 import type { ZodError } from './zod.ts';
-import { configSchema, listenerSchema, poolSchema, routeSchema, type ParsedConfig, type ParsedListener, type ParsedPool, type ParsedRoute } from './schema.ts';
+import {
+  configSchema,
+  listenerSchema,
+  poolSchema,
+  routeSchema,
+  type ParsedConfig,
+  type ParsedListener,
+  type ParsedPool,
+  type ParsedRoute,
+} from './schema.ts';
 import { buildPoolSettings, nodeSettings, parsePoolDefaults } from './pool-settings.ts';
 import { adminDefaults, clusterDefaults, serverDefaults } from './defaults.ts';
 import { http2Settings, listenerSettings, upstreamTlsSettings } from './tls-settings.ts';
@@ -50,7 +59,10 @@ function issuesOf(issues: ZodError['issues'], prefix: readonly PropertyKey[]): C
     // `false | { … }` (hedge, health, …): an object with a bad field is reported at the field,
     // not as "Invalid input" for the whole union.
     if (issue.code === 'invalid_union') {
-      const inside = issue.errors.find((option) => option.length > 0 && option.every((nested) => nested.path.length > 0 || nested.code === 'unrecognized_keys'));
+      const inside = issue.errors.find(
+        (option) =>
+          option.length > 0 && option.every((nested) => nested.path.length > 0 || nested.code === 'unrecognized_keys'),
+      );
       if (inside) return issuesOf(inside, path);
     }
     // One line per unknown key, with the key in the path: "pools.api.retires: unknown key".
@@ -83,7 +95,8 @@ export type ValidationResult = { ok: true; settings: GatewaySettings } | { ok: f
 export function validateConfig(raw: unknown, options: ValidateOptions): ValidationResult {
   const problems: ConfigProblem[] = [];
   const { registry, problems: registryProblems } = buildPolicyRegistry(options.plugins.map((entry) => entry.plugin));
-  for (const p of registryProblems) problems.push({ path: options.plugins[p.pluginIndex]?.path ?? 'plugins', message: p.message });
+  for (const p of registryProblems)
+    problems.push({ path: options.plugins[p.pluginIndex]?.path ?? 'plugins', message: p.message });
 
   const top = configSchema.safeParse(raw);
   if (!top.success) {
@@ -118,7 +131,12 @@ function parseListeners(config: ParsedConfig, problems: ConfigProblem[]): Placed
   return out;
 }
 
-function parsePools(config: ParsedConfig, registry: PolicyRegistry, baseDir: string, problems: ConfigProblem[]): Map<string, PoolSettings> {
+function parsePools(
+  config: ParsedConfig,
+  registry: PolicyRegistry,
+  baseDir: string,
+  problems: ConfigProblem[],
+): Map<string, PoolSettings> {
   const pools = new Map<string, PoolSettings>();
   for (const [name, rawPool] of Object.entries(config.pools)) {
     const parsed = poolSchema.safeParse(rawPool);
@@ -134,14 +152,22 @@ function parsePools(config: ParsedConfig, registry: PolicyRegistry, baseDir: str
     if (!policy) continue;
     const defaults = parsePoolDefaults(policy.ref.definition.poolDefaults);
     for (const error of defaults.errors) {
-      problems.push({ path: formatPath(['pools', name, 'policy']), message: `policy '${policy.name}' has invalid poolDefaults: ${error}` });
+      problems.push({
+        path: formatPath(['pools', name, 'policy']),
+        message: `policy '${policy.name}' has invalid poolDefaults: ${error}`,
+      });
     }
     pools.set(name, buildPoolSettings(name, parsed.data, nodes, policy, defaults.value, tls));
   }
   return pools;
 }
 
-function checkDuplicateIds(pool: string, parsed: ParsedPool, nodes: ReturnType<typeof nodeSettings>[], problems: ConfigProblem[]) {
+function checkDuplicateIds(
+  pool: string,
+  parsed: ParsedPool,
+  nodes: ReturnType<typeof nodeSettings>[],
+  problems: ConfigProblem[],
+) {
   const seen = new Map<string, number>();
   nodes.forEach((node, index) => {
     const first = seen.get(node.id);
@@ -171,7 +197,10 @@ function resolvePolicy(
     const definition = registry.get(name);
     if (!definition) {
       const known = registry.names().join(', ') || 'none';
-      problems.push({ path: formatPath(typeof choice === 'string' ? path : [...path, 'name']), message: `unknown policy '${name}' (known: ${known})` });
+      problems.push({
+        path: formatPath(typeof choice === 'string' ? path : [...path, 'name']),
+        message: `unknown policy '${name}' (known: ${known})`,
+      });
       return undefined;
     }
     ref = { [policyRefBrand]: true, definition, options };
@@ -193,14 +222,22 @@ function resolvePolicy(
   return { name: definition.name, ref: { [policyRefBrand]: true, definition, options: parsed.data } };
 }
 
-function parseRoutes(config: ParsedConfig, pools: Map<string, PoolSettings>, listeners: readonly ListenerSettings[], problems: ConfigProblem[]): RouteSettings[] {
+function parseRoutes(
+  config: ParsedConfig,
+  pools: Map<string, PoolSettings>,
+  listeners: readonly ListenerSettings[],
+  problems: ConfigProblem[],
+): RouteSettings[] {
   const routes: RouteSettings[] = [];
   const poolNames = Object.keys(config.pools);
   const names = new Set<string>();
   config.routes.forEach((rawRoute, index) => {
     const poolName = (rawRoute as { pool?: unknown } | null)?.pool;
     if (typeof poolName === 'string' && !poolNames.includes(poolName)) {
-      problems.push({ path: formatPath(['routes', index, 'pool']), message: `unknown pool '${poolName}' (pools: ${poolNames.join(', ') || 'none'})` });
+      problems.push({
+        path: formatPath(['routes', index, 'pool']),
+        message: `unknown pool '${poolName}' (pools: ${poolNames.join(', ') || 'none'})`,
+      });
     }
     const parsed = routeSchema.safeParse(rawRoute);
     if (!parsed.success) {
@@ -212,12 +249,15 @@ function parseRoutes(config: ParsedConfig, pools: Map<string, PoolSettings>, lis
     }
     const at = (key: string) => formatPath(['routes', index, key]);
     if (parsed.data.redirect) {
-      if (parsed.data.pool !== undefined) problems.push({ path: at('pool'), message: 'a redirect route sends no request to a pool' });
-      if (!listeners.some((listener) => listener.tls)) problems.push({ path: at('redirect'), message: "redirect: 'https' needs a TLS listener to redirect to" });
+      if (parsed.data.pool !== undefined)
+        problems.push({ path: at('pool'), message: 'a redirect route sends no request to a pool' });
+      if (!listeners.some((listener) => listener.tls))
+        problems.push({ path: at('redirect'), message: "redirect: 'https' needs a TLS listener to redirect to" });
       routes.push(routeSettings(parsed.data, index, config, names));
       return;
     }
-    if (parsed.data.pool === undefined) return void problems.push({ path: at('pool'), message: 'a route needs a pool (or redirect)' });
+    if (parsed.data.pool === undefined)
+      return void problems.push({ path: at('pool'), message: 'a route needs a pool (or redirect)' });
     if (!pools.has(parsed.data.pool)) return;
     routes.push(routeSettings(parsed.data, index, config, names));
   });
@@ -242,15 +282,24 @@ function routeSettings(route: ParsedRoute, index: number, config: ParsedConfig, 
   };
 }
 
-function checkTopLevel(config: ParsedConfig, placed: readonly PlacedListener[], listeners: readonly ListenerSettings[], problems: ConfigProblem[]) {
+function checkTopLevel(
+  config: ParsedConfig,
+  placed: readonly PlacedListener[],
+  listeners: readonly ListenerSettings[],
+  problems: ConfigProblem[],
+) {
   const ports = new Map<number, string>();
   for (const { parsed, path } of placed) {
     for (const entry of invalidTrustEntries(parsed.trustedProxies ?? [])) {
       const index = parsed.trustedProxies!.indexOf(entry);
-      problems.push({ path: `${path}.trustedProxies[${index}]`, message: `not an address, CIDR or keyword: '${entry}'` });
+      problems.push({
+        path: `${path}.trustedProxies[${index}]`,
+        message: `not an address, CIDR or keyword: '${entry}'`,
+      });
     }
     const first = ports.get(parsed.port);
-    if (parsed.port !== 0 && first !== undefined) problems.push({ path: `${path}.port`, message: `port ${parsed.port} is taken by ${first}` });
+    if (parsed.port !== 0 && first !== undefined)
+      problems.push({ path: `${path}.port`, message: `port ${parsed.port} is taken by ${first}` });
     else ports.set(parsed.port, path);
   }
   const admin = config.admin;

@@ -1,6 +1,13 @@
 import type { Clock } from '../util/clock.ts';
 import type { AttemptOutcome, Health } from '../policy/types.ts';
-import { initialHealth, nextHealth, type HealthInput, type HealthRules, type HealthState, type HealthTransition } from './thresholds.ts';
+import {
+  initialHealth,
+  nextHealth,
+  type HealthInput,
+  type HealthRules,
+  type HealthState,
+  type HealthTransition,
+} from './thresholds.ts';
 
 /** Connect errors that prove nothing is listening: eject at once rather than after N failures. */
 const unreachable = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -11,9 +18,18 @@ export function passiveInput(outcome: AttemptOutcome, unhealthyStatuses: readonl
     case 'ok':
       return { type: 'passive', ok: true, detail: String(outcome.status ?? '') };
     case 'status':
-      return { type: 'passive', ok: !unhealthyStatuses.includes(outcome.status ?? 0), detail: `status ${outcome.status}` };
+      return {
+        type: 'passive',
+        ok: !unhealthyStatuses.includes(outcome.status ?? 0),
+        detail: `status ${outcome.status}`,
+      };
     case 'connect':
-      return { type: 'passive', ok: false, certain: unreachable.has(outcome.detail ?? ''), detail: outcome.detail ?? 'connect failed' };
+      return {
+        type: 'passive',
+        ok: false,
+        certain: unreachable.has(outcome.detail ?? ''),
+        detail: outcome.detail ?? 'connect failed',
+      };
     case 'timeout':
     case 'reset':
     case 'bad-response':
@@ -82,7 +98,13 @@ export class NodeHealth {
     // The common case, a success that changes nothing, costs no allocation on the request path.
     const state = this.#state;
     if (outcome.kind === 'ok') this.#lastPass = this.#clock.now();
-    if (outcome.kind === 'ok' && state.passiveFailures === 0 && !state.probation && (this.#rules.heartbeats || state.verdict === 'up')) return;
+    if (
+      outcome.kind === 'ok' &&
+      state.passiveFailures === 0 &&
+      !state.probation &&
+      (this.#rules.heartbeats || state.verdict === 'up')
+    )
+      return;
     const input = passiveInput(outcome, this.#rules.passive ? this.#rules.passive.statuses : []);
     if (input) this.#apply(input);
   }
@@ -104,7 +126,9 @@ export class NodeHealth {
     this.#state = step.state;
     if (step.state.ejectedUntil !== wasEjectedUntil) this.#scheduleTick();
     if (!step.transition) return;
-    this.#onTransition(step.transition.to === 'down' ? { ...step.transition, detectedAfterMs: now - this.#lastPass } : step.transition);
+    this.#onTransition(
+      step.transition.to === 'down' ? { ...step.transition, detectedAfterMs: now - this.#lastPass } : step.transition,
+    );
   }
 
   #scheduleTick(): void {

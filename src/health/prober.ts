@@ -39,7 +39,9 @@ export function probeOnce(target: ProbeTarget, settings: HealthSettings): Promis
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
       res.on('error', () => finish({ ok: false, detail: 'response aborted' }));
-      res.on('end', () => finish({ ok: settings.expect.some((r) => status >= r.min && status <= r.max), detail: `status ${status}` }));
+      res.on('end', () =>
+        finish({ ok: settings.expect.some((r) => status >= r.min && status <= r.max), detail: `status ${status}` }),
+      );
       res.resume();
     });
     req.on('error', (error: NodeJS.ErrnoException) => finish({ ok: false, detail: error.code ?? error.message }));

@@ -56,7 +56,12 @@ export function isSuspected(state: SuspicionState, now: number): boolean {
   return state.since > 0 && now < state.until;
 }
 
-export function nextSuspicion(state: SuspicionState, input: SuspicionInput, rules: SuspicionRules, now: number): SuspicionStep {
+export function nextSuspicion(
+  state: SuspicionState,
+  input: SuspicionInput,
+  rules: SuspicionRules,
+  now: number,
+): SuspicionStep {
   const suspected = isSuspected(state, now);
   switch (input.type) {
     case 'lost': {

@@ -62,7 +62,13 @@ export function initialHealth(now: number): HealthState {
   };
 }
 
-function become(state: HealthState, to: Health, now: number, reason: string, patch: Partial<HealthState> = {}): HealthStep {
+function become(
+  state: HealthState,
+  to: Health,
+  now: number,
+  reason: string,
+  patch: Partial<HealthState> = {},
+): HealthStep {
   const next = { ...state, ...patch, verdict: to, since: to === state.verdict ? state.since : now };
   if (to === state.verdict) return { state: next };
   return { state: next, transition: { from: state.verdict, to, reason } };
@@ -86,11 +92,18 @@ function probePassed(state: HealthState, rules: HealthRules, now: number, detail
     // uneject_host): a restarted node is back at once. It takes `rise` passes in a row per
     // ejection in a row, so a node that keeps failing real traffic stays damped.
     if (!rules.heartbeats || s.probePasses < rules.rise * Math.max(1, s.ejections)) return { state: s };
-    return become(s, 'up', now, `${s.probePasses} heartbeats passed during the ejection (${detail})`, { ejectedUntil: 0, lastEjectionEnd: now, passiveFailures: 0 });
+    return become(s, 'up', now, `${s.probePasses} heartbeats passed during the ejection (${detail})`, {
+      ejectedUntil: 0,
+      lastEjectionEnd: now,
+      passiveFailures: 0,
+    });
   }
   if (s.verdict === 'unknown') return become(s, 'up', now, `heartbeat passed (${detail})`, { ejectedUntil: 0 });
   if (s.verdict === 'down' && s.probePasses >= rules.rise) {
-    return become(s, 'up', now, `${s.probePasses} heartbeats passed (${detail})`, { ejectedUntil: 0, passiveFailures: 0 });
+    return become(s, 'up', now, `${s.probePasses} heartbeats passed (${detail})`, {
+      ejectedUntil: 0,
+      passiveFailures: 0,
+    });
   }
   return { state: s };
 }
@@ -132,7 +145,11 @@ function passiveFailed(
   const forgiven = state.lastEjectionEnd > 0 && now - state.lastEjectionEnd > rules.passive.maxEjectTimeMs;
   const ejections = (forgiven ? 0 : state.ejections) + 1;
   const length = Math.min(rules.passive.ejectTimeMs * ejections, rules.passive.maxEjectTimeMs);
-  const why = input.certain ? input.detail : state.probation ? `trial request failed (${input.detail})` : `${failures} requests failed (${input.detail})`;
+  const why = input.certain
+    ? input.detail
+    : state.probation
+      ? `trial request failed (${input.detail})`
+      : `${failures} requests failed (${input.detail})`;
   return become(state, 'down', now, `ejected for ${Math.round(length)}ms: ${why}`, {
     passiveFailures: 0,
     probePasses: 0,
@@ -146,7 +163,8 @@ function ejectionTimeCheck(state: HealthState, rules: HealthRules, now: number):
   if (state.ejectedUntil === 0 || state.ejectedUntil > now) return { state };
   const s = { ...state, ejectedUntil: 0, lastEjectionEnd: now };
   if (rules.heartbeats) {
-    if (s.verdict === 'down' && s.probePasses >= rules.rise) return become(s, 'up', now, 'ejection over, heartbeats passing');
+    if (s.verdict === 'down' && s.probePasses >= rules.rise)
+      return become(s, 'up', now, 'ejection over, heartbeats passing');
     return { state: s };
   }
   return become(s, 'unknown', now, 'ejection over, letting one trial request through', { probation: true });

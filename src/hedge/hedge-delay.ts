@@ -14,7 +14,11 @@ export const DELAY_FLOOR_MS = 10;
 /** Samples needed before the learned delay is trusted. */
 export const MIN_SAMPLES = 20;
 
-export function hedgeDelay(settings: HedgeSettings, learnedMs: number | undefined, responseTimeoutMs: number): number | undefined {
+export function hedgeDelay(
+  settings: HedgeSettings,
+  learnedMs: number | undefined,
+  responseTimeoutMs: number,
+): number | undefined {
   const ceiling = responseTimeoutMs / 2;
   if (settings.after !== 'auto') return settings.after < responseTimeoutMs ? settings.after : undefined;
   if (learnedMs === undefined) return undefined;

@@ -35,7 +35,11 @@ export class PoolHedging {
   /** How long requests wait before a hedge now; undefined: no hedging (off, or nothing learned yet). */
   delayMs(now: number): number | undefined {
     if (!this.settings) return undefined;
-    return hedgeDelay(this.settings, this.settings.after === 'auto' ? this.learnedMs(now) : undefined, this.#timeouts.responseMs);
+    return hedgeDelay(
+      this.settings,
+      this.settings.after === 'auto' ? this.learnedMs(now) : undefined,
+      this.#timeouts.responseMs,
+    );
   }
 
   /** A request that could be hedged went out: it earns its share of a hedge. */

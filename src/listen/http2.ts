@@ -52,7 +52,11 @@ export class Http2Sessions {
     this.#deps = deps;
     const limits = deps.settings;
     this.#server = http2.createServer({
-      settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: deps.maxHeaderSize, enablePush: false },
+      settings: {
+        maxConcurrentStreams: limits.maxConcurrentStreams,
+        maxHeaderListSize: deps.maxHeaderSize,
+        enablePush: false,
+      },
       maxSessionMemory: 10,
     });
     this.#server.on('session', (session) => this.#track(session));

@@ -3,7 +3,14 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ListenerSettings } from '../config/types.ts';
 import { Http2Sessions, type Http2Deps } from './http2.ts';
-import { certificateFacts, createTlsListener, tlsContexts, type AlpnProtocol, type TlsContexts, type TlsListener } from './tls.ts';
+import {
+  certificateFacts,
+  createTlsListener,
+  tlsContexts,
+  type AlpnProtocol,
+  type TlsContexts,
+  type TlsListener,
+} from './tls.ts';
 
 /**
  * One listener: a port, plain HTTP or TLS. HTTP/1.1 is always served by a Node http.Server
@@ -126,7 +133,11 @@ export class Listener {
   certificates(): CertificateStatus[] {
     const tls = this.settings.tls;
     if (!tls) return [];
-    return tls.certificates.map((entry) => ({ listener: this.url, hosts: entry.hosts, ...certificateFacts(entry.cert.pem) }));
+    return tls.certificates.map((entry) => ({
+      listener: this.url,
+      hosts: entry.hosts,
+      ...certificateFacts(entry.cert.pem),
+    }));
   }
 
   /** Stop accepting connections; close idle HTTP/1.1 keep-alive connections. */

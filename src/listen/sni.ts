@@ -4,7 +4,10 @@
  * `a.b.example.com` nor `example.com`, as certificate wildcards do, RFC 6125 §6.4.3), then the
  * default: the first entry without hosts, or the first entry. Returns an index into `entries`.
  */
-export function pickCertificate(servername: string | undefined, entries: readonly { readonly hosts: readonly string[] }[]): number {
+export function pickCertificate(
+  servername: string | undefined,
+  entries: readonly { readonly hosts: readonly string[] }[],
+): number {
   const name = servername?.toLowerCase().replace(/\.$/, '');
   if (name) {
     for (let i = 0; i < entries.length; i++) if (entries[i]!.hosts.includes(name)) return i;

@@ -98,7 +98,8 @@ export function createTlsListener(options: TlsListenerOptions): TlsListener {
     // As Node's http and https servers do: without it, Nagle's algorithm and delayed ACKs hold
     // small responses back for up to 200 ms (the http.Server behind sets it only on sockets it accepts).
     noDelay: true,
-    SNICallback: (servername, done) => done(null, current.byEntry[pickCertificate(servername, current.settings.certificates)]),
+    SNICallback: (servername, done) =>
+      done(null, current.byEntry[pickCertificate(servername, current.settings.certificates)]),
   });
   server.on('secureConnection', (socket) => {
     // A client that offers no ALPN (or only protocols we do not speak) gets HTTP/1.1.

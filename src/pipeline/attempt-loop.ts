@@ -91,7 +91,11 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
       const delay = hedgeable ? this.#pool.hedging.delayMs(now) : undefined;
       // Still learning the delay: no hedge on a timer yet, but a request stuck on a node that
       // goes down meanwhile is still rescued (see #race).
-      const learning = hedgeable && delay === undefined && this.#pool.hedging.settings !== false && this.#pool.hedging.settings.after === 'auto';
+      const learning =
+        hedgeable &&
+        delay === undefined &&
+        this.#pool.hedging.settings !== false &&
+        this.#pool.hedging.settings.after === 'auto';
       const result = delay === undefined && !learning ? await this.#try(node, now) : await this.#race(node, now, delay);
       if (result.committed) return result.done;
       last = result.outcome;
@@ -112,7 +116,9 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
   responseHeaders(): readonly string[] {
     // HTTP/2 has no Connection header: a draining gateway sends GOAWAY instead.
     const close = this.#deps.draining() && !isHttp2(this.#ctx.res);
-    return close ? ['x-request-id', this.#ctx.state.requestId, 'connection', 'close'] : ['x-request-id', this.#ctx.state.requestId];
+    return close
+      ? ['x-request-id', this.#ctx.state.requestId, 'connection', 'close']
+      : ['x-request-id', this.#ctx.state.requestId];
   }
 
   // ---------------------------------------------------------------------------------------
@@ -304,7 +310,9 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
     // which must not take a failed try for one still waiting: that is the retry rule's call).
     if (leg) leg.over = true;
     void result.done.then(() => node.attemptEnded());
-    this.#ctx.state.attempts.push(leg?.hedge ? { node: node.id, outcome: result.outcome, hedge: true } : { node: node.id, outcome: result.outcome });
+    this.#ctx.state.attempts.push(
+      leg?.hedge ? { node: node.id, outcome: result.outcome, hedge: true } : { node: node.id, outcome: result.outcome },
+    );
     const kind = result.outcome.kind;
     if (kind === 'ok' || kind === 'status') {
       // Response headers arrived: what the pool's normal latency (the learned hedge delay) is made of.
@@ -365,7 +373,11 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
       case 'reset':
         return this.#answer('UPSTREAM_RESET', undefined, last.detail);
       case 'timeout':
-        return this.#answer(this.#deps.clock.now() >= this.#deadline ? 'GATEWAY_DEADLINE' : 'UPSTREAM_TIMEOUT', undefined, last.detail);
+        return this.#answer(
+          this.#deps.clock.now() >= this.#deadline ? 'GATEWAY_DEADLINE' : 'UPSTREAM_TIMEOUT',
+          undefined,
+          last.detail,
+        );
       case 'status':
         if (last.status === 503) return this.#answer('NO_NODE_AVAILABLE', retryAfter, last.detail);
         return this.#answer(last.status === 504 ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_BAD_RESPONSE', undefined, last.detail);
@@ -377,7 +389,12 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
 
   #answer(code: ErrorCode, headers?: Record<string, string>, detail?: string): void {
     this.#ctx.state.error = code;
-    sendError(this.#ctx.res, code, { requestId: this.#ctx.state.requestId, headers, detail, close: this.#deps.draining() });
+    sendError(this.#ctx.res, code, {
+      requestId: this.#ctx.state.requestId,
+      headers,
+      detail,
+      close: this.#deps.draining(),
+    });
   }
 }
 

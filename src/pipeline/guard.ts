@@ -18,7 +18,8 @@ export const guard: Stage = (ctx) => {
   if (hasDuplicateHost(req)) throw new BatonError('BAD_REQUEST', 'more than one Host header');
   const host = req.headers.host;
   if (req.httpVersionMajor === 2) checkAuthority(req, host);
-  if (host !== undefined && !validHost(host)) throw new BatonError('BAD_REQUEST', 'the Host header is not a host name or IP address with an optional port');
+  if (host !== undefined && !validHost(host))
+    throw new BatonError('BAD_REQUEST', 'the Host header is not a host name or IP address with an optional port');
   let target = req.url ?? '';
   if (target.charCodeAt(0) !== 47 /* / */) {
     const originForm = fromAbsoluteForm(target, host);
@@ -33,7 +34,10 @@ export const guard: Stage = (ctx) => {
   if (canonical.decoded !== canonical.path) {
     const method = req.method ?? 'GET';
     const secure = ctx.state.listener.secure;
-    if (runtime.router.match(host, canonical.path, method, secure) !== runtime.router.match(host, canonical.decoded, method, secure)) {
+    if (
+      runtime.router.match(host, canonical.path, method, secure) !==
+      runtime.router.match(host, canonical.decoded, method, secure)
+    ) {
       throw new BatonError('BAD_REQUEST', 'the path leaves its route once %2F, %5C or ; parameters are decoded');
     }
   }

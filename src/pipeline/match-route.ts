@@ -6,7 +6,12 @@ import { handshakeHead } from './upgrade.ts';
 /** First matching route wins; no route is a coded 404. */
 export const matchRoute: Stage = (ctx) => {
   const state = ctx.state;
-  const route = state.runtime.router.match(ctx.req.headers.host, state.path, ctx.req.method ?? 'GET', state.listener.secure);
+  const route = state.runtime.router.match(
+    ctx.req.headers.host,
+    state.path,
+    ctx.req.method ?? 'GET',
+    state.listener.secure,
+  );
   if (!route) throw new BatonError('NO_ROUTE');
   if (route.redirect) {
     state.route = route;

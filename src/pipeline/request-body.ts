@@ -33,11 +33,14 @@ export function declaredFraming(req: IncomingMessage): Framing {
   if (req.httpVersionMajor === 2) {
     const length = req.headers['content-length'];
     if (length !== undefined) return length === '0' ? 'none' : 'length';
-    return (req as IncomingMessage & { stream?: { endAfterHeaders: boolean } }).stream?.endAfterHeaders ? 'none' : 'chunked';
+    return (req as IncomingMessage & { stream?: { endAfterHeaders: boolean } }).stream?.endAfterHeaders
+      ? 'none'
+      : 'chunked';
   }
   const coding = req.headers['transfer-encoding'];
   if (coding !== undefined) {
-    if (coding !== 'chunked' && coding.trim().toLowerCase() !== 'chunked') throw new BatonError('UNSUPPORTED_TRANSFER_CODING', coding);
+    if (coding !== 'chunked' && coding.trim().toLowerCase() !== 'chunked')
+      throw new BatonError('UNSUPPORTED_TRANSFER_CODING', coding);
     return 'chunked';
   }
   const length = req.headers['content-length'];
@@ -59,11 +62,16 @@ export interface BodyLimits {
   readonly onTooLarge: () => void;
 }
 
-export async function readRequestBody(req: IncomingMessage, framing: Framing, limits: BodyLimits): Promise<RequestBody> {
+export async function readRequestBody(
+  req: IncomingMessage,
+  framing: Framing,
+  limits: BodyLimits,
+): Promise<RequestBody> {
   if (framing === 'none') return { kind: 'none' };
   const length = framing === 'length' ? Number(req.headers['content-length']) : undefined;
   // Refuse before reading a byte when the client says up front that the body is too large.
-  if (length !== undefined && limits.maxBody !== false && length > limits.maxBody) throw new BatonError('BODY_TOO_LARGE');
+  if (length !== undefined && limits.maxBody !== false && length > limits.maxBody)
+    throw new BatonError('BODY_TOO_LARGE');
   if (length !== undefined && length > limits.bufferLimit) return { kind: 'stream', stream: undefined };
 
   const chunks: Buffer[] = [];
@@ -76,12 +84,18 @@ export async function readRequestBody(req: IncomingMessage, framing: Framing, li
     chunks.push(chunk);
     size += chunk.length;
     if (limits.maxBody !== false && size > limits.maxBody) throw new BatonError('BODY_TOO_LARGE');
-    if (size > limits.bufferLimit) return { kind: 'stream', stream: Readable.from(rest(chunks, size, iterator, limits)) };
+    if (size > limits.bufferLimit)
+      return { kind: 'stream', stream: Readable.from(rest(chunks, size, iterator, limits)) };
   }
 }
 
 /** What was read so far, then the rest of the request, counting against maxBody. */
-async function* rest(read: Buffer[], readSize: number, iterator: AsyncIterator<unknown>, limits: BodyLimits): AsyncGenerator<Buffer> {
+async function* rest(
+  read: Buffer[],
+  readSize: number,
+  iterator: AsyncIterator<unknown>,
+  limits: BodyLimits,
+): AsyncGenerator<Buffer> {
   let size = readSize;
   yield* read;
   for (;;) {

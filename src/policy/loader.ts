@@ -19,9 +19,11 @@ export async function loadPlugins(
   const files: string[] = [];
   for (const [index, entry] of entries.entries()) {
     const path = `plugins[${index}]`;
-    if (typeof entry === 'string' && (entry.startsWith('.') || isAbsolute(entry))) files.push(resolve(configFile, '..', entry));
+    if (typeof entry === 'string' && (entry.startsWith('.') || isAbsolute(entry)))
+      files.push(resolve(configFile, '..', entry));
     try {
-      const plugin = typeof entry === 'string' ? await loadFromModule(entry, configFile) : asPlugin(entry, 'this value');
+      const plugin =
+        typeof entry === 'string' ? await loadFromModule(entry, configFile) : asPlugin(entry, 'this value');
       plugins.push({ plugin, path });
     } catch (error) {
       problems.push({ path, message: (error as Error).message });
@@ -49,7 +51,9 @@ async function loadFromModule(specifier: string, configFile: string): Promise<Pl
     module = await importModule(target, pathToFileURL(configFile).href);
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0];
-    throw new Error(isPath ? `cannot load plugin ${specifier}: ${reason}` : `cannot load plugin package '${specifier}': ${reason}`);
+    throw new Error(
+      isPath ? `cannot load plugin ${specifier}: ${reason}` : `cannot load plugin package '${specifier}': ${reason}`,
+    );
   }
   const exported = defaultExport(module);
   if (exported === undefined) throw new Error(`${specifier} has no default export`);

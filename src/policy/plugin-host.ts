@@ -30,7 +30,9 @@ export class PluginHost {
       else void this.#dispose(old);
     }
     this.#plugins = plugins;
-    this.#unsubscribe = plugins.flatMap((plugin) => (plugin.onEvent ? [this.#bus.subscribe((event) => plugin.onEvent!(event))] : []));
+    this.#unsubscribe = plugins.flatMap((plugin) =>
+      plugin.onEvent ? [this.#bus.subscribe((event) => plugin.onEvent!(event))] : [],
+    );
   }
 
   middleware(): RequestMiddleware[] {
@@ -45,7 +47,10 @@ export class PluginHost {
         await plugin.activate(node, pool);
         this.#log.info({ pool: pool.name, node: node.id, plugin: plugin.name }, 'cold standby activated');
       } catch (error) {
-        this.#log.error({ pool: pool.name, node: node.id, plugin: plugin.name, err: error }, 'cold standby activation failed');
+        this.#log.error(
+          { pool: pool.name, node: node.id, plugin: plugin.name, err: error },
+          'cold standby activation failed',
+        );
       }
     }
   }

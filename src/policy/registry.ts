@@ -16,7 +16,10 @@ export interface RegistryProblem {
   readonly message: string;
 }
 
-export function buildPolicyRegistry(plugins: readonly Plugin[]): { registry: PolicyRegistry; problems: RegistryProblem[] } {
+export function buildPolicyRegistry(plugins: readonly Plugin[]): {
+  registry: PolicyRegistry;
+  problems: RegistryProblem[];
+} {
   const byName = new Map<string, PolicyDefinition>();
   const pluginNames = new Map<string, number>();
   const problems: RegistryProblem[] = [];

@@ -88,7 +88,15 @@ export interface PickContext {
  * How one attempt ended. `connect` and `breaker-open` mean the request provably never reached
  * the node; `reset`, `timeout` and `bad-response` mean it may have.
  */
-export type OutcomeKind = 'ok' | 'status' | 'connect' | 'timeout' | 'reset' | 'bad-response' | 'breaker-open' | 'aborted';
+export type OutcomeKind =
+  | 'ok'
+  | 'status'
+  | 'connect'
+  | 'timeout'
+  | 'reset'
+  | 'bad-response'
+  | 'breaker-open'
+  | 'aborted';
 
 export interface AttemptOutcome {
   readonly kind: OutcomeKind;

@@ -92,7 +92,10 @@ export class ActiveController {
     const state = await this.#propose(pool, node, reason, flips, intent === 'failover');
     if (!state) {
       const now = pool.activeState;
-      throw new BatonError('FAILOVER_REFUSED', `another change won the race (active ${now?.active ?? 'none'}, epoch ${now?.epoch ?? 0}); read /status and retry`);
+      throw new BatonError(
+        'FAILOVER_REFUSED',
+        `another change won the race (active ${now?.active ?? 'none'}, epoch ${now?.epoch ?? 0}); read /status and retry`,
+      );
     }
     return state;
   }
@@ -118,11 +121,23 @@ export class ActiveController {
     await this.#propose(pool, node, election.reason, election.flips, false);
   }
 
-  async #propose(pool: Pool, node: UpstreamNode, reason: string, flips: number | undefined, pinned: boolean): Promise<ActiveState | undefined> {
+  async #propose(
+    pool: Pool,
+    node: UpstreamNode,
+    reason: string,
+    flips: number | undefined,
+    pinned: boolean,
+  ): Promise<ActiveState | undefined> {
     this.#busy.add(pool);
     let retryIn = 0;
     try {
-      const state = await this.#deps.store.propose(pool.name, { expectedEpoch: pool.epoch ?? 0, to: node.id, reason, flips, pinned });
+      const state = await this.#deps.store.propose(pool.name, {
+        expectedEpoch: pool.epoch ?? 0,
+        to: node.id,
+        reason,
+        flips,
+        pinned,
+      });
       if (state) {
         // Apply at once; the store's change notice will confirm the same state.
         pool.setActiveState(state);

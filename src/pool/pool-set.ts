@@ -28,7 +28,11 @@ const RETIRE_WAIT_MS = 5 * 60_000;
 /** Equal settings (the policy compared by name and options): the pool stays untouched. */
 function samePool(a: PoolSettings, b: PoolSettings): boolean {
   const key = (s: PoolSettings) =>
-    JSON.stringify({ ...s, policy: { name: s.policy.name, options: s.policy.ref.options }, nodes: s.nodes.map((n) => ({ ...n, url: n.url.href })) });
+    JSON.stringify({
+      ...s,
+      policy: { name: s.policy.name, options: s.policy.ref.options },
+      nodes: s.nodes.map((n) => ({ ...n, url: n.url.href })),
+    });
   return key(a) === key(b);
 }
 
@@ -106,7 +110,11 @@ export class PoolSet {
       } else {
         const pool = this.#createPool(next, current);
         this.#pools.set(next.name, pool);
-        this.#retire(current.nodes.filter((node) => !pool.nodes.includes(node)), current, false);
+        this.#retire(
+          current.nodes.filter((node) => !pool.nodes.includes(node)),
+          current,
+          false,
+        );
         if (this.#started) this.#startPool(pool);
         summary.changed.push(next.name);
       }
@@ -126,7 +134,9 @@ export class PoolSet {
     this.#unsubscribe = this.#deps.store.onChange((change) => this.#onStoreChange(change));
     const share = this.#deps.heartbeats;
     if (share && !share.probing) {
-      this.#unsubscribeHeartbeats = share.subscribe((result) => this.#pools.get(result.pool)?.node(result.node)?.heartbeat(result));
+      this.#unsubscribeHeartbeats = share.subscribe((result) =>
+        this.#pools.get(result.pool)?.node(result.node)?.heartbeat(result),
+      );
     }
     for (const pool of this.#pools.values()) this.#startPool(pool);
   }
@@ -162,7 +172,8 @@ export class PoolSet {
   #createPool(settings: PoolSettings, previous: Pool | undefined): Pool {
     // A change of TLS settings needs new connections. The old agent is left to its idle
     // timeout: the requests still in flight on it finish on the connections they have.
-    const agent = previous && agentKey(previous.settings) === agentKey(settings) ? previous.agent : createAgent(settings);
+    const agent =
+      previous && agentKey(previous.settings) === agentKey(settings) ? previous.agent : createAgent(settings);
     const wiring: NodeWiring = {
       clock: this.#deps.clock,
       agent,
@@ -176,7 +187,8 @@ export class PoolSet {
         onLocalHealth: (n, t) => this.#onLocalHealth(settings.name, n, t),
         onBreaker: (n, s) => this.#onBreaker(settings.name, n, s),
         onTrialSlotFree: () => this.#pools.get(settings.name)?.changed(),
-        onHeartbeat: (n, result) => this.#deps.heartbeats?.publish({ pool: settings.name, node: n.id, ok: result.ok, detail: result.detail }),
+        onHeartbeat: (n, result) =>
+          this.#deps.heartbeats?.publish({ pool: settings.name, node: n.id, ok: result.ok, detail: result.detail }),
       },
     };
     const nodes = settings.nodes.map((node) => {
@@ -268,7 +280,14 @@ export class PoolSet {
         node.setClusterHealth(change.health);
         // Only who votes it down changed: nothing to announce, nothing to re-elect.
         if (change.previous === change.health.verdict) return;
-        this.#emit({ type: 'health', pool: change.pool, node: change.node, from: change.previous, to: change.health.verdict, reason: `cluster: ${change.health.reason}` });
+        this.#emit({
+          type: 'health',
+          pool: change.pool,
+          node: change.node,
+          from: change.previous,
+          to: change.health.verdict,
+          reason: `cluster: ${change.health.reason}`,
+        });
         return this.#changed(change.pool);
       }
       case 'active': {
@@ -278,7 +297,14 @@ export class PoolSet {
         // The winner applied its own change already, so announce by epoch, once per epoch.
         if ((this.#announced.get(change.pool) ?? 0) < change.state.epoch) {
           this.#announced.set(change.pool, change.state.epoch);
-          this.#emit({ type: 'promotion', pool: change.pool, from: change.previous?.active ?? undefined, to: change.state.active ?? undefined, epoch: change.state.epoch, reason: `${change.state.by}: ${change.state.reason}` });
+          this.#emit({
+            type: 'promotion',
+            pool: change.pool,
+            from: change.previous?.active ?? undefined,
+            to: change.state.active ?? undefined,
+            epoch: change.state.epoch,
+            reason: `${change.state.by}: ${change.state.reason}`,
+          });
         }
         return this.#changed(change.pool);
       }
@@ -288,14 +314,24 @@ export class PoolSet {
         const node = this.#pools.get(change.pool)?.node(change.node);
         if (!node) return;
         node.draining = change.draining;
-        this.#emit({ type: 'drain', pool: change.pool, node: change.node, to: change.draining ? 'draining' : 'enabled', reason: `${change.draining ? 'drained' : 'enabled'} by an operator on ${change.by}` });
+        this.#emit({
+          type: 'drain',
+          pool: change.pool,
+          node: change.node,
+          to: change.draining ? 'draining' : 'enabled',
+          reason: `${change.draining ? 'drained' : 'enabled'} by an operator on ${change.by}`,
+        });
         return this.#changed(change.pool);
       }
       case 'connection':
         this.#emit({ type: 'store', reason: change.reason, to: change.connected ? 'connected' : 'disconnected' });
         return this.#refreshFromStore();
       case 'instance':
-        return this.#emit({ type: 'instance', reason: `instance ${change.instance} ${change.joined ? 'joined' : 'left'}`, to: change.instance });
+        return this.#emit({
+          type: 'instance',
+          reason: `instance ${change.instance} ${change.joined ? 'joined' : 'left'}`,
+          to: change.instance,
+        });
     }
   }
 
@@ -307,7 +343,11 @@ export class PoolSet {
     node.draining = draining;
     this.#changed(pool.name);
     const scope = await this.#deps.store.setDrain(pool.name, node.id, draining);
-    if (scope === 'pending') this.#deps.log.warn({ pool: pool.name, node: node.id }, `${draining ? 'drain' : 'enable'} applied on this instance; the store is unreachable, it is sent when it returns`);
+    if (scope === 'pending')
+      this.#deps.log.warn(
+        { pool: pool.name, node: node.id },
+        `${draining ? 'drain' : 'enable'} applied on this instance; the store is unreachable, it is sent when it returns`,
+      );
     return scope;
   }
 

@@ -18,7 +18,13 @@ export const UPSTREAM_IDLE_MS = 4000;
  * same certificates, and TLS connections are reused like plain ones.
  */
 export function createAgent(settings: PoolSettings): http.Agent {
-  const options = { keepAlive: true, keepAliveMsecs: 1000, maxFreeSockets: 256, timeout: UPSTREAM_IDLE_MS, scheduling: 'lifo' as const };
+  const options = {
+    keepAlive: true,
+    keepAliveMsecs: 1000,
+    maxFreeSockets: 256,
+    timeout: UPSTREAM_IDLE_MS,
+    scheduling: 'lifo' as const,
+  };
   if (settings.nodes[0]?.url.protocol !== 'https:') return new http.Agent(options);
   const tls = settings.tls;
   return new https.Agent({

@@ -7,7 +7,14 @@ import { Prober, type ProbeResult } from '../health/prober.ts';
 import { NodeBreaker, type BucketRotation } from '../breaker/breaker.ts';
 import { proxyTarget, type ProxyTarget } from '../proxy/target.ts';
 import type { Clock } from '../util/clock.ts';
-import { isSuspected, nextSuspicion, unsuspected, type SuspicionInput, type SuspicionRules, type SuspicionState } from '../health/suspicion.ts';
+import {
+  isSuspected,
+  nextSuspicion,
+  unsuspected,
+  type SuspicionInput,
+  type SuspicionRules,
+  type SuspicionState,
+} from '../health/suspicion.ts';
 
 /** Hedges lost in a row (with no answer in between) before a node is suspected of hanging. */
 const SUSPICION_LOSSES = 3;
@@ -65,7 +72,9 @@ export class UpstreamNode implements NodeView {
     this.standby = settings.standby;
     this.target = proxyTarget(settings.url);
     this.#wiring = wiring;
-    this.localHealth = new NodeHealth(healthRules(wiring), wiring.clock, (transition) => this.#wiring.hooks.onLocalHealth(this, transition));
+    this.localHealth = new NodeHealth(healthRules(wiring), wiring.clock, (transition) =>
+      this.#wiring.hooks.onLocalHealth(this, transition),
+    );
     this.#breakerKey = JSON.stringify(wiring.breaker);
     this.#breaker = this.#newBreaker(wiring);
     this.#prober = this.#newProber(wiring);
@@ -148,7 +157,8 @@ export class UpstreamNode implements NodeView {
     const step = nextSuspicion(this.#suspicion, input, suspicionRules(this.#wiring), this.#wiring.clock.now());
     this.#suspicion = step.state;
     if (step.action === 'probe') this.#prober?.probeNow();
-    else if (step.action === 'eject') this.localHealth.ejectHung(`hung: lost ${SUSPICION_LOSSES} hedges in a row, then a heartbeat failed (${detail})`);
+    else if (step.action === 'eject')
+      this.localHealth.ejectHung(`hung: lost ${SUSPICION_LOSSES} hedges in a row, then a heartbeat failed (${detail})`);
   }
 
   get local(): Health {
@@ -243,5 +253,10 @@ function suspicionRules(wiring: NodeWiring): SuspicionRules {
 
 function healthRules(wiring: NodeWiring) {
   const health = wiring.health;
-  return { heartbeats: health !== false, rise: health ? health.rise : 1, fall: health ? health.fall : 1, passive: wiring.passive };
+  return {
+    heartbeats: health !== false,
+    rise: health ? health.rise : 1,
+    fall: health ? health.fall : 1,
+    passive: wiring.passive,
+  };
 }

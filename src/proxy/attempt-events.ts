@@ -28,7 +28,12 @@ export function onUpstreamResponse(this: ClientRequest & Tagged, proxyRes: Incom
   if (attempt) attempt.response(proxyRes);
   else proxyRes.destroy();
 }
-export function onUpstreamUpgrade(this: ClientRequest & Tagged, proxyRes: IncomingMessage, socket: Duplex, head: Buffer): void {
+export function onUpstreamUpgrade(
+  this: ClientRequest & Tagged,
+  proxyRes: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): void {
   const attempt = this[attemptOf];
   if (attempt) attempt.upgraded(proxyRes, socket, head);
   else socket.destroy();

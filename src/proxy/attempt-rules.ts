@@ -67,5 +67,10 @@ export function failureOutcome(connecting: boolean, error: NodeJS.ErrnoException
   const code = error.code ?? error.message;
   if (connecting) return { kind: 'connect', failed: true, latencyMs, detail: code };
   if (code.startsWith('HPE_')) return { kind: 'bad-response', failed: true, latencyMs, detail: code };
-  return { kind: 'reset', failed: true, latencyMs, detail: code === 'ECONNRESET' ? 'connection reset before response' : code };
+  return {
+    kind: 'reset',
+    failed: true,
+    latencyMs,
+    detail: code === 'ECONNRESET' ? 'connection reset before response' : code,
+  };
 }

@@ -72,7 +72,12 @@ export class Attempt implements StreamProgress {
   #previous: Attempt | undefined;
   readonly #http2: boolean;
 
-  constructor(res: ServerResponse, spec: AttemptSpec, tunnels: WebSocketTunnels, resolve: (result: AttemptResult) => void) {
+  constructor(
+    res: ServerResponse,
+    spec: AttemptSpec,
+    tunnels: WebSocketTunnels,
+    resolve: (result: AttemptResult) => void,
+  ) {
     this.#res = res;
     this.#spec = spec;
     this.#tunnels = tunnels;
@@ -88,7 +93,13 @@ export class Attempt implements StreamProgress {
     this.#res.on('close', onClientClose);
     // The client left while the loop waited (for a node, or between tries): send nothing.
     if (responseGone(this.#res)) return this.clientClosed();
-    const proxyReq: ClientRequest & Tagged = upstreamRequest(spec.target, spec.agent, spec.method, spec.path, spec.headers);
+    const proxyReq: ClientRequest & Tagged = upstreamRequest(
+      spec.target,
+      spec.agent,
+      spec.method,
+      spec.path,
+      spec.headers,
+    );
     this.#proxyReq = proxyReq;
     proxyReq[attemptOf] = this;
     proxyReq.on('error', onUpstreamError);
@@ -114,7 +125,10 @@ export class Attempt implements StreamProgress {
     // To an https:// node, connected means the TLS handshake is done: a certificate the pool
     // does not accept is a failure to connect (nothing was sent; any request may be retried),
     // and timeouts.connect covers the handshake.
-    socket.once((socket as Socket & { encrypted?: boolean }).encrypted ? 'secureConnect' : 'connect', onUpstreamConnect);
+    socket.once(
+      (socket as Socket & { encrypted?: boolean }).encrypted ? 'secureConnect' : 'connect',
+      onUpstreamConnect,
+    );
   }
 
   connected(): void {
@@ -132,11 +146,22 @@ export class Attempt implements StreamProgress {
     const latencyMs = this.#elapsed();
     switch (this.#phase) {
       case Phase.Connecting:
-        this.#settle({ kind: 'connect', failed: true, latencyMs, detail: `connect timeout after ${this.#spec.connectTimeoutMs}ms` }, false);
+        this.#settle(
+          {
+            kind: 'connect',
+            failed: true,
+            latencyMs,
+            detail: `connect timeout after ${this.#spec.connectTimeoutMs}ms`,
+          },
+          false,
+        );
         return this.end();
       case Phase.Waiting:
         if (this.#uploading()) return;
-        this.#settle({ kind: 'timeout', failed: true, latencyMs, detail: `no response within ${this.#spec.responseTimeoutMs}ms` }, false);
+        this.#settle(
+          { kind: 'timeout', failed: true, latencyMs, detail: `no response within ${this.#spec.responseTimeoutMs}ms` },
+          false,
+        );
         return this.end();
       case Phase.Streaming:
         return this.#checkStall();
@@ -246,7 +271,16 @@ export class Attempt implements StreamProgress {
       this.#res.writeHead(101, proxyRes.statusMessage, headers);
     } catch (error) {
       upstream.destroy();
-      this.#settle({ kind: 'bad-response', failed: true, status: 101, latencyMs: this.#elapsed(), detail: (error as Error).message }, false);
+      this.#settle(
+        {
+          kind: 'bad-response',
+          failed: true,
+          status: 101,
+          latencyMs: this.#elapsed(),
+          detail: (error as Error).message,
+        },
+        false,
+      );
       return this.end();
     }
     this.#disarm();
@@ -287,7 +321,10 @@ export class Attempt implements StreamProgress {
     // holds when the socket closed under unflushed bytes): the attempt is over all the same.
     if (responseComplete(this.#res)) return this.end();
     // The client went away: cancel the upstream request. Never a failure of the node.
-    this.#settle({ kind: 'aborted', failed: false, latencyMs: this.#elapsed(), detail: 'client closed the connection' }, true);
+    this.#settle(
+      { kind: 'aborted', failed: false, latencyMs: this.#elapsed(), detail: 'client closed the connection' },
+      true,
+    );
     this.end();
   }
 
@@ -298,7 +335,10 @@ export class Attempt implements StreamProgress {
    */
   abort(): void {
     if (this.#phase === Phase.Streaming) return this.bodyFailed();
-    this.#settle({ kind: 'aborted', failed: false, latencyMs: this.#elapsed(), detail: 'the request body broke off' }, false);
+    this.#settle(
+      { kind: 'aborted', failed: false, latencyMs: this.#elapsed(), detail: 'the request body broke off' },
+      false,
+    );
     this.end();
   }
 
@@ -361,7 +401,8 @@ export class Attempt implements StreamProgress {
     if (proxyReq) {
       proxyReq[attemptOf] = undefined;
       // A connection whose request or response is unfinished can never be reused.
-      if ((!completed && !(proxyReq as { res?: IncomingMessage }).res?.complete) || !proxyReq.writableFinished) proxyReq.destroy();
+      if ((!completed && !(proxyReq as { res?: IncomingMessage }).res?.complete) || !proxyReq.writableFinished)
+        proxyReq.destroy();
     }
     this.#finish();
   }

@@ -32,7 +32,9 @@ const nothingListed: ReadonlySet<string> = new Set();
 
 /** The usual values list only hop-by-hop names: no work, no allocation. */
 function listsNothing(value: string): boolean {
-  return value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'upgrade' || value === 'Upgrade';
+  return (
+    value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'upgrade' || value === 'Upgrade'
+  );
 }
 
 /**
@@ -69,7 +71,13 @@ const owned = new Set(['forwarded', 'x-real-ip', 'x-request-id']);
  */
 function impersonates(name: string): boolean {
   const dashed = name.replaceAll('_', '-');
-  return hopByHop.has(dashed) || framing.has(dashed) || owned.has(dashed) || dashed.startsWith('x-forwarded-') || dashed.startsWith('x-baton-');
+  return (
+    hopByHop.has(dashed) ||
+    framing.has(dashed) ||
+    owned.has(dashed) ||
+    dashed.startsWith('x-forwarded-') ||
+    dashed.startsWith('x-baton-')
+  );
 }
 
 const saneRequestId = /^[A-Za-z0-9._:@+=/-]{1,128}$/;
@@ -120,7 +128,9 @@ export function upstreamHeaders(req: IncomingMessage, facts: ForwardedFacts): In
   // TE: trailers is the one TE value an upstream may need (gRPC); anything else is hop-local.
   if (source.te === 'trailers') out.te = 'trailers';
   const priorFor = facts.trusted ? source['x-forwarded-for'] : undefined;
-  out['x-forwarded-for'] = priorFor ? `${Array.isArray(priorFor) ? priorFor.join(', ') : priorFor}, ${facts.peer}` : facts.peer;
+  out['x-forwarded-for'] = priorFor
+    ? `${Array.isArray(priorFor) ? priorFor.join(', ') : priorFor}, ${facts.peer}`
+    : facts.peer;
   if (!facts.trusted || !out['x-forwarded-proto']) out['x-forwarded-proto'] = facts.proto;
   if (!facts.trusted || !out['x-forwarded-host']) {
     if (source.host) out['x-forwarded-host'] = source.host;

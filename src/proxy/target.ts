@@ -28,7 +28,20 @@ export function proxyTarget(url: URL): ProxyTarget {
  * Opens (but does not send) a request to a node. `path` is the origin-form target the node
  * receives after its base path; `headers` are sent as they are (the client's Host included).
  */
-export function upstreamRequest(target: ProxyTarget, agent: Agent, method: string, path: string, headers: OutgoingHttpHeaders): ClientRequest {
+export function upstreamRequest(
+  target: ProxyTarget,
+  agent: Agent,
+  method: string,
+  path: string,
+  headers: OutgoingHttpHeaders,
+): ClientRequest {
   const send = target.protocol === 'https:' ? https.request : http.request;
-  return send({ host: target.hostname, port: target.port, method, path: target.path ? target.path + path : path, headers, agent });
+  return send({
+    host: target.hostname,
+    port: target.port,
+    method,
+    path: target.path ? target.path + path : path,
+    headers,
+    agent,
+  });
 }

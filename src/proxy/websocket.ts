@@ -42,7 +42,14 @@ export class WebSocketTunnels {
   }
 
   /** Joins the two sockets after a 101; `onClosed` runs once, when the tunnel is gone. */
-  open(client: Duplex, upstream: Duplex, clientHead: Buffer, upstreamHead: Buffer, tag: TunnelTag, onClosed: () => void): void {
+  open(
+    client: Duplex,
+    upstream: Duplex,
+    clientHead: Buffer,
+    upstreamHead: Buffer,
+    tag: TunnelTag,
+    onClosed: () => void,
+  ): void {
     this.#handshakes.delete(client);
     let closed = false;
     const close = () => {

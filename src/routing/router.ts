@@ -32,7 +32,7 @@ export function hostMatches(pattern: string | undefined, host: string | undefine
 /** `/api` matches `/api`, `/api/` and `/api/x`, never `/apix`; `/` matches everything. */
 export function pathMatches(prefix: string, path: string): boolean {
   if (prefix === '/') return true;
-  return path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47 /* / */);
+  return path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47) /* / */;
 }
 
 /** The path the upstream sees when the route strips its prefix: `/api/x` → `/x`, `/api` → `/`. */

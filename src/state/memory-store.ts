@@ -3,7 +3,15 @@ import type { Health } from '../policy/types.ts';
 import type { Clock } from '../util/clock.ts';
 import { BatonError } from '../util/errors.ts';
 import { clusterVerdict, quorumSize } from './verdict.ts';
-import type { ActiveState, ClusterHealth, DrainRecord, InstanceInfo, Proposal, StateStore, StoreChange } from './types.ts';
+import type {
+  ActiveState,
+  ClusterHealth,
+  DrainRecord,
+  InstanceInfo,
+  Proposal,
+  StateStore,
+  StoreChange,
+} from './types.ts';
 
 type Vote = { verdict: Health; reason: string };
 
@@ -39,17 +47,23 @@ export class MemoryHub {
 
   /** Rejects a second member with the same id. */
   join(id: string, notify: (change: StoreChange) => void): void {
-    if (this.#members.has(id)) throw new BatonError('DUPLICATE_INSTANCE', `'${id}' is already a member; give each instance its own cluster.instanceId`);
+    if (this.#members.has(id))
+      throw new BatonError(
+        'DUPLICATE_INSTANCE',
+        `'${id}' is already a member; give each instance its own cluster.instanceId`,
+      );
     const now = this.#clock.now();
     this.#members.set(id, { info: { id, startedAt: now, lastSeen: now, self: false }, notify });
     this.#broadcast({ type: 'instance', instance: id, joined: true }, id);
-    if (this.quorum === 'majority') for (const key of this.#votes.keys()) this.#recompute(key, 'live instances changed');
+    if (this.quorum === 'majority')
+      for (const key of this.#votes.keys()) this.#recompute(key, 'live instances changed');
   }
 
   leave(id: string): void {
     if (!this.#members.delete(id)) return;
     this.#broadcast({ type: 'instance', instance: id, joined: false }, id);
-    for (const [key, votes] of this.#votes) if (votes.delete(id) || this.quorum === 'majority') this.#recompute(key, `instance ${id} left`);
+    for (const [key, votes] of this.#votes)
+      if (votes.delete(id) || this.quorum === 'majority') this.#recompute(key, `instance ${id} left`);
   }
 
   vote(instance: string, pool: string, node: string, verdict: Health, reason: string): void {
@@ -58,7 +72,8 @@ export class MemoryHub {
     this.#votes.set(key, votes);
     const previous = votes.get(instance)?.verdict;
     votes.set(instance, { verdict, reason });
-    if (verdict === 'down' && previous !== 'down') this.#broadcast({ type: 'suspect', pool, node, by: instance }, instance);
+    if (verdict === 'down' && previous !== 'down')
+      this.#broadcast({ type: 'suspect', pool, node, by: instance }, instance);
     this.#recompute(key, `${instance}: ${reason}`);
   }
 
@@ -93,7 +108,11 @@ export class MemoryHub {
   setDrain(instance: string, pool: string, node: string, draining: boolean): void {
     const key = `${pool}\u0000${node}`;
     const current = this.#drains.get(key);
-    this.#drains.set(key, { draining, by: instance, version: Math.max(Math.round(this.#clock.now()), (current?.version ?? 0) + 1) });
+    this.#drains.set(key, {
+      draining,
+      by: instance,
+      version: Math.max(Math.round(this.#clock.now()), (current?.version ?? 0) + 1),
+    });
     if ((current?.draining ?? false) === draining) return;
     this.#broadcast({ type: 'drain', pool, node, draining, by: instance });
   }
@@ -132,11 +151,20 @@ export class MemoryHub {
     const votes = this.#votes.get(key);
     if (!votes) return;
     const quorum = quorumSize(this.quorum, this.#members.size);
-    const verdict = clusterVerdict([...votes.values()].map((v) => v.verdict), quorum);
+    const verdict = clusterVerdict(
+      [...votes.values()].map((v) => v.verdict),
+      quorum,
+    );
     const previous = this.#health.get(key);
-    const downVotes = [...votes].filter(([, v]) => v.verdict === 'down').map(([id]) => id).sort();
+    const downVotes = [...votes]
+      .filter(([, v]) => v.verdict === 'down')
+      .map(([id]) => id)
+      .sort();
     if (previous?.verdict === verdict && previous.downVotes.join() === downVotes.join()) return;
-    const health: ClusterHealth = previous?.verdict === verdict ? { ...previous, downVotes } : { verdict, since: this.#clock.now(), reason, downVotes };
+    const health: ClusterHealth =
+      previous?.verdict === verdict
+        ? { ...previous, downVotes }
+        : { verdict, since: this.#clock.now(), reason, downVotes };
     this.#health.set(key, health);
     const [pool, node] = key.split('\u0000') as [string, string];
     // A change of who votes it down is announced too (previous = verdict), so /status stays current.

@@ -28,7 +28,17 @@ export class RedisActive {
     const parts = this.#parts;
     if (!parts.connected()) return this.#proposeAlone(pool, proposal);
     const id = randomUUID();
-    const args = [parts.keys.channel, parts.options.instanceId, pool, proposal.expectedEpoch, proposal.to, proposal.reason, id, proposal.flips ?? 0, proposal.pinned ? '1' : '0'];
+    const args = [
+      parts.keys.channel,
+      parts.options.instanceId,
+      pool,
+      proposal.expectedEpoch,
+      proposal.to,
+      proposal.reason,
+      id,
+      proposal.flips ?? 0,
+      proposal.pinned ? '1' : '0',
+    ];
     let reply: unknown[];
     try {
       reply = await parts.run('propose', args);
@@ -42,7 +52,8 @@ export class RedisActive {
     // Losing to an older state (or to none) means Redis is behind what we know: restore it.
     if (!won && known?.active && (!state || state.epoch < known.epoch)) {
       const provisional = this.isProvisional(pool);
-      if ((await this.seed(pool, known)) === 'restored' && !provisional) parts.behind(`it had an older active state for pool ${pool} than epoch ${known.epoch}`);
+      if ((await this.seed(pool, known)) === 'restored' && !provisional)
+        parts.behind(`it had an older active state for pool ${pool} than epoch ${known.epoch}`);
     }
     return won ? state : undefined;
   }
@@ -52,7 +63,13 @@ export class RedisActive {
     const parts = this.#parts;
     let reply: unknown[];
     try {
-      reply = await parts.run('seedActive', [parts.keys.channel, parts.options.instanceId, pool, encodeActive(state), randomUUID()]);
+      reply = await parts.run('seedActive', [
+        parts.keys.channel,
+        parts.options.instanceId,
+        pool,
+        encodeActive(state),
+        randomUUID(),
+      ]);
     } catch {
       return undefined;
     }
@@ -69,7 +86,10 @@ export class RedisActive {
 
   #proposeAlone(pool: string, proposal: Proposal): ActiveState | undefined {
     if (this.#parts.options.localFailover === false) {
-      throw new BatonError('STORE_UNAVAILABLE', `Redis is unreachable and cluster.localFailover is off: pool ${pool} keeps ${this.#parts.cache.active(pool)?.active ?? 'no active node'}`);
+      throw new BatonError(
+        'STORE_UNAVAILABLE',
+        `Redis is unreachable and cluster.localFailover is off: pool ${pool} keeps ${this.#parts.cache.active(pool)?.active ?? 'no active node'}`,
+      );
     }
     const current = this.#parts.cache.active(pool);
     if ((current?.epoch ?? 0) !== proposal.expectedEpoch) return undefined;
@@ -98,7 +118,10 @@ export class RedisActive {
     parts.options.log.warn({ pool, err: error }, 'no reply to a proposal: reading its outcome back from Redis');
     for (;;) {
       if (!parts.connected()) {
-        throw new BatonError('STORE_UNCONFIRMED', `the change of pool ${pool} was sent, then Redis stopped answering (${error.message})`);
+        throw new BatonError(
+          'STORE_UNCONFIRMED',
+          `the change of pool ${pool} was sent, then Redis stopped answering (${error.message})`,
+        );
       }
       try {
         const raw = await parts.hget(parts.keys.key.active, pool);

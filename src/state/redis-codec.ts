@@ -89,19 +89,25 @@ function toChange(value: unknown): NoticeChange | undefined {
   switch (m.t) {
     case 'health': {
       const record = toHealthRecord(m.record);
-      return record && isString(m.pool) && isString(m.node) ? { type: 'health', pool: m.pool, node: m.node, record } : undefined;
+      return record && isString(m.pool) && isString(m.node)
+        ? { type: 'health', pool: m.pool, node: m.node, record }
+        : undefined;
     }
     case 'active': {
       const state = toActiveState(m.state);
       return state && isString(m.pool) ? { type: 'active', pool: m.pool, state } : undefined;
     }
     case 'suspect':
-      return isString(m.pool) && isString(m.node) && isString(m.by) ? { type: 'suspect', pool: m.pool, node: m.node, by: m.by } : undefined;
+      return isString(m.pool) && isString(m.node) && isString(m.by)
+        ? { type: 'suspect', pool: m.pool, node: m.node, by: m.by }
+        : undefined;
     case 'instance':
       return isString(m.instance) ? { type: 'instance', instance: m.instance, joined: m.joined === true } : undefined;
     case 'drain': {
       const record = toDrainRecord(m.record);
-      return record && isString(m.pool) && isString(m.node) ? { type: 'drain', pool: m.pool, node: m.node, record } : undefined;
+      return record && isString(m.pool) && isString(m.node)
+        ? { type: 'drain', pool: m.pool, node: m.node, record }
+        : undefined;
     }
     default:
       return undefined;

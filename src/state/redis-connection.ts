@@ -45,16 +45,39 @@ export interface Connections {
  * Sentinel; options with `cluster: [startup nodes]` (URLs or `{ host, port }`) open a Redis
  * Cluster, the other options then apply to every node (password, username, tls).
  */
-export function openConnections(target: string | Record<string, unknown>, timeoutMs: number, keys: ClusterKeys): Connections {
+export function openConnections(
+  target: string | Record<string, unknown>,
+  timeoutMs: number,
+  keys: ClusterKeys,
+): Connections {
   const ours = ourOptions(timeoutMs);
-  const cmd = typeof target === 'string' ? new Redis(target, ours) : Array.isArray(target.cluster) ? openCluster(target, ours) : new Redis({ ...(target as RedisOptions), ...ours });
+  const cmd =
+    typeof target === 'string'
+      ? new Redis(target, ours)
+      : Array.isArray(target.cluster)
+        ? openCluster(target, ours)
+        : new Redis({ ...(target as RedisOptions), ...ours });
   // The subscriber must queue SUBSCRIBE until it is connected, and has no command timeout.
   const sub =
     cmd instanceof Cluster
-      ? cmd.duplicate(undefined, { enableOfflineQueue: true, redisOptions: { ...cmd.options.redisOptions, commandTimeout: undefined, autoResubscribe: true, connectionName: 'baton-sub' } })
-      : cmd.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, autoResubscribe: true, connectionName: 'baton-sub' });
+      ? cmd.duplicate(undefined, {
+          enableOfflineQueue: true,
+          redisOptions: {
+            ...cmd.options.redisOptions,
+            commandTimeout: undefined,
+            autoResubscribe: true,
+            connectionName: 'baton-sub',
+          },
+        })
+      : cmd.duplicate({
+          enableOfflineQueue: true,
+          commandTimeout: undefined,
+          autoResubscribe: true,
+          connectionName: 'baton-sub',
+        });
   for (const client of [cmd, sub]) client.on('error', () => {}); // reported through connection state instead
-  for (const [name, lua] of Object.entries(scripts)) cmd.defineCommand(`baton_${name}`, { numberOfKeys: keyNames.length, lua });
+  for (const [name, lua] of Object.entries(scripts))
+    cmd.defineCommand(`baton_${name}`, { numberOfKeys: keyNames.length, lua });
   const commands = cmd as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   return {
     cmd,
@@ -84,7 +107,9 @@ function ourOptions(timeoutMs: number): RedisOptions {
  * ioredis (MOVED, slot refresh); the history id and marks catch a replica promoted behind.
  */
 function openCluster(target: Record<string, unknown>, ours: RedisOptions): Cluster {
-  const { cluster: startup, ...nodeOptions } = target as unknown as { cluster: Array<string | { host: string; port: number }> } & RedisOptions;
+  const { cluster: startup, ...nodeOptions } = target as unknown as {
+    cluster: Array<string | { host: string; port: number }>;
+  } & RedisOptions;
   const { enableOfflineQueue, retryStrategy, lazyConnect, ...perNode } = ours;
   return new Cluster(startup.map(startupNode), {
     lazyConnect,
@@ -119,7 +144,8 @@ export async function connectWithin(connections: Connections, ms: number): Promi
 export async function closeConnections(connections: Connections): Promise<void> {
   await Promise.allSettled(
     [connections.cmd, connections.sub].map(async (client) => {
-      if (client.status === 'ready') await Promise.race([client.quit(), new Promise((resolve) => setTimeout(resolve, 500))]);
+      if (client.status === 'ready')
+        await Promise.race([client.quit(), new Promise((resolve) => setTimeout(resolve, 500))]);
       client.disconnect();
     }),
   );

@@ -34,7 +34,16 @@ export class RedisDrains {
     }
     this.#inFlight.add(key);
     try {
-      const reply = await parts.run('drain', [parts.keys.channel, parts.options.instanceId, 'live', pool, node, draining ? '1' : '0', record.version, record.by]);
+      const reply = await parts.run('drain', [
+        parts.keys.channel,
+        parts.options.instanceId,
+        'live',
+        pool,
+        node,
+        draining ? '1' : '0',
+        record.version,
+        record.by,
+      ]);
       const stored = decodeDrain(String(reply[2]));
       if (stored) parts.emit(parts.cache.replaceDrain(pool, node, stored));
       this.#pending.delete(key);
@@ -58,7 +67,8 @@ export class RedisDrains {
     if (entries.length === 0) return false;
     const parts = this.#parts;
     const args: Array<string | number> = [parts.keys.channel, parts.options.instanceId, 'replay'];
-    for (const [key, record] of entries) args.push(...split(key), record.draining ? '1' : '0', record.version, record.by);
+    for (const [key, record] of entries)
+      args.push(...split(key), record.draining ? '1' : '0', record.version, record.by);
     let reply: unknown[];
     try {
       reply = await parts.run('drain', args);

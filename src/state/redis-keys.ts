@@ -21,7 +21,19 @@
  *   history    string a random id, renewed whenever Redis is found to have lost state
  * and one pub/sub channel, `baton:{<cluster>}:events`, for change notices.
  */
-export const keyNames = ['health', 'votes', 'nodes', 'active', 'instances', 'started', 'owners', 'marks', 'seq', 'drain', 'history'] as const;
+export const keyNames = [
+  'health',
+  'votes',
+  'nodes',
+  'active',
+  'instances',
+  'started',
+  'owners',
+  'marks',
+  'seq',
+  'drain',
+  'history',
+] as const;
 
 export type KeyName = (typeof keyNames)[number];
 

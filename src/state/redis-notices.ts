@@ -6,7 +6,11 @@ import type { StoreChange } from './types.ts';
  * What one entry of a change notice does to this instance's cache, and the changes to announce.
  * (Instances joining and leaving are the store's own list, not the cache's.)
  */
-export function applyNotice(cache: ClusterCache, change: Exclude<NoticeChange, { type: 'instance' }>, self: string): Array<StoreChange | undefined> {
+export function applyNotice(
+  cache: ClusterCache,
+  change: Exclude<NoticeChange, { type: 'instance' }>,
+  self: string,
+): Array<StoreChange | undefined> {
   switch (change.type) {
     case 'health':
       return withSuspicions([cache.applyHealth(change.pool, change.node, change.record)], self);

@@ -23,14 +23,19 @@ export interface RestoreDeps {
  * Redis taking a state or drain this instance learned from Redis proves Redis lost it; a
  * health record still older than ours one snapshot later proves the same.
  */
-export async function restoreWhatRedisLacks(snapshot: Snapshot, behind: Behind, deps: RestoreDeps): Promise<string | undefined> {
+export async function restoreWhatRedisLacks(
+  snapshot: Snapshot,
+  behind: Behind,
+  deps: RestoreDeps,
+): Promise<string | undefined> {
   let lost: string | undefined;
   for (const pool of behind.active) {
     const state = deps.cache.active(pool);
     if (!state?.active) continue;
     const provisional = deps.provisional(pool);
     const outcome = await deps.seed(pool, state);
-    if (outcome === 'restored' && !provisional) lost ??= `it had an older active state for pool ${pool} than epoch ${state.epoch}`;
+    if (outcome === 'restored' && !provisional)
+      lost ??= `it had an older active state for pool ${pool} than epoch ${state.epoch}`;
   }
   const drains: Array<[string, DrainRecord]> = [];
   for (const key of behind.drains) {
@@ -39,7 +44,8 @@ export async function restoreWhatRedisLacks(snapshot: Snapshot, behind: Behind, 
   }
   if (await deps.replayDrains(drains)) lost ??= 'it lacked a drain record it had published';
   for (const [key, version] of deps.suspects) {
-    if ((snapshot.health.get(key)?.version ?? 0) < version) lost ??= `its record of ${key} went back to an older version`;
+    if ((snapshot.health.get(key)?.version ?? 0) < version)
+      lost ??= `its record of ${key} went back to an older version`;
   }
   return lost;
 }

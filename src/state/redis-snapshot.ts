@@ -37,7 +37,12 @@ export function decodeSnapshot(reply: unknown): StoreSnapshot {
     health: decodeAll<HealthRecord>(health, decodeHealth),
     active: decodeAll<ActiveState>(active, decodeActive),
     drains: decodeAll<DrainRecord>(drain, decodeDrain),
-    instances: pairs(instances).map(([id, seen]) => ({ id, startedAt: Number(startedAt.get(id) ?? 0), lastSeen: Number(seen), self: false })),
+    instances: pairs(instances).map(([id, seen]) => ({
+      id,
+      startedAt: Number(startedAt.get(id) ?? 0),
+      lastSeen: Number(seen),
+      self: false,
+    })),
     now: Number(now),
   };
 }

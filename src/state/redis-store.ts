@@ -5,7 +5,13 @@ import { BatonError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { ClusterCache } from './cluster-cache.ts';
 import { RedisActive } from './redis-active.ts';
-import { closeConnections, connectWithin, openConnections, type Connections, type ScriptName } from './redis-connection.ts';
+import {
+  closeConnections,
+  connectWithin,
+  openConnections,
+  type Connections,
+  type ScriptName,
+} from './redis-connection.ts';
 import { RedisDrains } from './redis-drains.ts';
 import { HistoryWatch } from './redis-history.ts';
 import { clusterKeys, type ClusterKeys } from './redis-keys.ts';
@@ -121,7 +127,14 @@ export class RedisStore implements StateStore {
     connections.sub.on('message', (_channel: string, text: string) => this.#sync.onNotice(text));
     // After every reconnect ioredis re-sends SUBSCRIBE once 'ready'; a PING queued behind it
     // answers when the subscription is back, and the snapshot read then misses nothing.
-    connections.sub.on('ready', () => void connections.sub.ping().then(() => this.#resync('subscriber (re)connected'), () => {}));
+    connections.sub.on(
+      'ready',
+      () =>
+        void connections.sub.ping().then(
+          () => this.#resync('subscriber (re)connected'),
+          () => {},
+        ),
+    );
     connections.cmd.on('close', () => this.#lost('connection to Redis closed'));
     try {
       await connectWithin(connections, Math.max(2000, this.#options.heartbeatIntervalMs * 4));
@@ -145,7 +158,9 @@ export class RedisStore implements StateStore {
     const connections = this.#connections;
     if (!connections) return;
     if (this.#connected) {
-      await connections.run('leave', [this.#keys.channel, this.instanceId, this.#token, this.#liveWindow, String(this.quorum)]).catch(() => {});
+      await connections
+        .run('leave', [this.#keys.channel, this.instanceId, this.#token, this.#liveWindow, String(this.quorum)])
+        .catch(() => {});
     }
     await closeConnections(connections);
   }
@@ -215,7 +230,8 @@ export class RedisStore implements StateStore {
     if (!this.#connections || this.#stopped) throw new Error('store stopped');
     const reply = (await this.#connections.run(name, args)) as unknown[];
     const at = MARK_AT[name];
-    if (at !== undefined && !this.#history.seeMark(Number(reply[at]))) void this.#rewound(`its count of this instance's writes went back (${name})`);
+    if (at !== undefined && !this.#history.seeMark(Number(reply[at])))
+      void this.#rewound(`its count of this instance's writes went back (${name})`);
     return reply;
   }
 
@@ -236,7 +252,15 @@ export class RedisStore implements StateStore {
     const sent = clock.now();
     let reply: unknown[];
     try {
-      const args = [this.#keys.channel, this.instanceId, this.#token, this.#startedAt, this.#liveWindow, String(this.quorum), randomUUID()];
+      const args = [
+        this.#keys.channel,
+        this.instanceId,
+        this.#token,
+        this.#startedAt,
+        this.#liveWindow,
+        String(this.quorum),
+        randomUUID(),
+      ];
       reply = (await this.#connections.run('heartbeat', args)) as unknown[];
     } catch (error) {
       const age = clock.now() - this.#lastBeat;
@@ -258,10 +282,12 @@ export class RedisStore implements StateStore {
     this.#refused = undefined;
     const seen = this.#history.seeHistory(String(history));
     const keptOurWrites = this.#history.seeMark(Number(mark));
-    if (seen === 'changed') await this.#recover('Redis lost state (restarted empty, or found behind by an instance): re-seeding it', true);
+    if (seen === 'changed')
+      await this.#recover('Redis lost state (restarted empty, or found behind by an instance): re-seeding it', true);
     else if (!keptOurWrites) await this.#rewound("its count of this instance's writes went back (heartbeat)");
     else if (!this.#connected) await this.#recover('Redis reachable', false);
-    else if (Number(joined) === 1) await this.#sendPending(true); // re-registered after its heartbeat expired
+    else if (Number(joined) === 1)
+      await this.#sendPending(true); // re-registered after its heartbeat expired
     else await this.#sendPending(false);
     return 'ok';
   }
@@ -281,7 +307,8 @@ export class RedisStore implements StateStore {
   }
 
   #refuse(detail: string): void {
-    if (this.#refused === undefined) this.#options.log.error({ instance: this.instanceId }, `refused by the cluster: ${detail}`);
+    if (this.#refused === undefined)
+      this.#options.log.error({ instance: this.instanceId }, `refused by the cluster: ${detail}`);
     this.#refused = detail;
     if (!this.#connected) return;
     this.#connected = false;
@@ -299,7 +326,9 @@ export class RedisStore implements StateStore {
     if (this.#recovering || !this.#connections || this.#stopped) return;
     this.#options.log.warn({ reason }, 'Redis lost writes: re-seeding it with what the instances know');
     try {
-      this.#history.seeHistory(String(await this.#connections.run('renewHistory', [this.#history.history ?? '', randomUUID()])));
+      this.#history.seeHistory(
+        String(await this.#connections.run('renewHistory', [this.#history.history ?? '', randomUUID()])),
+      );
     } catch {
       return; // the next beat or resync finds it again
     }
@@ -319,7 +348,9 @@ export class RedisStore implements StateStore {
     };
     const next: Promise<void> = (this.#recovering ?? Promise.resolve())
       .then(run)
-      .catch((error: unknown) => this.#options.log.warn({ err: error }, 'recovery from a Redis outage failed; retrying at the next heartbeat'))
+      .catch((error: unknown) =>
+        this.#options.log.warn({ err: error }, 'recovery from a Redis outage failed; retrying at the next heartbeat'),
+      )
       .finally(() => {
         if (this.#recovering === next) this.#recovering = undefined;
       });

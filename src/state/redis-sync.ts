@@ -44,7 +44,8 @@ export class RedisSync {
     const { parts } = this.#deps;
     const notice = decodeNotice(text);
     if (!notice) return;
-    if (this.#lastSeq > 0 && notice.seq > this.#lastSeq + 1) void this.resync(`missed notices ${this.#lastSeq + 1}–${notice.seq - 1}`);
+    if (this.#lastSeq > 0 && notice.seq > this.#lastSeq + 1)
+      void this.resync(`missed notices ${this.#lastSeq + 1}–${notice.seq - 1}`);
     this.#lastSeq = Math.max(this.#lastSeq, notice.seq);
     const self = parts.options.instanceId;
     for (const change of notice.changes) {
@@ -52,7 +53,8 @@ export class RedisSync {
         for (const announced of applyNotice(parts.cache, change, self)) parts.emit(announced);
         continue;
       }
-      if (change.joined) this.#instances.set(change.instance, { id: change.instance, startedAt: 0, lastSeen: parts.now(), self: false });
+      if (change.joined)
+        this.#instances.set(change.instance, { id: change.instance, startedAt: 0, lastSeen: parts.now(), self: false });
       else this.#instances.delete(change.instance);
       if (change.instance !== self) parts.emit({ type: 'instance', instance: change.instance, joined: change.joined });
     }

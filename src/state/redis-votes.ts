@@ -34,7 +34,12 @@ export class RedisVotes {
   async #send(votes: Vote[]): Promise<boolean> {
     const parts = this.#parts;
     if (!parts.connected()) return false;
-    const args: Array<string | number> = [parts.keys.channel, parts.options.instanceId, String(parts.options.quorum), this.#liveWindowMs];
+    const args: Array<string | number> = [
+      parts.keys.channel,
+      parts.options.instanceId,
+      String(parts.options.quorum),
+      this.#liveWindowMs,
+    ];
     for (const vote of votes) args.push(vote.pool, vote.node, vote.verdict, vote.reason);
     let reply: unknown[];
     try {

@@ -66,14 +66,31 @@ export interface InstanceInfo {
 
 export type StoreChange =
   /** The node's cluster record changed (its verdict, or only who votes it down: then previous = verdict). */
-  | { readonly type: 'health'; readonly pool: string; readonly node: string; readonly health: ClusterHealth; readonly previous: Health }
-  | { readonly type: 'active'; readonly pool: string; readonly state: ActiveState; readonly previous: ActiveState | undefined }
+  | {
+      readonly type: 'health';
+      readonly pool: string;
+      readonly node: string;
+      readonly health: ClusterHealth;
+      readonly previous: Health;
+    }
+  | {
+      readonly type: 'active';
+      readonly pool: string;
+      readonly state: ActiveState;
+      readonly previous: ActiveState | undefined;
+    }
   /** Another instance reports a node down locally: probe it now rather than at the next interval. */
   | { readonly type: 'suspect'; readonly pool: string; readonly node: string; readonly by: string }
   | { readonly type: 'connection'; readonly connected: boolean; readonly reason: string }
   | { readonly type: 'instance'; readonly instance: string; readonly joined: boolean }
   /** An operator drained or enabled a node (on any instance): it applies on every instance. */
-  | { readonly type: 'drain'; readonly pool: string; readonly node: string; readonly draining: boolean; readonly by: string };
+  | {
+      readonly type: 'drain';
+      readonly pool: string;
+      readonly node: string;
+      readonly draining: boolean;
+      readonly by: string;
+    };
 
 export interface StateStore {
   readonly kind: 'memory' | 'redis';

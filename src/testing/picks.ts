@@ -4,7 +4,16 @@ import type { PickContext, Policy, PolicyDefinition, PolicyRef, PoolView } from 
 
 /** A first try of a GET / from 127.0.0.1 at time 0; override what a case needs. */
 export function pickContext(over: Partial<PickContext> = {}): PickContext {
-  return { method: 'GET', path: '/', headers: {}, clientIp: '127.0.0.1', attempt: 1, tried: new Set(), now: 0, ...over };
+  return {
+    method: 'GET',
+    path: '/',
+    headers: {},
+    clientIp: '127.0.0.1',
+    attempt: 1,
+    tried: new Set(),
+    now: 0,
+    ...over,
+  };
 }
 
 /**
@@ -13,15 +22,22 @@ export function pickContext(over: Partial<PickContext> = {}): PickContext {
  * a definition and its options. Throws on options the gateway would refuse.
  */
 export function instantiate(ref: PolicyRef, pool: PoolView): Policy;
-export function instantiate<S extends ZodType>(definition: PolicyDefinition<S>, options: ZodInput<S> | undefined, pool: PoolView): Policy;
+export function instantiate<S extends ZodType>(
+  definition: PolicyDefinition<S>,
+  options: ZodInput<S> | undefined,
+  pool: PoolView,
+): Policy;
 export function instantiate(first: PolicyRef | PolicyDefinition, second: unknown, third?: PoolView): Policy {
-  const [definition, options, pool] = isPolicyRef(first) ? [first.definition, first.options, second as PoolView] : [first, second, third!];
+  const [definition, options, pool] = isPolicyRef(first)
+    ? [first.definition, first.options, second as PoolView]
+    : [first, second, third!];
   return definition.create(validOptions(definition, options) as never, { name: pool.name, nodes: pool.nodes });
 }
 
 function validOptions(definition: PolicyDefinition, options: unknown): unknown {
   if (!definition.options) {
-    if (options !== undefined && Object.keys(options as object).length > 0) throw new Error(`policy '${definition.name}' takes no options`);
+    if (options !== undefined && Object.keys(options as object).length > 0)
+      throw new Error(`policy '${definition.name}' takes no options`);
     return options ?? {};
   }
   const parsed = definition.options.safeParse(options ?? {});
@@ -31,7 +47,12 @@ function validOptions(definition: PolicyDefinition, options: unknown): unknown {
 }
 
 /** `count` picks; how often each node id was chosen (`(none)` for no node). */
-export function tally(policy: Policy, pool: PoolView, count: number, ctx: (i: number) => PickContext = () => pickContext()): Map<string, number> {
+export function tally(
+  policy: Policy,
+  pool: PoolView,
+  count: number,
+  ctx: (i: number) => PickContext = () => pickContext(),
+): Map<string, number> {
   const counts = new Map<string, number>();
   for (let i = 0; i < count; i++) {
     const key = policy.pick(pool, ctx(i))?.id ?? '(none)';

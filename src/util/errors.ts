@@ -8,7 +8,10 @@ export const errorTable = {
   BAD_REQUEST: { status: 400, message: 'Malformed request' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed through the gateway' },
   BODY_TOO_LARGE: { status: 413, message: 'Request body exceeds the route limit' },
-  UNSUPPORTED_TRANSFER_CODING: { status: 501, message: 'Only the chunked transfer coding is supported for request bodies' },
+  UNSUPPORTED_TRANSFER_CODING: {
+    status: 501,
+    message: 'Only the chunked transfer coding is supported for request bodies',
+  },
   NO_NODE_AVAILABLE: { status: 503, message: 'No upstream node is available' },
   UPSTREAM_CONNECT: { status: 502, message: 'Could not connect to an upstream node' },
   UPSTREAM_RESET: { status: 502, message: 'Upstream closed the connection before responding' },
@@ -28,13 +31,25 @@ export const errorTable = {
   INVALID_BODY: { status: 400, message: 'The request body is not valid' },
   HOST_NOT_ALLOWED: { status: 403, message: 'The admin API does not answer to this Host (see admin.allowedHosts)' },
   CROSS_ORIGIN: { status: 403, message: 'Calls from another origin (a web page) may not change the gateway' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Mutating admin calls take a JSON body (content-type: application/json) or none' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'Mutating admin calls take a JSON body (content-type: application/json) or none',
+  },
   TOO_MANY_STREAMS: { status: 503, message: 'Too many event streams are open (admin.maxEventStreams)' },
   INVALID_QUERY: { status: 400, message: 'A query parameter is not valid' },
-  STORE_UNAVAILABLE: { status: 503, message: 'The shared state store is unreachable, and this change is made only through it' },
-  STORE_UNCONFIRMED: { status: 503, message: 'The shared state store took the change but did not confirm its outcome; read /status before retrying' },
+  STORE_UNAVAILABLE: {
+    status: 503,
+    message: 'The shared state store is unreachable, and this change is made only through it',
+  },
+  STORE_UNCONFIRMED: {
+    status: 503,
+    message: 'The shared state store took the change but did not confirm its outcome; read /status before retrying',
+  },
   // Starting a gateway.
-  DUPLICATE_INSTANCE: { status: 409, message: 'Another live gateway instance of this cluster uses the same instance id' },
+  DUPLICATE_INSTANCE: {
+    status: 409,
+    message: 'Another live gateway instance of this cluster uses the same instance id',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorTable;

@@ -18,7 +18,8 @@ export function createLogger(options: LoggerOptions): Logger {
   const base = { level: options.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
   if (options.destination) return pino(base, options.destination);
   const wantPretty = options.pretty ?? Boolean(process.stdout.isTTY);
-  if (wantPretty) return pino(base, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+  if (wantPretty)
+    return pino(base, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
   return pino(base, pino.destination({ sync: false }));
 }
 

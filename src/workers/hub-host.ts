@@ -36,7 +36,11 @@ export class HubHost {
           hub.join(message.id, (change) => channel.send({ kind: 'store.change', to: message.id, change }));
         } catch (error) {
           const known = error instanceof BatonError ? error : undefined;
-          channel.send({ kind: 'store.reply', rid: message.rid, error: { code: known?.code ?? 'INTERNAL', detail: known?.detail ?? (error as Error).message } });
+          channel.send({
+            kind: 'store.reply',
+            rid: message.rid,
+            error: { code: known?.code ?? 'INTERNAL', detail: known?.detail ?? (error as Error).message },
+          });
           return;
         }
         members.add(message.id);

@@ -13,10 +13,34 @@ import type { ActiveState, Proposal, StoreChange } from '../state/types.ts';
 export type StoreRequest =
   | { readonly kind: 'store.join'; readonly id: string; readonly rid: number }
   | { readonly kind: 'store.leave'; readonly id: string }
-  | { readonly kind: 'store.vote'; readonly id: string; readonly pool: string; readonly node: string; readonly verdict: Health; readonly reason: string }
-  | { readonly kind: 'store.propose'; readonly id: string; readonly rid: number; readonly pool: string; readonly proposal: Proposal }
-  | { readonly kind: 'store.drain'; readonly id: string; readonly rid: number; readonly pool: string; readonly node: string; readonly draining: boolean }
-  | { readonly kind: 'store.retain'; readonly id: string; readonly pools: ReadonlyArray<readonly [string, readonly string[]]> };
+  | {
+      readonly kind: 'store.vote';
+      readonly id: string;
+      readonly pool: string;
+      readonly node: string;
+      readonly verdict: Health;
+      readonly reason: string;
+    }
+  | {
+      readonly kind: 'store.propose';
+      readonly id: string;
+      readonly rid: number;
+      readonly pool: string;
+      readonly proposal: Proposal;
+    }
+  | {
+      readonly kind: 'store.drain';
+      readonly id: string;
+      readonly rid: number;
+      readonly pool: string;
+      readonly node: string;
+      readonly draining: boolean;
+    }
+  | {
+      readonly kind: 'store.retain';
+      readonly id: string;
+      readonly pools: ReadonlyArray<readonly [string, readonly string[]]>;
+    };
 
 export interface JoinAnswer {
   readonly snapshot: HubSnapshot;
@@ -28,7 +52,12 @@ export interface JoinAnswer {
 
 /** Supervisor → worker: answers and change notices for one IpcStore. */
 export type StoreNotice =
-  | { readonly kind: 'store.reply'; readonly rid: number; readonly value?: JoinAnswer | ActiveState | null; readonly error?: { readonly code: string; readonly detail?: string } }
+  | {
+      readonly kind: 'store.reply';
+      readonly rid: number;
+      readonly value?: JoinAnswer | ActiveState | null;
+      readonly error?: { readonly code: string; readonly detail?: string };
+    }
   | { readonly kind: 'store.change'; readonly to: string; readonly change: StoreChange };
 
 /** What the admin worker collects from every worker for the machine's view. */
@@ -46,12 +75,21 @@ export interface WorkerReport {
   readonly value: unknown;
 }
 
-export type HeartbeatResult = { readonly pool: string; readonly node: string; readonly ok: boolean; readonly detail: string };
+export type HeartbeatResult = {
+  readonly pool: string;
+  readonly node: string;
+  readonly ok: boolean;
+  readonly detail: string;
+};
 
 /** Worker → supervisor. */
 export type UpMessage =
   | StoreRequest
-  | { readonly kind: 'listening'; readonly listeners: ReadonlyArray<{ readonly url: string; readonly tls: boolean; readonly http2: boolean }>; readonly adminUrl: string | undefined }
+  | {
+      readonly kind: 'listening';
+      readonly listeners: ReadonlyArray<{ readonly url: string; readonly tls: boolean; readonly http2: boolean }>;
+      readonly adminUrl: string | undefined;
+    }
   | { readonly kind: 'start-failed'; readonly reason: string }
   | { readonly kind: 'reloaded'; readonly rid: number; readonly ok: boolean; readonly lines: readonly string[] }
   /** The admin worker's heartbeat results, for every other worker's local verdicts. */
@@ -68,7 +106,13 @@ export type DownMessage =
   | ({ readonly kind: 'heartbeat' } & HeartbeatResult)
   /** A supervisor event (a worker crashed, was replaced) for the admin worker's /events. */
   | { readonly kind: 'event'; readonly event: GatewayEvent }
-  | { readonly kind: 'collected'; readonly rid: number; readonly reports?: readonly WorkerReport[]; readonly metrics?: string; readonly error?: string }
+  | {
+      readonly kind: 'collected';
+      readonly rid: number;
+      readonly reports?: readonly WorkerReport[];
+      readonly metrics?: string;
+      readonly error?: string;
+    }
   | ({ readonly kind: 'report'; readonly rid: number; readonly what: ReportKind } & ReportArgs);
 
 export type Tagged<M> = M & { readonly baton: 1 };

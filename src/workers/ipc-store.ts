@@ -28,7 +28,10 @@ export class IpcStore implements StateStore {
   readonly #drains = new Set<string>();
   readonly #members = new Map<string, number>();
   readonly #listeners = new Set<(change: StoreChange) => void>();
-  readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+  readonly #pending = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }
+  >();
   // Random start: several stores in one process (tests) share a channel's reply stream.
   #nextRid = Math.floor(Math.random() * 1e9);
   #offset = 0;
@@ -83,14 +86,22 @@ export class IpcStore implements StateStore {
   }
 
   async propose(pool: string, proposal: Proposal): Promise<ActiveState | undefined> {
-    const state = (await this.#request((rid) => ({ kind: 'store.propose', id: this.instanceId, rid, pool, proposal }), 'STORE_UNCONFIRMED')) as ActiveState | null;
+    const state = (await this.#request(
+      (rid) => ({ kind: 'store.propose', id: this.instanceId, rid, pool, proposal }),
+      'STORE_UNCONFIRMED',
+    )) as ActiveState | null;
     // The hub announced the change before it answered: the cache has it already.
     return state ?? undefined;
   }
 
   instances(): readonly InstanceInfo[] {
     const now = this.now();
-    return [...this.#members].map(([id, startedAt]) => ({ id, startedAt, lastSeen: now, self: id === this.instanceId }));
+    return [...this.#members].map(([id, startedAt]) => ({
+      id,
+      startedAt,
+      lastSeen: now,
+      self: id === this.instanceId,
+    }));
   }
 
   async setDrain(pool: string, node: string, draining: boolean): Promise<'cluster'> {
@@ -114,7 +125,12 @@ export class IpcStore implements StateStore {
       const [pool, node] = cached.split('\u0000') as [string, string];
       if (!pools.get(pool)?.includes(node)) this.#health.delete(cached);
     }
-    if (this.#joined) this.#channel.send({ kind: 'store.retain', id: this.instanceId, pools: [...pools].map(([pool, nodes]) => [pool, [...nodes]] as const) });
+    if (this.#joined)
+      this.#channel.send({
+        kind: 'store.retain',
+        id: this.instanceId,
+        pools: [...pools].map(([pool, nodes]) => [pool, [...nodes]] as const),
+      });
   }
 
   onChange(listener: (change: StoreChange) => void): () => void {

@@ -22,12 +22,32 @@ export interface WorkerNodeRow {
 
 export interface MachineStatus extends Omit<StatusDocument, 'pools'> {
   /** One row per worker process. */
-  readonly workers: ReadonlyArray<{ readonly worker: number; readonly pid: number; readonly instance: string; readonly inflight: number }>;
-  readonly pools: Record<string, Omit<PoolStatus, 'nodes'> & { workers?: ReadonlyArray<{ worker: number; active: string | null; epoch: number | null }>; nodes: Array<NodeStatus & { workers?: WorkerNodeRow[] }> }>;
+  readonly workers: ReadonlyArray<{
+    readonly worker: number;
+    readonly pid: number;
+    readonly instance: string;
+    readonly inflight: number;
+  }>;
+  readonly pools: Record<
+    string,
+    Omit<PoolStatus, 'nodes'> & {
+      workers?: ReadonlyArray<{ worker: number; active: string | null; epoch: number | null }>;
+      nodes: Array<NodeStatus & { workers?: WorkerNodeRow[] }>;
+    }
+  >;
 }
 
 /** What may differ between workers for a moment, or for good (a breaker is per process). */
-const nodeKey = (node: NodeStatus) => JSON.stringify([node.health, node.local, node.breaker, node.usable, node.suspected, node.draining, node.ejectedUntil]);
+const nodeKey = (node: NodeStatus) =>
+  JSON.stringify([
+    node.health,
+    node.local,
+    node.breaker,
+    node.usable,
+    node.suspected,
+    node.draining,
+    node.ejectedUntil,
+  ]);
 
 /**
  * The machine's /status from every worker's (pure): the lead worker's document, with in-flight
@@ -44,7 +64,15 @@ export function machineStatus(reports: readonly WorkerStatus[]): MachineStatus {
     const agreeOnActive = new Set(views.map((v) => `${v.pool?.active}@${v.pool?.epoch}`)).size === 1;
     pools[name] = {
       ...pool,
-      ...(agreeOnActive ? {} : { workers: views.map((v) => ({ worker: v.worker, active: v.pool?.active ?? null, epoch: v.pool?.epoch ?? null })) }),
+      ...(agreeOnActive
+        ? {}
+        : {
+            workers: views.map((v) => ({
+              worker: v.worker,
+              active: v.pool?.active ?? null,
+              epoch: v.pool?.epoch ?? null,
+            })),
+          }),
       nodes: pool.nodes.map((node) => {
         const rows = views.flatMap((v) => {
           const seen = v.pool?.nodes.find((n) => n.id === node.id);
@@ -53,7 +81,15 @@ export function machineStatus(reports: readonly WorkerStatus[]): MachineStatus {
         const inflight = rows.reduce((sum, row) => sum + row.seen.inflight, 0);
         const agree = new Set(rows.map((row) => nodeKey(row.seen))).size === 1;
         if (agree) return { ...node, inflight };
-        const workers = rows.map(({ worker, seen }) => ({ worker, health: seen.health, local: seen.local, breaker: seen.breaker, usable: seen.usable, suspected: seen.suspected, inflight: seen.inflight }));
+        const workers = rows.map(({ worker, seen }) => ({
+          worker,
+          health: seen.health,
+          local: seen.local,
+          breaker: seen.breaker,
+          usable: seen.usable,
+          suspected: seen.suspected,
+          inflight: seen.inflight,
+        }));
         return { ...node, inflight, workers };
       }),
     };

@@ -19,7 +19,12 @@ export interface RestartDecision {
 }
 
 /** A worker slot's process started at `startedAt` crashed at `now`, after `previousInRow` crashes in a row. */
-export function afterCrash(previousInRow: number, startedAt: number, now: number, rules: BackoffRules = defaultBackoff): RestartDecision {
+export function afterCrash(
+  previousInRow: number,
+  startedAt: number,
+  now: number,
+  rules: BackoffRules = defaultBackoff,
+): RestartDecision {
   const inRow = now - startedAt >= rules.stableMs ? 1 : previousInRow + 1;
   return { inRow, delayMs: Math.min(rules.maxMs, rules.baseMs * 2 ** (inRow - 1)) };
 }

@@ -52,7 +52,8 @@ export function runSupervisor(options: SupervisorOptions): void {
   const clock = systemClock();
   const count = settings.workers;
   const machineId = settings.cluster.instanceId;
-  const hub = settings.cluster.redis === undefined ? new HubHost(new MemoryHub(clock, settings.cluster.quorum)) : undefined;
+  const hub =
+    settings.cluster.redis === undefined ? new HubHost(new MemoryHub(clock, settings.cluster.quorum)) : undefined;
   const metrics = machineMetrics();
   const slots = new Map<number, Slot>();
   const events: GatewayEvent[] = [];
@@ -66,7 +67,16 @@ export function runSupervisor(options: SupervisorOptions): void {
   const live = () => [...slots.values()].filter((slot) => slot.worker && slot.listening);
 
   function fork(number: number): void {
-    const slot: Slot = slots.get(number) ?? { number, worker: undefined, channel: undefined, startedAt: 0, crashesInRow: 0, listening: false, detach: () => {}, cancelRestart: undefined };
+    const slot: Slot = slots.get(number) ?? {
+      number,
+      worker: undefined,
+      channel: undefined,
+      startedAt: 0,
+      crashesInRow: 0,
+      listening: false,
+      detach: () => {},
+      cancelRestart: undefined,
+    };
     slots.set(number, slot);
     const worker = cluster.fork({ [WORKER_NUMBER_ENV]: String(number), [MACHINE_ID_ENV]: machineId });
     const channel = workerChannel<DownMessage, UpMessage>(worker);
@@ -84,13 +94,25 @@ export function runSupervisor(options: SupervisorOptions): void {
         if (!started) {
           if (live().length < count) return;
           started = true;
-          printListening({ listeners: message.listeners, adminUrl }, settings, out, ` (${count} workers; supervisor pid ${process.pid})`);
+          printListening(
+            { listeners: message.listeners, adminUrl },
+            settings,
+            out,
+            ` (${count} workers; supervisor pid ${process.pid})`,
+          );
           return;
         }
         out(`baton: worker ${slot.number} is back (pid ${worker.process.pid})`);
         // A new lead worker serves /events: give it what happened before it started.
         if (slot.number === LEAD_WORKER) for (const event of events) slot.channel?.send({ kind: 'event', event });
-        emit({ type: 'worker', time: Date.now(), instance: `${machineId}-w${slot.number}`, from: 'crashed', to: 'started', reason: `worker ${slot.number} replaced (pid ${worker.process.pid})` });
+        emit({
+          type: 'worker',
+          time: Date.now(),
+          instance: `${machineId}-w${slot.number}`,
+          from: 'crashed',
+          to: 'started',
+          reason: `worker ${slot.number} replaced (pid ${worker.process.pid})`,
+        });
         return;
       case 'start-failed':
         err(`baton: worker ${slot.number} could not start: ${message.reason}`);
@@ -172,7 +194,14 @@ export function runSupervisor(options: SupervisorOptions): void {
     slot.crashesInRow = decision.inRow;
     const reason = `worker ${slot.number} (pid ${worker.process.pid}) exited with ${how}; replacing it in ${decision.delayMs}ms (${decision.inRow} in a row)`;
     err(`baton: ${reason}`);
-    emit({ type: 'worker', time: Date.now(), instance: `${machineId}-w${slot.number}`, from: 'running', to: 'crashed', reason });
+    emit({
+      type: 'worker',
+      time: Date.now(),
+      instance: `${machineId}-w${slot.number}`,
+      from: 'running',
+      to: 'crashed',
+      reason,
+    });
     slot.cancelRestart = clock.schedule(decision.delayMs, () => {
       if (!stopping) fork(slot.number);
     });
@@ -207,7 +236,13 @@ export function runSupervisor(options: SupervisorOptions): void {
       }
       err(`baton: reload refused, ${config} has problems (still serving the previous config):`);
       for (const problem of error.problems) err(`  ${formatProblem(problem)}`);
-      emit({ type: 'reload', time: Date.now(), instance: machineId, to: 'refused', reason: `reload refused: ${error.problems.map(formatProblem).join('; ')}` });
+      emit({
+        type: 'reload',
+        time: Date.now(),
+        instance: machineId,
+        to: 'refused',
+        reason: `reload refused: ${error.problems.map(formatProblem).join('; ')}`,
+      });
       return;
     }
     if (next.workers !== count) err(`baton: workers ${count} → ${next.workers} needs a restart and was not applied`);
@@ -235,7 +270,10 @@ export function runSupervisor(options: SupervisorOptions): void {
   }
 
   let reloading: Promise<unknown> = Promise.resolve();
-  const queueReload = () => (reloading = reloading.then(reload).catch((error: unknown) => err(`baton: reload failed: ${(error as Error).message}`)));
+  const queueReload = () =>
+    (reloading = reloading
+      .then(reload)
+      .catch((error: unknown) => err(`baton: reload failed: ${(error as Error).message}`)));
   process.on('SIGHUP', queueReload);
   const unwatch = options.watch ? watchFiles(settings.sources ?? [config], queueReload) : () => {};
   const onStopSignal = (signal: NodeJS.Signals) => {

@@ -60,7 +60,8 @@ export async function runWorker(config: string): Promise<void> {
   try {
     settings = adapt(await loadConfig(config, { builtins: builtinPlugins, command: 'start' }));
   } catch (error) {
-    const reason = error instanceof ConfigError ? error.problems.map(formatProblem).join('; ') : (error as Error).message;
+    const reason =
+      error instanceof ConfigError ? error.problems.map(formatProblem).join('; ') : (error as Error).message;
     channel.send({ kind: 'start-failed', reason });
     process.exit(1);
   }
@@ -77,7 +78,10 @@ export async function runWorker(config: string): Promise<void> {
     // Every log line (access log included) says which worker wrote it.
     logger: createLogger({ level: settings.log.level }).child({ worker }),
     // The in-memory store lives in the supervisor, one for the machine; Redis: each worker is an instance.
-    store: settings.cluster.redis === undefined ? new IpcStore({ instanceId: settings.cluster.instanceId, channel }) : undefined,
+    store:
+      settings.cluster.redis === undefined
+        ? new IpcStore({ instanceId: settings.cluster.instanceId, channel })
+        : undefined,
     heartbeats,
     adminViews: lead ? machineViews(channel) : undefined,
   });
@@ -99,7 +103,13 @@ export async function runWorker(config: string): Promise<void> {
     switch (message.kind) {
       case 'reload': {
         const lines: string[] = [];
-        const ok = await reloadFrom(config, gateway, (line) => lines.push(line), (line) => lines.push(line), adapt);
+        const ok = await reloadFrom(
+          config,
+          gateway,
+          (line) => lines.push(line),
+          (line) => lines.push(line),
+          adapt,
+        );
         channel.send({ kind: 'reloaded', rid: message.rid, ok, lines });
         return;
       }
@@ -118,7 +128,11 @@ export async function runWorker(config: string): Promise<void> {
 
   try {
     const listening = await gateway.start();
-    channel.send({ kind: 'listening', listeners: listening.listeners.map(({ url, tls, http2 }) => ({ url, tls, http2 })), adminUrl: listening.adminUrl });
+    channel.send({
+      kind: 'listening',
+      listeners: listening.listeners.map(({ url, tls, http2 }) => ({ url, tls, http2 })),
+      adminUrl: listening.adminUrl,
+    });
   } catch (error) {
     channel.send({ kind: 'start-failed', reason: (error as Error).message });
     process.exit(1);
@@ -127,7 +141,12 @@ export async function runWorker(config: string): Promise<void> {
 
 function report(gateway: Gateway, worker: number, what: ReportKind, args: ReportArgs): unknown {
   if (what === 'series') return gateway.metrics.traffic.window(args.seconds ?? 60, args.pool);
-  const status: WorkerStatus = { worker, pid: process.pid, inflight: gateway.inflightRequests, status: gateway.status() };
+  const status: WorkerStatus = {
+    worker,
+    pid: process.pid,
+    inflight: gateway.inflightRequests,
+    status: gateway.status(),
+  };
   return status;
 }
 
@@ -150,10 +169,12 @@ function machineViews(channel: Channel<UpMessage, DownMessage>): AdminViews {
       });
       channel.send({ ...args, kind: 'collect', rid, what });
     });
-  const reports = async (what: ReportKind, args?: ReportArgs): Promise<readonly WorkerReport[]> => (await collect(what, args)).reports ?? [];
+  const reports = async (what: ReportKind, args?: ReportArgs): Promise<readonly WorkerReport[]> =>
+    (await collect(what, args)).reports ?? [];
   return {
     status: async () => machineStatus((await reports('status')).map((r) => r.value as WorkerStatus)),
     metrics: async () => (await collect('metrics')).metrics ?? '',
-    series: async (seconds, pool) => mergeWindows((await reports('series', { seconds, pool })).map((r) => r.value as RawWindow)),
+    series: async (seconds, pool) =>
+      mergeWindows((await reports('series', { seconds, pool })).map((r) => r.value as RawWindow)),
   };
 }

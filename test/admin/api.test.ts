@@ -13,13 +13,23 @@ async function setup(t: Parameters<typeof startGateway>[0], admin: object = { po
   t.teardown(() => Promise.all([a.close(), b.close()]));
   const running = await startGateway(t, {
     admin,
-    pools: { web: { policy: 'round-robin', nodes: [{ url: a.url, id: 'a' }, { url: b.url, id: 'b' }], health: false } },
+    pools: {
+      web: {
+        policy: 'round-robin',
+        nodes: [
+          { url: a.url, id: 'a' },
+          { url: b.url, id: 'b' },
+        ],
+        health: false,
+      },
+    },
     routes: [{ path: '/', pool: 'web' }],
   });
   return { a, b, ...running };
 }
 
-const post = (url: string, auth?: string) => request(url, { method: 'POST', headers: auth ? { authorization: auth } : {} });
+const post = (url: string, auth?: string) =>
+  request(url, { method: 'POST', headers: auth ? { authorization: auth } : {} });
 
 test('healthz and readyz answer without a token', async (t) => {
   const { adminUrl } = await setup(t);
@@ -51,7 +61,11 @@ test('tokenForReads: reads need the token too, by header or ?token= (for EventSo
   t.is((await request(`${adminUrl}/status?token=${token}`)).status, 200);
   t.is((await request(`${adminUrl}/metrics?token=wrong`)).status, 403);
   t.is((await request(`${adminUrl}/healthz`)).status, 200, 'orchestrator probes stay open');
-  t.is((await post(`${adminUrl}/pools/web/nodes/a/drain?token=${token}`)).status, 401, 'a mutating call never takes the token from the URL');
+  t.is(
+    (await post(`${adminUrl}/pools/web/nodes/a/drain?token=${token}`)).status,
+    401,
+    'a mutating call never takes the token from the URL',
+  );
 });
 
 test('a drained node gets no new requests while its in-flight ones finish; enable brings it back', async (t) => {
@@ -61,7 +75,10 @@ test('a drained node gets no new requests while its in-flight ones finish; enabl
   const drained = await post(`${adminUrl}/pools/web/nodes/b/drain`, `Bearer ${token}`);
   t.like(drained.json(), { draining: true, inflight: 1 });
   const replies = await Promise.all(slow);
-  t.true(replies.every((r) => r.status === 200), 'the in-flight request on b finished');
+  t.true(
+    replies.every((r) => r.status === 200),
+    'the in-flight request on b finished',
+  );
   const before = b.requests.length;
   for (let i = 0; i < 6; i++) await request(`${url}/x`);
   t.is(b.requests.length, before, 'no new request reached the drained node');
@@ -90,7 +107,10 @@ test('unknown pools, nodes and paths: coded 404s', async (t) => {
  * `retry:` and the recent history first, then subscribes in the same call), so that whatever
  * happens from then on reaches it live. `until(count)` waits for that many data events.
  */
-function openEvents(url: string, headers: http.OutgoingHttpHeaders = {}): Promise<{ events: Array<{ id: number; event: GatewayEvent }>; until(count: number): Promise<void>; close(): void }> {
+function openEvents(
+  url: string,
+  headers: http.OutgoingHttpHeaders = {},
+): Promise<{ events: Array<{ id: number; event: GatewayEvent }>; until(count: number): Promise<void>; close(): void }> {
   return new Promise((resolve, reject) => {
     const events: Array<{ id: number; event: GatewayEvent }> = [];
     const waiters: Array<{ count: number; done: () => void }> = [];
@@ -136,7 +156,11 @@ test('GET /events streams every transition as it happens, and resumes after Last
   t.deepEqual(stream.events, [], 'nothing happened before: no history to replay');
   await post(`${adminUrl}/pools/web/nodes/a/drain`, `Bearer ${token}`);
   await stream.until(1);
-  t.like(stream.events[0]!.event, { type: 'drain', pool: 'web', node: 'a', to: 'draining' }, 'sent as it happens, before the next change');
+  t.like(
+    stream.events[0]!.event,
+    { type: 'drain', pool: 'web', node: 'a', to: 'draining' },
+    'sent as it happens, before the next change',
+  );
   await post(`${adminUrl}/pools/web/nodes/a/enable`, `Bearer ${token}`);
   await stream.until(2);
   stream.close();

@@ -45,21 +45,47 @@ for (const [listen, allowed, host, answered] of hostCases) {
 
 const self = '127.0.0.1:9901';
 const loopback = adminHostCheck('127.0.0.1', []);
-const call = (method: string, headers: IncomingHttpHeaders, path = '/pools/web/failover') => browserRefusal({ method, path, headers: { host: self, ...headers } }, loopback)?.code;
+const call = (method: string, headers: IncomingHttpHeaders, path = '/pools/web/failover') =>
+  browserRefusal({ method, path, headers: { host: self, ...headers } }, loopback)?.code;
 
 /** [method, headers besides Host, refusal code or undefined]. */
 const calls: Array<[name: string, method: string, headers: IncomingHttpHeaders, code: string | undefined]> = [
-  ['GET from anywhere (the browser hides the answer)', 'GET', { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' }, undefined],
+  [
+    'GET from anywhere (the browser hides the answer)',
+    'GET',
+    { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' },
+    undefined,
+  ],
   ['OPTIONS', 'OPTIONS', { origin: 'http://evil.example' }, undefined],
   ['curl -X POST', 'POST', {}, undefined],
   ['curl -X POST with Content-Length: 0', 'POST', { 'content-length': '0' }, undefined],
   ['JSON from a script', 'POST', { 'content-type': 'application/json', 'content-length': '2' }, undefined],
-  ['JSON with parameters, any case', 'POST', { 'content-type': 'Application/JSON; charset=utf-8', 'content-length': '2' }, undefined],
-  ['the dashboard', 'POST', { origin: `http://${self}`, 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' }, undefined],
-  ['the dashboard behind a TLS proxy', 'POST', { origin: 'https://127.0.0.1:9901', 'content-type': 'application/json' }, undefined],
+  [
+    'JSON with parameters, any case',
+    'POST',
+    { 'content-type': 'Application/JSON; charset=utf-8', 'content-length': '2' },
+    undefined,
+  ],
+  [
+    'the dashboard',
+    'POST',
+    { origin: `http://${self}`, 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' },
+    undefined,
+  ],
+  [
+    'the dashboard behind a TLS proxy',
+    'POST',
+    { origin: 'https://127.0.0.1:9901', 'content-type': 'application/json' },
+    undefined,
+  ],
   ['Sec-Fetch-Site: none', 'POST', { 'sec-fetch-site': 'none' }, undefined],
   ['foreign Origin', 'POST', { origin: 'http://evil.example' }, 'CROSS_ORIGIN'],
-  ['foreign Origin with JSON', 'DELETE', { origin: 'http://evil.example', 'content-type': 'application/json' }, 'CROSS_ORIGIN'],
+  [
+    'foreign Origin with JSON',
+    'DELETE',
+    { origin: 'http://evil.example', 'content-type': 'application/json' },
+    'CROSS_ORIGIN',
+  ],
   ['Origin on another port', 'POST', { origin: 'http://127.0.0.1:8080' }, 'CROSS_ORIGIN'],
   ['Origin: null', 'POST', { origin: 'null' }, 'CROSS_ORIGIN'],
   ['Origin with a path', 'POST', { origin: `http://${self}/x` }, 'CROSS_ORIGIN'],
@@ -80,7 +106,8 @@ for (const [name, method, headers, code] of calls) {
 }
 
 test('a foreign Host is refused before anything else, except for the probes', (t) => {
-  const refusal = (path: string, method = 'GET') => browserRefusal({ method, path, headers: { host: 'evil.example' } }, loopback)?.code;
+  const refusal = (path: string, method = 'GET') =>
+    browserRefusal({ method, path, headers: { host: 'evil.example' } }, loopback)?.code;
   t.is(refusal('/status'), 'HOST_NOT_ALLOWED');
   t.is(refusal('/pools/web/failover', 'POST'), 'HOST_NOT_ALLOWED');
   t.is(refusal('/healthz'), undefined);

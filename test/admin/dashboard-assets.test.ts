@@ -8,13 +8,23 @@ import { repoRoot } from '../helpers/process.ts';
 
 // The dashboard's scripts and styles come from the admin port itself: no CDN, a strict CSP.
 
-const setup = (t: Parameters<typeof startGateway>[0]) => startGateway(t, { pools: { web: { policy: 'round-robin', nodes: [{ url: 'http://127.0.0.1:9' }], health: false } }, routes: [{ path: '/', pool: 'web' }] });
+const setup = (t: Parameters<typeof startGateway>[0]) =>
+  startGateway(t, {
+    pools: { web: { policy: 'round-robin', nodes: [{ url: 'http://127.0.0.1:9' }], health: false } },
+    routes: [{ path: '/', pool: 'web' }],
+  });
 
 test('every script and stylesheet the page and its modules load is served by the admin port', async (t) => {
   const { adminUrl } = await setup(t);
   const page = await request(`${adminUrl}/`);
-  const referenced = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((ref) => !ref.startsWith('data:'));
-  t.deepEqual(referenced.filter((ref) => /^[a-z]+:|^\/\//i.test(ref)), [], 'nothing from another origin');
+  const referenced = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)]
+    .map((m) => m[1]!)
+    .filter((ref) => !ref.startsWith('data:'));
+  t.deepEqual(
+    referenced.filter((ref) => /^[a-z]+:|^\/\//i.test(ref)),
+    [],
+    'nothing from another origin',
+  );
   t.true(referenced.includes('assets/uplot.js') && referenced.includes('assets/dashboard-traffic.js'));
   const queue = [...referenced];
   const seen = new Set<string>();
@@ -27,9 +37,14 @@ test('every script and stylesheet the page and its modules load is served by the
     t.regex(String(reply.headers['content-type']), ref.endsWith('.css') ? /^text\/css/ : /^text\/javascript/, ref);
     t.is(reply.headers['x-content-type-options'], 'nosniff');
     // ES module imports are relative to the module: follow them.
-    for (const [, imported] of reply.body.matchAll(/^import .* from '\.\/([^']+)';$/gm)) queue.push(`assets/${imported}`);
+    for (const [, imported] of reply.body.matchAll(/^import .* from '\.\/([^']+)';$/gm))
+      queue.push(`assets/${imported}`);
   }
-  t.true(seen.has('assets/dashboard-charts.js') && seen.has('assets/dashboard-timeline.js') && seen.has('assets/dashboard-util.js'));
+  t.true(
+    seen.has('assets/dashboard-charts.js') &&
+      seen.has('assets/dashboard-timeline.js') &&
+      seen.has('assets/dashboard-util.js'),
+  );
 });
 
 test('uPlot is served from its npm package, pinned to an exact version, and revalidated with an ETag', async (t) => {
@@ -68,5 +83,6 @@ test('with tokenForReads the assets stay open (they hold no data; the page could
   });
   t.is((await request(`${adminUrl}/assets/uplot.js`)).status, 200);
   t.is((await request(`${adminUrl}/assets/dashboard-traffic.js`)).status, 200);
-  for (const path of ['/', '/series', '/timeline', '/status']) t.is((await request(`${adminUrl}${path}`)).status, 401, path);
+  for (const path of ['/', '/series', '/timeline', '/status'])
+    t.is((await request(`${adminUrl}${path}`)).status, 401, path);
 });

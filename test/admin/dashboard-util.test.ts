@@ -6,17 +6,27 @@ interface Doc {
   from: number;
   step: number;
   points: number;
-  pools: Record<string, { pool: Record<string, Array<number | null>>; nodes: Record<string, Record<string, Array<number | null>>> }>;
+  pools: Record<
+    string,
+    { pool: Record<string, Array<number | null>>; nodes: Record<string, Record<string, Array<number | null>>> }
+  >;
 }
 // A browser module without types: loaded by URL so the compiler does not look for declarations.
 const moduleUrl = new URL('../../src/admin/dashboard-util.js', import.meta.url).href;
-const { mergeSeries } = (await import(moduleUrl)) as { mergeSeries: (held: Doc | null, doc: Doc, keep?: number) => Doc };
+const { mergeSeries } = (await import(moduleUrl)) as {
+  mergeSeries: (held: Doc | null, doc: Doc, keep?: number) => Doc;
+};
 
 const doc = (fromSecond: number, requests: number[], nodes: Record<string, number[]> = {}): Doc => ({
   from: fromSecond * 1000,
   step: 1000,
   points: requests.length,
-  pools: { web: { pool: { requests }, nodes: Object.fromEntries(Object.entries(nodes).map(([id, values]) => [id, { requests: values }])) } },
+  pools: {
+    web: {
+      pool: { requests },
+      nodes: Object.fromEntries(Object.entries(nodes).map(([id, values]) => [id, { requests: values }])),
+    },
+  },
 });
 
 test('the first document is taken whole; later ones overwrite the seconds they repeat and add the new ones', (t) => {

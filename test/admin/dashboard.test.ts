@@ -27,7 +27,16 @@ const steadyHealth = { path: '/', interval: '100ms', timeout: '500ms', rise: 1, 
 async function openBrowser(t: ExecutionContext): Promise<Browser> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   t.teardown(() => browser.close());
   return browser;
@@ -74,21 +83,37 @@ async function waitForText(locator: Locator, expected: string | RegExp, timeoutM
       last = (await locator.first().textContent()) ?? '';
       if (matches(last)) return last;
     }
-    if (Date.now() >= until) throw new Error(`${String(locator)}: expected ${String(expected)} within ${timeoutMs} ms, last saw ${JSON.stringify(last)}`);
+    if (Date.now() >= until)
+      throw new Error(
+        `${String(locator)}: expected ${String(expected)} within ${timeoutMs} ms, last saw ${JSON.stringify(last)}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
-const nodeRow = (page: Page, pool: string, node: string) => page.locator(`tr[data-pool="${pool}"][data-node="${node}"]`);
-const nodeField = (page: Page, pool: string, node: string, field: string) => nodeRow(page, pool, node).locator(`[data-field="${field}"]`);
-const poolField = (page: Page, pool: string, field: string) => page.locator(`section[data-pool="${pool}"] [data-field="${field}"]`);
-const eventEntry = (page: Page, type: string, node: string) => page.locator(`#events li[data-event-type="${type}"][data-node="${node}"]`);
+const nodeRow = (page: Page, pool: string, node: string) =>
+  page.locator(`tr[data-pool="${pool}"][data-node="${node}"]`);
+const nodeField = (page: Page, pool: string, node: string, field: string) =>
+  nodeRow(page, pool, node).locator(`[data-field="${field}"]`);
+const poolField = (page: Page, pool: string, field: string) =>
+  page.locator(`section[data-pool="${pool}"] [data-field="${field}"]`);
+const eventEntry = (page: Page, type: string, node: string) =>
+  page.locator(`#events li[data-event-type="${type}"][data-node="${node}"]`);
 
 browserTest('shows both nodes up, then a closed upstream as down with a health event in the feed', async (t) => {
   t.timeout(30_000);
   const [a, b] = await upstreams(t, 'a', 'b');
   const { adminUrl, gateway } = await startGateway(t, {
-    pools: { web: { policy: 'round-robin', nodes: [{ url: a!.url, id: 'a' }, { url: b!.url, id: 'b' }], health: fastHealth } },
+    pools: {
+      web: {
+        policy: 'round-robin',
+        nodes: [
+          { url: a!.url, id: 'a' },
+          { url: b!.url, id: 'b' },
+        ],
+        health: fastHealth,
+      },
+    },
     routes: [{ path: '/', pool: 'web' }],
   });
 
@@ -151,7 +176,10 @@ browserTest('Failover asks for the admin token, then shows the new active node a
   t.like(status(), { active: 'standby', epoch: 2 });
   await page.locator('#messages .msg.ok').first().waitFor({ timeout: WAIT_MS });
   // Promotion events name the pool and carry from/to (no node).
-  await waitForText(page.locator('#events li[data-event-type="promotion"][data-pool="db"]'), /primary\s*→\s*standby\s*\(epoch 2\)/);
+  await waitForText(
+    page.locator('#events li[data-event-type="promotion"][data-pool="db"]'),
+    /primary\s*→\s*standby\s*\(epoch 2\)/,
+  );
   t.is(await nodeRow(page, 'db', 'standby').getAttribute('data-active'), 'true');
 
   // A refused failover (to a node that is down) shows the API's error, and the token is
@@ -160,7 +188,10 @@ browserTest('Failover asks for the admin token, then shows the new active node a
   await waitForText(nodeField(page, 'db', 'primary', 'health'), 'down');
   await page.locator('section[data-pool="db"] select[data-field="failover-target"]').selectOption('primary');
   await page.locator('section[data-pool="db"] button[data-action="failover"]').click();
-  await waitForText(page.locator('#messages .msg.error').first(), /FAILOVER_REFUSED \(HTTP 409\): The failover could not be applied — primary is down/);
+  await waitForText(
+    page.locator('#messages .msg.error').first(),
+    /FAILOVER_REFUSED \(HTTP 409\): The failover could not be applied — primary is down/,
+  );
   t.is(dialogs.length, 1);
   t.like(status(), { active: 'standby', epoch: 2 });
   t.deepEqual(problems, []);
@@ -171,7 +202,16 @@ browserTest('Drain asks for the token, shows the node drained with a drain event
   const [a, b] = await upstreams(t, 'a', 'b');
   const { adminUrl, gateway } = await startGateway(t, {
     admin: { port: 0, token: TOKEN },
-    pools: { web: { policy: 'round-robin', nodes: [{ url: a!.url, id: 'a' }, { url: b!.url, id: 'b' }], health: fastHealth } },
+    pools: {
+      web: {
+        policy: 'round-robin',
+        nodes: [
+          { url: a!.url, id: 'a' },
+          { url: b!.url, id: 'b' },
+        ],
+        health: fastHealth,
+      },
+    },
     routes: [{ path: '/', pool: 'web' }],
   });
 
@@ -196,57 +236,68 @@ browserTest('Drain asks for the token, shows the node drained with a drain event
   t.deepEqual(problems, []);
 });
 
-browserTest('with tokenForReads, /?token= opens the page, which then reads the status and events with it', async (t) => {
-  t.timeout(30_000);
-  const [a] = await upstreams(t, 'a');
-  const { adminUrl } = await startGateway(t, {
-    admin: { port: 0, token: TOKEN, tokenForReads: true },
-    pools: { web: { policy: 'round-robin', nodes: [{ url: a!.url, id: 'a' }], health: fastHealth } },
-    routes: [{ path: '/', pool: 'web' }],
-  });
-  t.is((await request(`${adminUrl}/status`)).status, 401);
+browserTest(
+  'with tokenForReads, /?token= opens the page, which then reads the status and events with it',
+  async (t) => {
+    t.timeout(30_000);
+    const [a] = await upstreams(t, 'a');
+    const { adminUrl } = await startGateway(t, {
+      admin: { port: 0, token: TOKEN, tokenForReads: true },
+      pools: { web: { policy: 'round-robin', nodes: [{ url: a!.url, id: 'a' }], health: fastHealth } },
+      routes: [{ path: '/', pool: 'web' }],
+    });
+    t.is((await request(`${adminUrl}/status`)).status, 401);
 
-  const { page, problems, dialogs } = await openDashboard(t, `${adminUrl}/?token=${TOKEN}`);
-  await waitForText(nodeField(page, 'web', 'a', 'health'), 'up');
-  t.false(page.url().includes(TOKEN), 'the token is removed from the address bar');
-  await eventEntry(page, 'health', 'a').first().waitFor({ timeout: WAIT_MS });
-  await waitForText(page.locator('[data-field="stream"]'), 'live');
-  t.is(dialogs.length, 0);
-  t.deepEqual(problems, []);
-});
+    const { page, problems, dialogs } = await openDashboard(t, `${adminUrl}/?token=${TOKEN}`);
+    await waitForText(nodeField(page, 'web', 'a', 'health'), 'up');
+    t.false(page.url().includes(TOKEN), 'the token is removed from the address bar');
+    await eventEntry(page, 'health', 'a').first().waitFor({ timeout: WAIT_MS });
+    await waitForText(page.locator('[data-field="stream"]'), 'live');
+    t.is(dialogs.length, 0);
+    t.deepEqual(problems, []);
+  },
+);
 
-browserTest('when GET /status answers 401, the page asks for the token and uses it for /status and /events', async (t) => {
-  t.timeout(30_000);
-  const [a] = await upstreams(t, 'a');
-  const { adminUrl } = await startGateway(t, {
-    admin: { port: 0, token: TOKEN, tokenForReads: true },
-    pools: { web: { policy: 'round-robin', nodes: [{ url: a!.url, id: 'a' }], health: fastHealth } },
-    routes: [{ path: '/', pool: 'web' }],
-  });
-  const browser = await openBrowser(t);
-  const page = await browser.newPage();
-  const dialogs: Dialog[] = [];
-  const eventUrls: string[] = [];
-  const statusAuth: Array<string | undefined> = [];
-  page.on('dialog', (dialog) => {
-    dialogs.push(dialog);
-    void dialog.accept(TOKEN);
-  });
-  page.on('request', (req) => {
-    const path = new URL(req.url()).pathname;
-    if (path === '/events') eventUrls.push(req.url());
-    if (path === '/status') statusAuth.push(req.headers().authorization);
-  });
-  // Only the page itself is fetched with the token (as if the operator's proxy added it).
-  await page.route(`${adminUrl}/`, async (route) => {
-    await route.fulfill({ response: await route.fetch({ headers: { ...route.request().headers(), authorization: `Bearer ${TOKEN}` } }) });
-  });
-  await page.goto(`${adminUrl}/`);
-  await waitForText(nodeField(page, 'web', 'a', 'health'), 'up');
-  await eventEntry(page, 'health', 'a').first().waitFor({ timeout: WAIT_MS });
-  t.is(dialogs.length, 1);
-  t.is(dialogs[0]!.type(), 'prompt');
-  t.is(statusAuth[0], undefined, 'the first read goes without a token');
-  t.is(statusAuth.at(-1), `Bearer ${TOKEN}`);
-  t.true(eventUrls.some((u) => new URL(u).searchParams.get('token') === TOKEN), 'EventSource passes ?token=');
-});
+browserTest(
+  'when GET /status answers 401, the page asks for the token and uses it for /status and /events',
+  async (t) => {
+    t.timeout(30_000);
+    const [a] = await upstreams(t, 'a');
+    const { adminUrl } = await startGateway(t, {
+      admin: { port: 0, token: TOKEN, tokenForReads: true },
+      pools: { web: { policy: 'round-robin', nodes: [{ url: a!.url, id: 'a' }], health: fastHealth } },
+      routes: [{ path: '/', pool: 'web' }],
+    });
+    const browser = await openBrowser(t);
+    const page = await browser.newPage();
+    const dialogs: Dialog[] = [];
+    const eventUrls: string[] = [];
+    const statusAuth: Array<string | undefined> = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog);
+      void dialog.accept(TOKEN);
+    });
+    page.on('request', (req) => {
+      const path = new URL(req.url()).pathname;
+      if (path === '/events') eventUrls.push(req.url());
+      if (path === '/status') statusAuth.push(req.headers().authorization);
+    });
+    // Only the page itself is fetched with the token (as if the operator's proxy added it).
+    await page.route(`${adminUrl}/`, async (route) => {
+      await route.fulfill({
+        response: await route.fetch({ headers: { ...route.request().headers(), authorization: `Bearer ${TOKEN}` } }),
+      });
+    });
+    await page.goto(`${adminUrl}/`);
+    await waitForText(nodeField(page, 'web', 'a', 'health'), 'up');
+    await eventEntry(page, 'health', 'a').first().waitFor({ timeout: WAIT_MS });
+    t.is(dialogs.length, 1);
+    t.is(dialogs[0]!.type(), 'prompt');
+    t.is(statusAuth[0], undefined, 'the first read goes without a token');
+    t.is(statusAuth.at(-1), `Bearer ${TOKEN}`);
+    t.true(
+      eventUrls.some((u) => new URL(u).searchParams.get('token') === TOKEN),
+      'EventSource passes ?token=',
+    );
+  },
+);

@@ -8,12 +8,29 @@ test('the event history keeps 15 minutes of pool events, bounded per pool, and s
   history.add({ type: 'store', time: 1000, instance: 'gw', reason: 'connected' }, 1);
   history.add({ type: 'reload', time: 1000, instance: 'gw', reason: 'reloaded' }, 2);
   t.deepEqual(history.events('web'), [], 'events without a pool are not kept');
-  for (let i = 0; i < 5; i++) history.add({ type: 'breaker', pool: 'web', node: 'a', to: 'open', time: 2000 + i, instance: 'gw', reason: 'x' }, 10 + i);
-  t.deepEqual(history.events('web').map((e) => e.seq), [12, 13, 14]);
+  for (let i = 0; i < 5; i++)
+    history.add(
+      { type: 'breaker', pool: 'web', node: 'a', to: 'open', time: 2000 + i, instance: 'gw', reason: 'x' },
+      10 + i,
+    );
+  t.deepEqual(
+    history.events('web').map((e) => e.seq),
+    [12, 13, 14],
+  );
   t.is(history.completeFrom('web'), 2001, 'complete from the newest dropped event on');
   t.is(history.completeFrom('api'), 1000, 'a pool that lost nothing: complete since start');
-  history.add({ type: 'drain', pool: 'web', node: 'a', to: 'draining', time: 2005 + HISTORY_MS, instance: 'gw', reason: 'x' }, 20);
-  t.deepEqual(history.events('web').map((e) => e.seq), [20], 'older than 15 minutes: dropped');
-  history.add({ type: 'drain', pool: 'api', node: 'x', to: 'draining', time: 2006 + 2 * HISTORY_MS, instance: 'gw', reason: 'x' }, 21);
+  history.add(
+    { type: 'drain', pool: 'web', node: 'a', to: 'draining', time: 2005 + HISTORY_MS, instance: 'gw', reason: 'x' },
+    20,
+  );
+  t.deepEqual(
+    history.events('web').map((e) => e.seq),
+    [20],
+    'older than 15 minutes: dropped',
+  );
+  history.add(
+    { type: 'drain', pool: 'api', node: 'x', to: 'draining', time: 2006 + 2 * HISTORY_MS, instance: 'gw', reason: 'x' },
+    21,
+  );
   t.deepEqual(history.events('web'), [], 'a pool without events for 15 minutes is forgotten');
 });

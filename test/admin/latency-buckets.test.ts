@@ -7,7 +7,8 @@ test('40 buckets, two per doubling from 0.1 ms, the last one open-ended above ~5
   t.is(latencyBounds[0], 0.1);
   t.is(latencyBounds[2], 0.2);
   t.true(Math.abs(latencyBounds[38]! - 52428.8) < 1e-6);
-  for (let i = 1; i < latencyBounds.length; i++) t.true(Math.abs(latencyBounds[i]! / latencyBounds[i - 1]! - Math.SQRT2) < 1e-9);
+  for (let i = 1; i < latencyBounds.length; i++)
+    t.true(Math.abs(latencyBounds[i]! / latencyBounds[i - 1]! - Math.SQRT2) < 1e-9);
 });
 
 const cases: Array<[number, number]> = [
@@ -57,7 +58,10 @@ for (const [name, samples] of distributions) {
     for (const q of [0.5, 0.9, 0.99]) {
       const exact = sorted[Math.ceil(q * sorted.length) - 1]!;
       const estimate = latencyQuantile(counts, 0, q)!;
-      t.true(Math.abs(estimate - exact) / exact <= 0.2, `q${q}: estimate ${estimate.toFixed(3)} vs exact ${exact.toFixed(3)}`);
+      t.true(
+        Math.abs(estimate - exact) / exact <= 0.2,
+        `q${q}: estimate ${estimate.toFixed(3)} vs exact ${exact.toFixed(3)}`,
+      );
     }
   });
 }

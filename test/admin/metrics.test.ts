@@ -8,7 +8,8 @@ import { eventually, request } from '../helpers/http.ts';
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
 }
@@ -21,7 +22,10 @@ test('metrics after traffic: requests, latency, attempts and retries, health, br
     pools: {
       web: {
         policy: 'round-robin',
-        nodes: [{ url: a.url, id: 'a' }, { url: `http://127.0.0.1:${dead}`, id: 'dead' }],
+        nodes: [
+          { url: a.url, id: 'a' },
+          { url: `http://127.0.0.1:${dead}`, id: 'dead' },
+        ],
         health: false,
       },
     },
@@ -34,8 +38,16 @@ test('metrics after traffic: requests, latency, attempts and retries, health, br
   const text = reply.body;
   t.is(sample(text, 'baton_requests_total', { route: 'all', pool: 'web', status_class: '2xx' }), 6);
   t.is(sample(text, 'baton_request_duration_seconds_count', { route: 'all', pool: 'web' }), 6);
-  t.is(sample(text, 'baton_upstream_attempts_total', { node: 'dead', outcome: 'connect', retry: 'false' }), 1, 'the one request that met the dead node');
-  t.is(sample(text, 'baton_upstream_attempts_total', { node: 'a', outcome: 'ok', retry: 'true' }), 1, 'and was retried on a');
+  t.is(
+    sample(text, 'baton_upstream_attempts_total', { node: 'dead', outcome: 'connect', retry: 'false' }),
+    1,
+    'the one request that met the dead node',
+  );
+  t.is(
+    sample(text, 'baton_upstream_attempts_total', { node: 'a', outcome: 'ok', retry: 'true' }),
+    1,
+    'and was retried on a',
+  );
   t.is(sample(text, 'baton_node_health', { node: 'dead', scope: 'local', state: 'down' }), 1);
   t.is(sample(text, 'baton_node_health', { node: 'a', scope: 'effective', state: 'up' }), 1);
   t.is(sample(text, 'baton_breaker_state', { node: 'a', state: 'closed' }), 1);
@@ -54,7 +66,10 @@ test('metrics of an active-passive pool: failovers and the epoch', async (t) => 
     pools: {
       db: {
         policy: hotStandby({ failbackDelay: '1h' }),
-        nodes: [{ url: primary.url, id: 'primary' }, { url: standby.url, id: 'standby', tier: 1 }],
+        nodes: [
+          { url: primary.url, id: 'primary' },
+          { url: standby.url, id: 'standby', tier: 1 },
+        ],
         health: false,
       },
     },

@@ -1,7 +1,13 @@
 import test from 'ava';
 import { latencyBucket } from '../../src/admin/latency-buckets.ts';
 import { describeWindow } from '../../src/admin/series-view.ts';
-import { addHistograms, emptySeries, mergeWindows, type RawSeries, type RawWindow } from '../../src/admin/series-window.ts';
+import {
+  addHistograms,
+  emptySeries,
+  mergeWindows,
+  type RawSeries,
+  type RawWindow,
+} from '../../src/admin/series-window.ts';
 import { TrafficSeries } from '../../src/admin/traffic-series.ts';
 import type { PoolSet } from '../../src/pool/pool-set.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
@@ -12,12 +18,28 @@ function series(values: Partial<Record<keyof RawSeries, unknown[]>>, points: num
   return { ...emptySeries(points), ...values } as RawSeries;
 }
 
-const win = (from: number, points: number, pools: RawWindow['pools']): RawWindow => ({ from, points, latencyBuckets: 40, pools });
+const win = (from: number, points: number, pools: RawWindow['pools']): RawWindow => ({
+  from,
+  points,
+  latencyBuckets: 40,
+  pools,
+});
 
 test('merging adds counters point by point over the union of the windows, and keeps every pool and node', (t) => {
   const worker1 = win(100, 3, {
     web: {
-      pool: series({ requests: [1, 2, 3], inflight: [1, 1, 0], latency: [[5, 1], [5, 2], [6, 3]] }, 3),
+      pool: series(
+        {
+          requests: [1, 2, 3],
+          inflight: [1, 1, 0],
+          latency: [
+            [5, 1],
+            [5, 2],
+            [6, 3],
+          ],
+        },
+        3,
+      ),
       nodes: { a: series({ attempts: [1, 2, 3] }, 3) },
     },
   });
@@ -34,7 +56,12 @@ test('merging adds counters point by point over the union of the windows, and ke
   const web = merged.pools.web!;
   t.deepEqual(web.pool.requests, [1, 12, 23, 30]);
   t.deepEqual(web.pool.inflight, [1, 3, 2, 2]);
-  t.deepEqual(web.pool.latency, [[5, 1], [5, 2, 6, 10], [6, 3], [7, 30]]);
+  t.deepEqual(web.pool.latency, [
+    [5, 1],
+    [5, 2, 6, 10],
+    [6, 3],
+    [7, 30],
+  ]);
   t.deepEqual(web.nodes.a!.attempts, [1, 2, 3, 0]);
   t.deepEqual(web.nodes.b!.attempts, [0, 10, 20, 30]);
   t.deepEqual(web.nodes.b!.failedAttempts, [0, 0, 1, 0]);
@@ -44,7 +71,21 @@ test('merging adds counters point by point over the union of the windows, and ke
 
 test('merging is order-independent; one window merges to itself; none to an empty window', (t) => {
   const a = win(10, 2, { p: { pool: series({ requests: [1, 2], latency: [[3, 1], []] }, 2), nodes: {} } });
-  const b = win(11, 2, { p: { pool: series({ requests: [5, 5], latency: [[1, 2], [3, 4]] }, 2), nodes: {} } });
+  const b = win(11, 2, {
+    p: {
+      pool: series(
+        {
+          requests: [5, 5],
+          latency: [
+            [1, 2],
+            [3, 4],
+          ],
+        },
+        2,
+      ),
+      nodes: {},
+    },
+  });
   t.deepEqual(mergeWindows([a, b]), mergeWindows([b, a]));
   t.deepEqual(mergeWindows([a]), a);
   t.deepEqual(mergeWindows([]), { from: 0, points: 0, latencyBuckets: 40, pools: {} });
@@ -60,7 +101,18 @@ test('sparse histograms add bucket by bucket, in bucket order', (t) => {
 });
 
 function fakePools(): () => PoolSet {
-  const set = { all: () => [{ name: 'web', nodes: [{ id: 'a', inflight: 0 }, { id: 'b', inflight: 0 }] }], get: () => undefined };
+  const set = {
+    all: () => [
+      {
+        name: 'web',
+        nodes: [
+          { id: 'a', inflight: 0 },
+          { id: 'b', inflight: 0 },
+        ],
+      },
+    ],
+    get: () => undefined,
+  };
   return () => set as unknown as PoolSet;
 }
 
@@ -76,7 +128,20 @@ test('two workers that each saw half of the traffic merge into what one process 
       const failed = i % 7 === 0;
       for (const target of [worker, whole!]) {
         target.onAttempt('web', node, failed ? { kind: 'reset', latencyMs: ms, failed: true } : ok(ms), false);
-        target.onRequest({ requestId: '', method: 'GET', path: '/', client: '', route: 'r', pool: 'web', node, attempts: 1, status: failed ? 502 : 200, error: undefined, aborted: false, durationMs: ms });
+        target.onRequest({
+          requestId: '',
+          method: 'GET',
+          path: '/',
+          client: '',
+          route: 'r',
+          pool: 'web',
+          node,
+          attempts: 1,
+          status: failed ? 502 : 200,
+          error: undefined,
+          aborted: false,
+          durationMs: ms,
+        });
       }
     }
     for (const clock of clocks) clock.advance(1000);
@@ -94,7 +159,18 @@ test('the served view: rates as counts per second, shares in %, quantiles in ms,
   const tenMs = latencyBucket(10);
   const raw = win(1000, 2, {
     web: {
-      pool: series({ requests: [0, 4], responses5xx: [0, 1], attempts: [0, 5], failedAttempts: [0, 1], retries: [0, 1], inflight: [0, 2], latency: [[], [tenMs, 4]] }, 2),
+      pool: series(
+        {
+          requests: [0, 4],
+          responses5xx: [0, 1],
+          attempts: [0, 5],
+          failedAttempts: [0, 1],
+          retries: [0, 1],
+          inflight: [0, 2],
+          latency: [[], [tenMs, 4]],
+        },
+        2,
+      ),
       nodes: {},
     },
   });

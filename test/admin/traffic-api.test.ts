@@ -13,16 +13,30 @@ const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 // (a closed node is still caught at once: its connections are refused).
 const fastHealth = { path: '/', interval: '100ms', timeout: '1s', rise: 1, fall: 3 };
 
-async function webGateway(t: Parameters<typeof startGateway>[0], admin: object = { port: 0 }, health: object | false = fastHealth) {
+async function webGateway(
+  t: Parameters<typeof startGateway>[0],
+  admin: object = { port: 0 },
+  health: object | false = fastHealth,
+) {
   const a = await startUpstream('a');
   const b = await startUpstream('b');
   t.teardown(() => Promise.all([a.close(), b.close()]));
   const running = await startGateway(t, {
     admin,
-    pools: { web: { policy: 'round-robin', nodes: [{ url: a.url, id: 'a' }, { url: b.url, id: 'b' }], health } },
+    pools: {
+      web: {
+        policy: 'round-robin',
+        nodes: [
+          { url: a.url, id: 'a' },
+          { url: b.url, id: 'b' },
+        ],
+        health,
+      },
+    },
     routes: [{ path: '/', pool: 'web' }],
   });
-  if (health) await eventually(() => running.gateway.status().pools.web!.nodes.every((node) => node.health === 'up'), 5000);
+  if (health)
+    await eventually(() => running.gateway.status().pools.web!.nodes.every((node) => node.health === 'up'), 5000);
   return { a, b, ...running };
 }
 
@@ -34,10 +48,14 @@ test('GET /series: per-second requests, failed attempts and retries of the pool 
   for (let i = 0; i < 10; i++) t.is((await request(`${url}/x`)).status, 200, 'the dead node is retried around');
 
   let doc: SeriesDocument | undefined;
-  await eventually(async () => {
-    doc = (await request(`${adminUrl}/series?pool=web&window=1m`)).json<SeriesDocument>();
-    return sum(doc.pools.web!.pool.requests) === 20;
-  }, 4000, 100);
+  await eventually(
+    async () => {
+      doc = (await request(`${adminUrl}/series?pool=web&window=1m`)).json<SeriesDocument>();
+      return sum(doc.pools.web!.pool.requests) === 20;
+    },
+    4000,
+    100,
+  );
   const { pool, nodes } = doc!.pools.web!;
   t.is(doc!.points, 60);
   t.is(doc!.step, 1000);
@@ -48,7 +66,10 @@ test('GET /series: per-second requests, failed attempts and retries of the pool 
   t.true(sum(pool.retries) >= 1);
   t.is(sum(nodes.b!.failedAttempts), 0);
   const busy = pool.requests.findIndex((n) => n > 0);
-  t.true(pool.p50Ms[busy]! > 0 && pool.p99Ms[busy]! >= pool.p50Ms[busy]!, 'latency quantiles where there were requests');
+  t.true(
+    pool.p50Ms[busy]! > 0 && pool.p99Ms[busy]! >= pool.p50Ms[busy]!,
+    'latency quantiles where there were requests',
+  );
   t.is(pool.p50Ms[0], pool.requests[0] === 0 ? null : pool.p50Ms[0], 'no quantile without requests');
   t.true(pool.failedAttemptsPct.some((pct) => pct !== null && pct > 0));
   t.deepEqual(Object.keys(nodes), ['a', 'b']);
@@ -95,8 +116,14 @@ test('GET /timeline: a killed node turns down on its band, with the outage and i
   t.is(bandA!.id, 'a');
   t.is(bandA!.segments.at(-1)!.state, 'down');
   t.is(bandA!.segments.at(-1)!.to, doc.to);
-  t.true(bandA!.segments.some((segment) => segment.state === 'up'), 'it was up before');
-  t.deepEqual(bandB!.segments.map((s) => s.state).filter((s) => s !== 'unknown'), ['up']);
+  t.true(
+    bandA!.segments.some((segment) => segment.state === 'up'),
+    'it was up before',
+  );
+  t.deepEqual(
+    bandB!.segments.map((s) => s.state).filter((s) => s !== 'unknown'),
+    ['up'],
+  );
   const outage = web.outages.find((o) => o.node === 'a')!;
   t.truthy(outage);
   t.is(outage.upAt, null, 'still down');
@@ -113,16 +140,31 @@ test('GET /timeline of a hot-standby pool: the active lane follows a failover, w
   const standby = await startUpstream('standby');
   t.teardown(() => Promise.all([primary.close(), standby.close()]));
   const { adminUrl, gateway } = await startGateway(t, {
-    pools: { db: { policy: hotStandby({ failbackDelay: '1h' }), nodes: [{ url: primary.url, id: 'primary' }, { url: standby.url, id: 'standby', tier: 1 }], health: false } },
+    pools: {
+      db: {
+        policy: hotStandby({ failbackDelay: '1h' }),
+        nodes: [
+          { url: primary.url, id: 'primary' },
+          { url: standby.url, id: 'standby', tier: 1 },
+        ],
+        health: false,
+      },
+    },
     routes: [{ path: '/', pool: 'db' }],
   });
   await eventually(() => gateway.status().pools.db!.active === 'primary', 2000);
   t.is((await request(`${adminUrl}/pools/db/failover`, { method: 'POST' })).status, 200);
   const db = (await request(`${adminUrl}/timeline?pool=db`)).json<{ pools: Record<string, PoolTimeline> }>().pools.db!;
-  t.deepEqual(db.active!.map(({ node, epoch }) => ({ node, epoch })), [
-    { node: null, epoch: null },
-    { node: 'primary', epoch: 1 },
-    { node: 'standby', epoch: 2 },
-  ]);
-  t.deepEqual(db.events.filter((e) => e.type === 'promotion').map((e) => e.epoch), [1, 2]);
+  t.deepEqual(
+    db.active!.map(({ node, epoch }) => ({ node, epoch })),
+    [
+      { node: null, epoch: null },
+      { node: 'primary', epoch: 1 },
+      { node: 'standby', epoch: 2 },
+    ],
+  );
+  t.deepEqual(
+    db.events.filter((e) => e.type === 'promotion').map((e) => e.epoch),
+    [1, 2],
+  );
 });

@@ -22,7 +22,14 @@ function poolSet(live: LivePools): () => PoolSet {
 
 const START = 1_800_000_000_000; // on a second boundary
 
-function setup(live: LivePools = { web: [{ id: 'a', inflight: 0 }, { id: 'b', inflight: 0 }] }) {
+function setup(
+  live: LivePools = {
+    web: [
+      { id: 'a', inflight: 0 },
+      { id: 'b', inflight: 0 },
+    ],
+  },
+) {
   const clock = new FakeClock(START);
   const series = new TrafficSeries(poolSet(live), clock);
   return { clock, series, live };
@@ -73,7 +80,11 @@ test('requests and attempts are counted per second, per pool and per node; the c
   t.deepEqual(pool.attempts, [0, 3, 1]);
   t.deepEqual(pool.failedAttempts, [0, 2, 0]);
   t.deepEqual(pool.retries, [0, 1, 0]);
-  t.is(pool.latency[1]!.filter((_, i) => i % 2 === 1).reduce((a, b) => a + b, 0), 2, 'two request durations in second 0');
+  t.is(
+    pool.latency[1]!.filter((_, i) => i % 2 === 1).reduce((a, b) => a + b, 0),
+    2,
+    'two request durations in second 0',
+  );
   t.deepEqual(Object.keys(nodes), ['a', 'b'], 'nodes in the pool order');
   t.deepEqual(nodes.a!.attempts, [0, 1, 1]);
   t.deepEqual(nodes.a!.failedAttempts, [0, 1, 0]);
@@ -110,7 +121,11 @@ test('15 minutes are kept; an older second reads as zero once its slot is reused
   series.onRequest(record('web', 200, 1));
   clock.advance(1000);
   const later = series.window(900, 'web').pools.web!.pool.requests;
-  t.is(later.reduce((a, b) => a + b, 0), 1, 'the old second is gone, the new one counted');
+  t.is(
+    later.reduce((a, b) => a + b, 0),
+    1,
+    'the old second is gone, the new one counted',
+  );
   t.is(series.window(3600, 'web').points, 900, 'a window is at most 15 minutes');
 });
 
@@ -127,7 +142,11 @@ test('a removed node keeps its history for 15 minutes, then is forgotten', (t) =
 
 test('window() without a pool covers every pool; an unknown pool is absent', (t) => {
   const { clock, series } = setup({ web: [{ id: 'a', inflight: 0 }], api: [{ id: 'x', inflight: 2 }] });
-  t.deepEqual(Object.keys(series.window(10).pools).sort(), ['api', 'web'], 'configured pools before any traffic or sample');
+  t.deepEqual(
+    Object.keys(series.window(10).pools).sort(),
+    ['api', 'web'],
+    'configured pools before any traffic or sample',
+  );
   t.deepEqual(Object.keys(series.window(10, 'api').pools.api!.nodes), ['x']);
   clock.advance(1500);
   t.deepEqual(Object.keys(series.window(10).pools).sort(), ['api', 'web']);
@@ -143,22 +162,25 @@ test('stop() ends the sampling timer', (t) => {
   t.is(clock.pending, 0);
 });
 
-test.serial('constant memory: about 170 KB of typed arrays per pool and per node, and nothing more however much traffic', (t) => {
-  const { clock, series } = setup({ web: [] });
-  series.onRequest(record('web', 200, 1)); // the pool's ring
-  const before = process.memoryUsage().arrayBuffers;
-  series.onAttempt('web', 'new-node', ok(1), false); // one more ring
-  const perRing = process.memoryUsage().arrayBuffers - before;
-  t.true(perRing > 150_000 && perRing < 200_000, `${perRing} bytes for a node`);
-  const settled = process.memoryUsage().arrayBuffers;
-  for (let second = 0; second < 2000; second++) {
-    for (let i = 0; i < 50; i++) {
-      series.onAttempt('web', 'new-node', ok(i), i % 10 === 0);
-      series.onRequest(record('web', i % 20 === 0 ? 503 : 200, i));
+test.serial(
+  'constant memory: about 170 KB of typed arrays per pool and per node, and nothing more however much traffic',
+  (t) => {
+    const { clock, series } = setup({ web: [] });
+    series.onRequest(record('web', 200, 1)); // the pool's ring
+    const before = process.memoryUsage().arrayBuffers;
+    series.onAttempt('web', 'new-node', ok(1), false); // one more ring
+    const perRing = process.memoryUsage().arrayBuffers - before;
+    t.true(perRing > 150_000 && perRing < 200_000, `${perRing} bytes for a node`);
+    const settled = process.memoryUsage().arrayBuffers;
+    for (let second = 0; second < 2000; second++) {
+      for (let i = 0; i < 50; i++) {
+        series.onAttempt('web', 'new-node', ok(i), i % 10 === 0);
+        series.onRequest(record('web', i % 20 === 0 ? 503 : 200, i));
+      }
+      clock.advance(1000);
     }
-    clock.advance(1000);
-  }
-  const grown = process.memoryUsage().arrayBuffers - settled;
-  t.true(grown < 10_000, `typed arrays grew by ${grown} bytes over 2000 seconds of traffic`);
-  series.stop();
-});
+    const grown = process.memoryUsage().arrayBuffers - settled;
+    t.true(grown < 10_000, `typed arrays grew by ${grown} bytes over 2000 seconds of traffic`);
+    series.stop();
+  },
+);

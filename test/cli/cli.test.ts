@@ -36,11 +36,14 @@ test('baton check: every problem on its own line with its path, exit code 1', as
   );
   const result = await run(process.execPath, [batonBin, 'check', '--config', file]);
   t.is(result.code, 1);
-  t.deepEqual(result.stderr.trim().split('\n').sort(), [
-    'pools.api.nodes[1].url: invalid URL "bad"',
-    'pools.api.retires: unknown key',
-    "routes[0].pool: unknown pool 'apii' (pools: api)",
-  ].sort());
+  t.deepEqual(
+    result.stderr.trim().split('\n').sort(),
+    [
+      'pools.api.nodes[1].url: invalid URL "bad"',
+      'pools.api.retires: unknown key',
+      "routes[0].pool: unknown pool 'apii' (pools: api)",
+    ].sort(),
+  );
 });
 
 test('baton check: a missing file or a syntax error is reported, exit code 1', async (t) => {

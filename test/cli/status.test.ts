@@ -13,8 +13,22 @@ test('baton status prints the cluster view as a table, from the admin API', asyn
   const { adminUrl, gateway } = await startGateway(t, {
     admin: { port: 0, token: 'status-token-1', tokenForReads: true },
     pools: {
-      web: { policy: 'round-robin', nodes: [{ url: a.url, id: 'web-a' }, { url: b.url, id: 'web-b', weight: 3 }], health: false },
-      db: { policy: hotStandby(), nodes: [{ url: a.url, id: 'primary' }, { url: b.url, id: 'standby', tier: 1 }], health: false },
+      web: {
+        policy: 'round-robin',
+        nodes: [
+          { url: a.url, id: 'web-a' },
+          { url: b.url, id: 'web-b', weight: 3 },
+        ],
+        health: false,
+      },
+      db: {
+        policy: hotStandby(),
+        nodes: [
+          { url: a.url, id: 'primary' },
+          { url: b.url, id: 'standby', tier: 1 },
+        ],
+        health: false,
+      },
     },
     routes: [{ path: '/', pool: 'web' }],
   });
@@ -28,9 +42,20 @@ test('baton status prints the cluster view as a table, from the admin API', asyn
   t.regex(lines[0]!, /^instance \S+ +store memory \(connected\)/);
   t.true(lines.some((l) => /^pool web \(round-robin\)$/.test(l)));
   t.true(lines.some((l) => /^pool db \(hot-standby\) +active primary +epoch 1$/.test(l)));
-  t.true(lines.some((l) => /^\* primary +0 +1 +unknown/.test(l)), 'the active node is starred');
+  t.true(
+    lines.some((l) => /^\* primary +0 +1 +unknown/.test(l)),
+    'the active node is starred',
+  );
   t.true(lines.some((l) => /^ {2}web-b +0 +3 +unknown +unknown +unknown +closed +0/.test(l)));
-  const json = await run(process.execPath, [batonBin, 'status', '--admin', adminUrl, '--token', 'status-token-1', '--json']);
+  const json = await run(process.execPath, [
+    batonBin,
+    'status',
+    '--admin',
+    adminUrl,
+    '--token',
+    'status-token-1',
+    '--json',
+  ]);
   t.is(JSON.parse(json.stdout).pools.db.epoch, 1);
 });
 
@@ -45,7 +70,10 @@ test('renderStatus: columns line up, draining and disconnected stores are visibl
     instance: 'gw-1',
     store: 'redis',
     storeConnected: false,
-    instances: [{ id: 'gw-1', startedAt: 0, lastSeen: 0, self: true }, { id: 'gw-2', startedAt: 0, lastSeen: 0, self: false }],
+    instances: [
+      { id: 'gw-1', startedAt: 0, lastSeen: 0, self: true },
+      { id: 'gw-2', startedAt: 0, lastSeen: 0, self: false },
+    ],
     certificates: [],
     pools: {
       api: {
@@ -58,8 +86,42 @@ test('renderStatus: columns line up, draining and disconnected stores are visibl
         failbackAt: null,
         hedge: null,
         nodes: [
-          { id: 'n1', url: 'http://n1/', tier: 0, weight: 1, standby: null, health: 'up', local: 'up', cluster: 'up', breaker: 'closed', inflight: 12, draining: true, usable: false, upSince: 1, ejectedUntil: null, suspected: false, downVotes: [] },
-          { id: 'node-two', url: 'http://n2/', tier: 1, weight: 10, standby: null, health: 'down', local: 'up', cluster: 'down', breaker: 'open', inflight: 0, draining: false, usable: false, upSince: null, ejectedUntil: null, suspected: false, downVotes: ['gw-2'] },
+          {
+            id: 'n1',
+            url: 'http://n1/',
+            tier: 0,
+            weight: 1,
+            standby: null,
+            health: 'up',
+            local: 'up',
+            cluster: 'up',
+            breaker: 'closed',
+            inflight: 12,
+            draining: true,
+            usable: false,
+            upSince: 1,
+            ejectedUntil: null,
+            suspected: false,
+            downVotes: [],
+          },
+          {
+            id: 'node-two',
+            url: 'http://n2/',
+            tier: 1,
+            weight: 10,
+            standby: null,
+            health: 'down',
+            local: 'up',
+            cluster: 'down',
+            breaker: 'open',
+            inflight: 0,
+            draining: false,
+            usable: false,
+            upSince: null,
+            ejectedUntil: null,
+            suspected: false,
+            downVotes: ['gw-2'],
+          },
         ],
       },
     },

@@ -16,7 +16,11 @@ test.serial("quorum 'majority': one instance that cannot reach the primary does 
   });
   await eventually(() => c.status(2).nodes[0]!.local === 'down', 5000);
   await sleep(2500);
-  t.deepEqual(c.promotions.map((p) => p.length), [0, 0, 0], 'no promotion anywhere');
+  t.deepEqual(
+    c.promotions.map((p) => p.length),
+    [0, 0, 0],
+    'no promotion anywhere',
+  );
   for (let i = 0; i < 3; i++) t.like(c.status(i), { active: 'primary', epoch: 1 });
   t.is(c.status(0).nodes[0]!.cluster, 'up', 'one vote of three is not a majority');
   t.deepEqual(c.status(0).nodes[0]!.downVotes, ['gw-2']);
@@ -26,7 +30,10 @@ test.serial("quorum 'majority': one instance that cannot reach the primary does 
   await c.upstreams.primary.close();
   await eventually(() => [0, 1, 2].every((i) => c.status(i).active === 'standby'), 5000);
   await sleep(1000);
-  t.deepEqual([0, 1, 2].map((i) => c.status(i).epoch), [2, 2, 2]);
+  t.deepEqual(
+    [0, 1, 2].map((i) => c.status(i).epoch),
+    [2, 2, 2],
+  );
   t.is(c.promotions.flat().filter((p) => p.epoch === 2).length, 3, 'one promotion, seen by the three');
 });
 

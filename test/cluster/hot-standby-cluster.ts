@@ -41,7 +41,11 @@ export interface ClusterOptions {
 
 export async function hotStandbyCluster(t: ExecutionContext, options: ClusterOptions): Promise<HotStandbyCluster> {
   const redis = options.redis ?? (await startRedis(t));
-  const upstreams = { primary: await startUpstream('primary'), standby: await startUpstream('standby'), spare: await startUpstream('spare') };
+  const upstreams = {
+    primary: await startUpstream('primary'),
+    standby: await startUpstream('standby'),
+    spare: await startUpstream('spare'),
+  };
   for (const upstream of Object.values(upstreams)) t.teardown(() => upstream.close());
   const gateways: RunningGateway[] = [];
   const promotions: GatewayEvent[][] = [];
@@ -55,8 +59,21 @@ export async function hotStandbyCluster(t: ExecutionContext, options: ClusterOpt
     const running = await startGateway(
       t,
       {
-        cluster: { name: 'ct', instanceId: `gw-${gateways.length}`, redis: redis.url, heartbeatInterval: '200ms', resyncInterval: '1s', ...options.cluster },
-        pools: { db: { policy: hotStandby({ failbackDelay: '1h', ...options.policy }), nodes, health: { path: '/health', ...options.health } } },
+        cluster: {
+          name: 'ct',
+          instanceId: `gw-${gateways.length}`,
+          redis: redis.url,
+          heartbeatInterval: '200ms',
+          resyncInterval: '1s',
+          ...options.cluster,
+        },
+        pools: {
+          db: {
+            policy: hotStandby({ failbackDelay: '1h', ...options.policy }),
+            nodes,
+            health: { path: '/health', ...options.health },
+          },
+        },
         routes: [{ path: '/', pool: 'db' }],
       },
       { clock: instance.clock },
@@ -67,12 +84,20 @@ export async function hotStandbyCluster(t: ExecutionContext, options: ClusterOpt
     gateways.push(running);
     return running;
   };
-  const specs = typeof options.instances === 'number' ? Array.from({ length: options.instances }, () => ({})) : options.instances;
+  const specs =
+    typeof options.instances === 'number' ? Array.from({ length: options.instances }, () => ({})) : options.instances;
   for (const spec of specs) await add(spec);
   const status = (i: number) => gateways[i]!.gateway.status().pools.db!;
-  await eventually(() => gateways.every((g, i) => status(i).active !== null && g.gateway.status().storeConnected), 10_000);
+  await eventually(
+    () => gateways.every((g, i) => status(i).active !== null && g.gateway.status().storeConnected),
+    10_000,
+  );
   for (const seen of promotions) seen.length = 0; // from here on: promotions after the first election
   const admin = (i: number, path: string, body?: object) =>
-    request(`${gateways[i]!.adminUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+    request(`${gateways[i]!.adminUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
   return { redis, upstreams, gateways, status, promotions, admin, add };
 }

@@ -29,11 +29,17 @@ test('two gateway processes share Redis: a failover seen by one is followed by t
   const standby = await startChildUpstream(t, 'standby');
   const dir = tempDir(t);
   const file = writeFile(dir, 'gateway.config.ts', config(redis.url, primary.url, standby.url));
-  const gateways = ['a', 'b'].map((id) => launch(t, process.execPath, [batonBin, 'start', '--config', file], { env: { INSTANCE: `gw-${id}` } }));
+  const gateways = ['a', 'b'].map((id) =>
+    launch(t, process.execPath, [batonBin, 'start', '--config', file], { env: { INSTANCE: `gw-${id}` } }),
+  );
   const urls = await Promise.all(gateways.map((g) => g.waitFor(/Baton listening on (\S+)/).then((m) => m[1]!)));
   const admins = await Promise.all(gateways.map((g) => g.waitFor(/Admin API on (http:\/\/\S+) /).then((m) => m[1]!)));
   const status = async (i: number) => (await request(`${admins[i]}/status`)).json();
-  await eventually(async () => (await status(1)).pools.db.active === 'primary' && (await status(1)).instances.length === 2, 10_000, 100);
+  await eventually(
+    async () => (await status(1)).pools.db.active === 'primary' && (await status(1)).instances.length === 2,
+    10_000,
+    100,
+  );
   await primary.kill();
   t.is((await request(`${urls[0]}/x`)).json().node, 'standby');
   await eventually(async () => (await status(1)).pools.db.active === 'standby', 2000, 20);
@@ -46,7 +52,10 @@ test('two gateway processes share Redis: a failover seen by one is followed by t
   const twin = launch(t, process.execPath, [batonBin, 'start', '--config', file], { env: { INSTANCE: 'gw-a' } });
   const exit = await twin.exited();
   t.is(exit.code, 1);
-  t.regex(twin.output(), /baton: Another live gateway instance of this cluster uses the same instance id: 'gw-a' is held by a live instance/);
+  t.regex(
+    twin.output(),
+    /baton: Another live gateway instance of this cluster uses the same instance id: 'gw-a' is held by a live instance/,
+  );
   t.is((await status(0)).instances.length, 2, 'the running instance keeps its id');
   for (const g of gateways) g.child.kill('SIGTERM');
   for (const g of gateways) t.is((await g.exited()).code, 0);

@@ -20,7 +20,11 @@ test('a replica replicates, and lags while it is held', async (t) => {
   await redis.primary.cli(['SET', 'k', '2']);
   // Synchronise on the replica having *received* the write before checking it did not apply it.
   const sent = Number((await redis.primary.info('replication')).master_repl_offset);
-  await until('replica received the stream', async () => Number((await redis.replica.info('replication')).slave_read_repl_offset) >= sent, 5000);
+  await until(
+    'replica received the stream',
+    async () => Number((await redis.replica.info('replication')).slave_read_repl_offset) >= sent,
+    5000,
+  );
   t.is(await redis.replica.cli(['GET', 'k']), '1', 'held: received but not applied');
 
   await redis.releaseReplica();
@@ -74,7 +78,9 @@ test('a 3-master Redis Cluster accepts hash-tagged keys together and refuses cro
   t.timeout(60_000);
   const cluster = await startRedisCluster(t);
   t.is(cluster.nodes.length, 3);
-  const masters = (await cluster.cli(['CLUSTER', 'NODES'])).split('\n').filter((line) => line.includes('master') && /\d+-\d+/.test(line));
+  const masters = (await cluster.cli(['CLUSTER', 'NODES']))
+    .split('\n')
+    .filter((line) => line.includes('master') && /\d+-\d+/.test(line));
   t.is(masters.length, 3, 'three masters, each with a slot range');
   t.is(await cluster.cli(['MSET', '{baton:c1}active', 'a', '{baton:c1}seq', '1']), 'OK');
   t.is(await cluster.cli(['GET', '{baton:c1}seq']), '1');
@@ -83,7 +89,10 @@ test('a 3-master Redis Cluster accepts hash-tagged keys together and refuses cro
 
 test('every Redis process dies with the test process, however it dies', async (t) => {
   t.timeout(60_000);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/cluster/fixtures/orphan-redis.ts')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/cluster/fixtures/orphan-redis.ts')], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   t.teardown(() => void child.kill('SIGKILL'));
   const pids = await new Promise<number[]>((resolve, reject) => {
     let out = '';

@@ -18,7 +18,11 @@ interface Cluster {
   status(i: number): ReturnType<RunningGateway['gateway']['status']>;
 }
 
-async function cluster(t: ExecutionContext, count: number, options: { health?: object; cluster?: object; redisUrl?: (i: number, redis: RedisServer) => Promise<string> } = {}): Promise<Cluster> {
+async function cluster(
+  t: ExecutionContext,
+  count: number,
+  options: { health?: object; cluster?: object; redisUrl?: (i: number, redis: RedisServer) => Promise<string> } = {},
+): Promise<Cluster> {
   const redis = await startRedis(t);
   const primary = await startChildUpstream(t, 'primary');
   const standby = await startChildUpstream(t, 'standby');
@@ -26,7 +30,14 @@ async function cluster(t: ExecutionContext, count: number, options: { health?: o
   for (let i = 0; i < count; i++) {
     gateways.push(
       await startGateway(t, {
-        cluster: { name: 'ct', instanceId: `gw-${i}`, redis: options.redisUrl ? await options.redisUrl(i, redis) : redis.url, heartbeatInterval: '200ms', resyncInterval: '1s', ...options.cluster },
+        cluster: {
+          name: 'ct',
+          instanceId: `gw-${i}`,
+          redis: options.redisUrl ? await options.redisUrl(i, redis) : redis.url,
+          heartbeatInterval: '200ms',
+          resyncInterval: '1s',
+          ...options.cluster,
+        },
         pools: {
           db: {
             policy: hotStandby({ failbackDelay: '1h' }),
@@ -42,7 +53,10 @@ async function cluster(t: ExecutionContext, count: number, options: { health?: o
     );
   }
   const status = (i: number) => gateways[i]!.gateway.status();
-  await eventually(() => gateways.every((_, i) => status(i).pools.db!.active === 'primary' && status(i).storeConnected), 5000);
+  await eventually(
+    () => gateways.every((_, i) => status(i).pools.db!.active === 'primary' && status(i).storeConnected),
+    5000,
+  );
   return { redis, primary, standby, gateways, status };
 }
 
@@ -50,7 +64,10 @@ async function cluster(t: ExecutionContext, count: number, options: { health?: o
  * A TCP relay to Redis that, once muted, swallows everything Redis sends on subscribed
  * connections (keeping it, so a test can show what was missed); commands pass as they are.
  */
-async function subscriberRelay(t: ExecutionContext, redisUrl: string): Promise<{ url: string; mute(): void; swallowed: string[] }> {
+async function subscriberRelay(
+  t: ExecutionContext,
+  redisUrl: string,
+): Promise<{ url: string; mute(): void; swallowed: string[] }> {
   const { port } = new URL(redisUrl);
   const swallowed: string[] = [];
   let muted = false;
@@ -71,7 +88,11 @@ async function subscriberRelay(t: ExecutionContext, redisUrl: string): Promise<{
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => server.close());
-  return { url: `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`, mute: () => void (muted = true), swallowed };
+  return {
+    url: `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    mute: () => void (muted = true),
+    swallowed,
+  };
 }
 
 /** When each instance switched to `active` (performance.now()). */
@@ -85,23 +106,26 @@ function switchTimes(gateways: RunningGateway[], active: string): Array<number |
   return times;
 }
 
-test.serial('one instance detects the primary’s death; the others switch within milliseconds, same epoch', async (t) => {
-  t.timeout(30_000);
-  // Slow heartbeats, so that only the data path of the instance taking traffic can notice.
-  const c = await cluster(t, 3, { health: { interval: '5s', timeout: '1s' } });
-  const times = switchTimes(c.gateways, 'standby');
-  await c.primary.kill();
-  const reply = await request(`${c.gateways[0]!.url}/order`);
-  t.is(reply.status, 200);
-  t.is(reply.json().node, 'standby');
-  await eventually(() => times.every((time) => time !== undefined), 2000);
-  const spread = Math.max(...(times as number[])) - Math.min(...(times as number[]));
-  t.log(`all 3 instances switched within ${spread.toFixed(1)} ms of each other`);
-  t.true(spread < 100, `spread ${spread} ms`);
-  const epochs = c.gateways.map((_, i) => c.status(i).pools.db!.epoch);
-  t.deepEqual(epochs, [2, 2, 2]);
-  for (let i = 0; i < 3; i++) t.is(c.status(i).pools.db!.active, 'standby');
-});
+test.serial(
+  'one instance detects the primary’s death; the others switch within milliseconds, same epoch',
+  async (t) => {
+    t.timeout(30_000);
+    // Slow heartbeats, so that only the data path of the instance taking traffic can notice.
+    const c = await cluster(t, 3, { health: { interval: '5s', timeout: '1s' } });
+    const times = switchTimes(c.gateways, 'standby');
+    await c.primary.kill();
+    const reply = await request(`${c.gateways[0]!.url}/order`);
+    t.is(reply.status, 200);
+    t.is(reply.json().node, 'standby');
+    await eventually(() => times.every((time) => time !== undefined), 2000);
+    const spread = Math.max(...(times as number[])) - Math.min(...(times as number[]));
+    t.log(`all 3 instances switched within ${spread.toFixed(1)} ms of each other`);
+    t.true(spread < 100, `spread ${spread} ms`);
+    const epochs = c.gateways.map((_, i) => c.status(i).pools.db!.epoch);
+    t.deepEqual(epochs, [2, 2, 2]);
+    for (let i = 0; i < 3; i++) t.is(c.status(i).pools.db!.active, 'standby');
+  },
+);
 
 test.serial('Redis killed under steady traffic: zero failed requests, the loss is shown, and it heals', async (t) => {
   t.timeout(30_000);
@@ -133,22 +157,25 @@ test.serial('Redis restarted empty: instances notice, re-seed, and keep the epoc
   await eventually(() => c.status(0).pools.db!.epoch === 3 && c.status(0).pools.db!.active === 'primary', 2000);
 });
 
-test.serial('Redis paused (SIGSTOP): the stale store is flagged, no wrong failover, recovery after SIGCONT', async (t) => {
-  t.timeout(30_000);
-  const c = await cluster(t, 2);
-  const events: GatewayEvent[] = [];
-  c.gateways[0]!.gateway.events.subscribe((e) => events.push(e));
-  const load = steadyLoad(`${c.gateways[0]!.url}/x`, { rate: 100, durationMs: 2500 });
-  c.redis.pause();
-  await eventually(() => !c.status(0).storeConnected, 3000);
-  t.true(events.some((e) => e.type === 'store' && e.to === 'disconnected'));
-  t.deepEqual((await load).failures, []);
-  t.is(c.status(0).pools.db!.active, 'primary');
-  t.is(c.status(0).pools.db!.epoch, 1, 'no failover happened because Redis went quiet');
-  c.redis.resume();
-  await eventually(() => c.status(0).storeConnected && c.status(1).storeConnected, 5000);
-  t.is(c.status(1).pools.db!.epoch, 1);
-});
+test.serial(
+  'Redis paused (SIGSTOP): the stale store is flagged, no wrong failover, recovery after SIGCONT',
+  async (t) => {
+    t.timeout(30_000);
+    const c = await cluster(t, 2);
+    const events: GatewayEvent[] = [];
+    c.gateways[0]!.gateway.events.subscribe((e) => events.push(e));
+    const load = steadyLoad(`${c.gateways[0]!.url}/x`, { rate: 100, durationMs: 2500 });
+    c.redis.pause();
+    await eventually(() => !c.status(0).storeConnected, 3000);
+    t.true(events.some((e) => e.type === 'store' && e.to === 'disconnected'));
+    t.deepEqual((await load).failures, []);
+    t.is(c.status(0).pools.db!.active, 'primary');
+    t.is(c.status(0).pools.db!.epoch, 1, 'no failover happened because Redis went quiet');
+    c.redis.resume();
+    await eventually(() => c.status(0).storeConnected && c.status(1).storeConnected, 5000);
+    t.is(c.status(1).pools.db!.epoch, 1);
+  },
+);
 
 test.serial('local failover while Redis is lost, reconciled when it returns', async (t) => {
   t.timeout(30_000);
@@ -156,11 +183,17 @@ test.serial('local failover while Redis is lost, reconciled when it returns', as
   await c.redis.kill();
   await eventually(() => !c.status(0).storeConnected && !c.status(1).storeConnected, 3000);
   await c.primary.kill();
-  await eventually(() => c.status(0).pools.db!.active === 'standby' && c.status(1).pools.db!.active === 'standby', 3000);
+  await eventually(
+    () => c.status(0).pools.db!.active === 'standby' && c.status(1).pools.db!.active === 'standby',
+    3000,
+  );
   t.is((await request(`${c.gateways[0]!.url}/x`)).json().node, 'standby', 'still serving, on the standby');
   await c.redis.restart();
   await eventually(() => c.status(0).storeConnected && c.status(1).storeConnected, 5000);
-  await eventually(async () => (await c.redis.command('HGET', 'baton:{ct}:active', 'db')).includes('"active":"standby"'), 3000);
+  await eventually(
+    async () => (await c.redis.command('HGET', 'baton:{ct}:active', 'db')).includes('"active":"standby"'),
+    3000,
+  );
   t.is(c.status(0).pools.db!.epoch, c.status(1).pools.db!.epoch);
 });
 

@@ -5,7 +5,9 @@ import { problemsFor, settingsFor } from '../helpers/settings.ts';
 
 const base = () => ({
   listen: { port: 8080 },
-  pools: { api: { policy: 'round-robin', nodes: [{ url: 'http://127.0.0.1:9001' }, { url: 'http://127.0.0.1:9002' }] } },
+  pools: {
+    api: { policy: 'round-robin', nodes: [{ url: 'http://127.0.0.1:9001' }, { url: 'http://127.0.0.1:9002' }] },
+  },
   routes: [{ path: '/api', pool: 'api' }],
 });
 
@@ -53,7 +55,11 @@ const hedgeCases: Array<[string, unknown, unknown]> = [
   ['on by default: learned delay, one hedge, 5 % budget', undefined, { after: 'auto', max: 1, budget: 0.05 }],
   ['false turns it off', false, false],
   ['a set delay', { after: '50ms' }, { after: 50, max: 1, budget: 0.05 }],
-  ['a budget in percent, as a string or a number', { budget: '2.5%', max: 2 }, { after: 'auto', max: 2, budget: 0.025 }],
+  [
+    'a budget in percent, as a string or a number',
+    { budget: '2.5%', max: 2 },
+    { after: 'auto', max: 2, budget: 0.025 },
+  ],
   ['a budget as a number of percent', { budget: 10 }, { after: 'auto', max: 1, budget: 0.1 }],
 ];
 for (const [name, hedge, expected] of hedgeCases) {
@@ -128,7 +134,9 @@ const invalid: Case[] = [
   {
     name: 'duplicate node ids',
     mutate: (c) => (c.pools.api.nodes[1].url = 'http://127.0.0.1:9001'),
-    problems: ["pools.api.nodes[1].url: duplicate node id '127.0.0.1:9001' (also nodes[0]); give one of them an explicit id"],
+    problems: [
+      "pools.api.nodes[1].url: duplicate node id '127.0.0.1:9001' (also nodes[0]); give one of them an explicit id",
+    ],
   },
   {
     name: 'duplicate explicit ids',
@@ -146,12 +154,16 @@ const invalid: Case[] = [
   {
     name: 'unknown policy name',
     mutate: (c) => (c.pools.api.policy = 'fastest'),
-    problems: ["pools.api.policy: unknown policy 'fastest' (known: consistent-hash, hot-standby, least-connections, p2c-ewma, random, round-robin, weighted-round-robin)"],
+    problems: [
+      "pools.api.policy: unknown policy 'fastest' (known: consistent-hash, hot-standby, least-connections, p2c-ewma, random, round-robin, weighted-round-robin)",
+    ],
   },
   {
     name: 'unknown policy name in the object form',
     mutate: (c) => (c.pools.api.policy = { name: 'fastest' }),
-    problems: ["pools.api.policy.name: unknown policy 'fastest' (known: consistent-hash, hot-standby, least-connections, p2c-ewma, random, round-robin, weighted-round-robin)"],
+    problems: [
+      "pools.api.policy.name: unknown policy 'fastest' (known: consistent-hash, hot-standby, least-connections, p2c-ewma, random, round-robin, weighted-round-robin)",
+    ],
   },
   {
     name: 'options for a policy that takes none',
@@ -176,7 +188,9 @@ const invalid: Case[] = [
   {
     name: 'route path that requests can never have (not canonical)',
     mutate: (c) => (c.routes[0].path = '/a/../%61pi;x'),
-    problems: ["routes[0].path: expected a canonical path: no '//', dot segments, backslashes, ';', %2F or %5C, and unreserved characters unescaped"],
+    problems: [
+      "routes[0].path: expected a canonical path: no '//', dot segments, backslashes, ';', %2F or %5C, and unreserved characters unescaped",
+    ],
   },
   {
     name: 'admin.allowedHosts with a port or a URL',
@@ -233,7 +247,10 @@ const invalid: Case[] = [
   },
   {
     name: 'a Redis Cluster and Sentinel at once',
-    mutate: (c) => (c.cluster = { redis: { cluster: ['redis://r1:6379'], sentinels: [{ host: 's1', port: 26379 }], name: 'mymaster' } }),
+    mutate: (c) =>
+      (c.cluster = {
+        redis: { cluster: ['redis://r1:6379'], sentinels: [{ host: 's1', port: 26379 }], name: 'mymaster' },
+      }),
     problems: ['cluster.redis.sentinels: a Redis Cluster or Sentinel, not both'],
   },
   {
@@ -328,7 +345,9 @@ const tlsCases: Array<{ name: string; mutate: (c: any) => void; problems: (dir: 
   {
     name: 'a certificate with the key of another',
     mutate: (c) => (c.listen = [{ port: 8443, tls: { cert: cert.certFile, key: other.keyFile } }, { port: 8080 }]),
-    problems: () => ['listen[0].tls: the certificate and key cannot be used together: error:05800074:x509 certificate routines::key values mismatch'],
+    problems: () => [
+      'listen[0].tls: the certificate and key cannot be used together: error:05800074:x509 certificate routines::key values mismatch',
+    ],
   },
   {
     name: 'client certificates without a CA',
@@ -343,7 +362,10 @@ const tlsCases: Array<{ name: string; mutate: (c: any) => void; problems: (dir: 
   {
     name: 'a typo in a listener of a list',
     mutate: (c) => (c.listen = [{ port: 8080 }, { prot: 8081 }]),
-    problems: () => ['listen[1].port: Invalid input: expected number, received undefined', 'listen[1].prot: unknown key'],
+    problems: () => [
+      'listen[1].port: Invalid input: expected number, received undefined',
+      'listen[1].prot: unknown key',
+    ],
   },
   {
     name: 'two listeners on one port',
@@ -353,7 +375,10 @@ const tlsCases: Array<{ name: string; mutate: (c: any) => void; problems: (dir: 
   {
     name: 'a redirect without a TLS listener, a route with neither pool nor redirect',
     mutate: (c) => c.routes.push({ path: '/r', redirect: 'https' }, { path: '/x' }),
-    problems: () => ["routes[1].redirect: redirect: 'https' needs a TLS listener to redirect to", 'routes[2].pool: a route needs a pool (or redirect)'],
+    problems: () => [
+      "routes[1].redirect: redirect: 'https' needs a TLS listener to redirect to",
+      'routes[2].pool: a route needs a pool (or redirect)',
+    ],
   },
   {
     name: 'upstream tls on http:// nodes',
@@ -363,7 +388,9 @@ const tlsCases: Array<{ name: string; mutate: (c: any) => void; problems: (dir: 
   {
     name: 'a pool that mixes http:// and https:// nodes',
     mutate: (c) => (c.pools.api.nodes[1].url = 'https://127.0.0.1:9002'),
-    problems: () => ["pools.api.nodes: a pool's nodes all use http:// or all https:// (they share one connection pool)"],
+    problems: () => [
+      "pools.api.nodes: a pool's nodes all use http:// or all https:// (they share one connection pool)",
+    ],
   },
 ];
 
@@ -378,17 +405,27 @@ for (const { name, mutate, problems } of tlsCases) {
 test('listen may be a list; TLS listeners offer HTTP/2 by default; PEM inline or from files relative to the config', (t) => {
   const config: any = base();
   config.listen = [
-    { port: 8443, tls: { cert: 'valid.crt', key: cert.key, certificates: [{ hosts: ['*.Example.com'], cert: other.certFile, key: other.keyFile }] } },
+    {
+      port: 8443,
+      tls: {
+        cert: 'valid.crt',
+        key: cert.key,
+        certificates: [{ hosts: ['*.Example.com'], cert: other.certFile, key: other.keyFile }],
+      },
+    },
     { port: 8080, trustedProxies: ['loopback'] },
   ];
   config.routes.unshift({ path: '/', redirect: 'https' });
   const settings = settingsFor(config, { baseDir: pki.dir });
   const [secure, plain] = settings.listeners;
   t.like(secure, { port: 8443, http2: true, tls: { clientCertificate: 'none', minVersion: 'TLSv1.2' } });
-  t.deepEqual(secure!.tls!.certificates.map((c) => [c.hosts, c.cert.file]), [
-    [[], `${pki.dir}/valid.crt`],
-    [['*.example.com'], other.certFile],
-  ]);
+  t.deepEqual(
+    secure!.tls!.certificates.map((c) => [c.hosts, c.cert.file]),
+    [
+      [[], `${pki.dir}/valid.crt`],
+      [['*.example.com'], other.certFile],
+    ],
+  );
   t.is(secure!.tls!.certificates[0]!.key.file, undefined, 'inline PEM');
   t.like(plain, { port: 8080, http2: false, tls: undefined, trustedProxies: ['loopback'] });
   t.like(settings.routes[0], { redirect: 'https', pool: '' });

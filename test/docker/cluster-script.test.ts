@@ -15,7 +15,15 @@ async function freePort(): Promise<string> {
 
 test('npm run cluster starts Redis, two upstreams and two gateways that agree on the active node', async (t) => {
   t.timeout(60_000);
-  const names = ['REDIS_PORT', 'PRIMARY_PORT', 'STANDBY_PORT', 'GATEWAY_A_PORT', 'GATEWAY_A_ADMIN_PORT', 'GATEWAY_B_PORT', 'GATEWAY_B_ADMIN_PORT'];
+  const names = [
+    'REDIS_PORT',
+    'PRIMARY_PORT',
+    'STANDBY_PORT',
+    'GATEWAY_A_PORT',
+    'GATEWAY_A_ADMIN_PORT',
+    'GATEWAY_B_PORT',
+    'GATEWAY_B_ADMIN_PORT',
+  ];
   const env: Record<string, string> = { CLUSTER_NAME: `test-${process.pid}` };
   for (const name of names) env[name] = await freePort();
   // The script behind `npm run cluster`, run directly: npm does not pass signals on to it.
@@ -23,7 +31,10 @@ test('npm run cluster starts Redis, two upstreams and two gateways that agree on
   t.is(script, 'node --import tsx examples/cluster.ts');
   // Its children run in process groups of their own: stop it with SIGINT or SIGTERM (it stops
   // them), never leave it to a SIGKILL, even when the test fails half-way or its worker dies.
-  const cluster = launch(t, process.execPath, ['--import', 'tsx', 'examples/cluster.ts'], { env, deathSignal: 'SIGTERM' });
+  const cluster = launch(t, process.execPath, ['--import', 'tsx', 'examples/cluster.ts'], {
+    env,
+    deathSignal: 'SIGTERM',
+  });
   t.teardown(async () => {
     if (cluster.child.exitCode !== null || cluster.child.signalCode !== null) return;
     cluster.child.kill('SIGINT');
@@ -46,5 +57,13 @@ test('npm run cluster starts Redis, two upstreams and two gateways that agree on
   cluster.child.kill('SIGINT');
   t.is((await cluster.exited()).code, 0);
   // Everything it started is gone: nothing listens on the gateways' ports any more.
-  await eventually(async () => (await request(`${gatewayA}/x`).then(() => false, () => true)), 5000, 100);
+  await eventually(
+    async () =>
+      await request(`${gatewayA}/x`).then(
+        () => false,
+        () => true,
+      ),
+    5000,
+    100,
+  );
 });

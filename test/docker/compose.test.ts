@@ -19,7 +19,9 @@ interface Service {
   depends_on?: string[];
 }
 
-const compose = parse(readFileSync(join(repoRoot, 'docker/compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const compose = parse(readFileSync(join(repoRoot, 'docker/compose.yaml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+};
 const services = compose.services;
 const dockerfile = readFileSync(join(repoRoot, 'docker/Dockerfile'), 'utf8');
 const gateways = Object.entries(services).filter(([name]) => name.startsWith('gateway-'));
@@ -29,12 +31,25 @@ const interpolate = (value: string) => value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, 
 const optionAfter = (args: string[] = [], flag: string) => args[args.indexOf(flag) + 1];
 
 /** Services that run a published image rather than the Baton image built here. */
-const images: Record<string, RegExp> = { redis: /^redis:/, prometheus: /^prom\/prometheus:v\d/, grafana: /^grafana\/grafana:\d/ };
+const images: Record<string, RegExp> = {
+  redis: /^redis:/,
+  prometheus: /^prom\/prometheus:v\d/,
+  grafana: /^grafana\/grafana:\d/,
+};
 
 test('the topology: Redis, two gateways sharing it, a primary and a standby upstream, Prometheus and Grafana', (t) => {
-  t.deepEqual(Object.keys(services).sort(), ['gateway-a', 'gateway-b', 'grafana', 'primary', 'prometheus', 'redis', 'standby']);
+  t.deepEqual(Object.keys(services).sort(), [
+    'gateway-a',
+    'gateway-b',
+    'grafana',
+    'primary',
+    'prometheus',
+    'redis',
+    'standby',
+  ]);
   for (const [name, service] of Object.entries(services)) {
-    for (const dependency of service.depends_on ?? []) t.truthy(services[dependency], `${name} depends on ${dependency}`);
+    for (const dependency of service.depends_on ?? [])
+      t.truthy(services[dependency], `${name} depends on ${dependency}`);
     if (images[name]) {
       t.regex(service.image!, images[name]!, name);
       t.is(service.build, undefined, name);
@@ -56,7 +71,10 @@ test('the Dockerfile: multi-stage, copies what exists, non-root, health check, S
   const entrypoint = JSON.parse(/^ENTRYPOINT (.+)$/m.exec(dockerfile)![1]!) as string[];
   t.true(existsSync(join(repoRoot, entrypoint[1]!)), 'the entrypoint script');
   const cmd = JSON.parse(/^CMD (.+)$/m.exec(dockerfile)![1]!) as string[];
-  t.true(copies.some((source) => source === optionAfter(cmd, '--config')), 'the default config is copied into the image');
+  t.true(
+    copies.some((source) => source === optionAfter(cmd, '--config')),
+    'the default config is copied into the image',
+  );
 });
 
 test('the image runs the compiled gateway: dist/ built in a build stage, no TypeScript sources at run time', (t) => {
@@ -65,12 +83,19 @@ test('the image runs the compiled gateway: dist/ built in a build stage, no Type
   t.truthy(build, 'a stage named build');
   t.regex(build!, /^RUN npm run build$/m);
   // What the build reads: the tsconfigs, the build script and every folder the build compiles.
-  const buildConfig = JSON.parse(readFileSync(join(repoRoot, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '')) as { include: string[] };
-  for (const source of ['tsconfig.json', 'tsconfig.build.json', 'scripts', ...buildConfig.include]) t.regex(build!, new RegExp(`^COPY (.+ )?${source} `, 'm'), source);
+  const buildConfig = JSON.parse(
+    readFileSync(join(repoRoot, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, ''),
+  ) as { include: string[] };
+  for (const source of ['tsconfig.json', 'tsconfig.build.json', 'scripts', ...buildConfig.include])
+    t.regex(build!, new RegExp(`^COPY (.+ )?${source} `, 'm'), source);
   const runtime = stages.at(-1)!;
   t.regex(runtime, /^COPY --from=build \/app\/dist \.\/dist$/m);
   t.notRegex(runtime, /^COPY (src|plugins) /m);
-  t.regex(readFileSync(join(repoRoot, 'bin/baton.js'), 'utf8'), /import\('\.\.\/dist\/src\/cli\.js'\)/, 'the entrypoint runs dist/');
+  t.regex(
+    readFileSync(join(repoRoot, 'bin/baton.js'), 'utf8'),
+    /import\('\.\.\/dist\/src\/cli\.js'\)/,
+    'the entrypoint runs dist/',
+  );
 });
 
 test('upstream services run the example upstream on the ports the gateways use', (t) => {

@@ -36,7 +36,9 @@ interface Panel {
 }
 
 const docker = join(repoRoot, 'docker');
-const services = (parse(readFileSync(join(docker, 'compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, Service> }).services;
+const services = (
+  parse(readFileSync(join(docker, 'compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, Service> }
+).services;
 const dashboardFile = join(docker, 'grafana/dashboards/baton.json');
 const dashboard = JSON.parse(readFileSync(dashboardFile, 'utf8')) as {
   uid: string;
@@ -49,10 +51,12 @@ const targets = panels.flatMap((panel) => (panel.targets ?? []).map((target) => 
 
 /** Host path (resolved from docker/) → container path, for one service's bind mounts. */
 function mounts(service: Service): Map<string, string> {
-  return new Map((service.volumes ?? []).map((volume) => {
-    const [host, container] = volume.split(':');
-    return [join(docker, host!), container!];
-  }));
+  return new Map(
+    (service.volumes ?? []).map((volume) => {
+      const [host, container] = volume.split(':');
+      return [join(docker, host!), container!];
+    }),
+  );
 }
 
 test('compose provisions Grafana from files that exist, with the Prometheus data source and the dashboard', (t) => {
@@ -61,13 +65,16 @@ test('compose provisions Grafana from files that exist, with the Prometheus data
   const mounted = mounts(grafana);
   for (const host of mounted.keys()) t.true(existsSync(host), host);
   const provisioning = [...mounted].find(([, inside]) => inside === '/etc/grafana/provisioning')![0];
-  const datasources = parse(readFileSync(join(provisioning, 'datasources/prometheus.yml'), 'utf8')).datasources as Array<{ uid: string; type: string; url: string }>;
+  const datasources = parse(readFileSync(join(provisioning, 'datasources/prometheus.yml'), 'utf8'))
+    .datasources as Array<{ uid: string; type: string; url: string }>;
   t.is(datasources.length, 1);
   t.is(datasources[0]!.type, 'prometheus');
   const prometheusUrl = new URL(datasources[0]!.url);
   t.truthy(services[prometheusUrl.hostname], 'the data source is the compose Prometheus service');
   t.true(services.prometheus!.ports!.some((p) => p.endsWith(`:${prometheusUrl.port}`)));
-  const providers = parse(readFileSync(join(provisioning, 'dashboards/baton.yml'), 'utf8')).providers as Array<{ options: { path: string } }>;
+  const providers = parse(readFileSync(join(provisioning, 'dashboards/baton.yml'), 'utf8')).providers as Array<{
+    options: { path: string };
+  }>;
   const dashboardsHost = [...mounted].find(([, inside]) => inside === providers[0]!.options.path)?.[0];
   t.is(dashboardsHost, join(docker, 'grafana/dashboards'), 'the provider reads the mounted dashboards folder');
   t.is(grafana.environment!.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH, `${providers[0]!.options.path}/baton.json`);
@@ -83,7 +90,9 @@ test('Prometheus scrapes /metrics on the admin port of every gateway service', (
   const prometheus = services.prometheus!;
   const [host, inside] = [...mounts(prometheus)][0]!;
   t.is(inside, '/etc/prometheus/prometheus.yml');
-  const config = parse(readFileSync(host!, 'utf8')) as { scrape_configs: Array<{ metrics_path: string; static_configs: Array<{ targets: string[] }> }> };
+  const config = parse(readFileSync(host!, 'utf8')) as {
+    scrape_configs: Array<{ metrics_path: string; static_configs: Array<{ targets: string[] }> }>;
+  };
   const job = config.scrape_configs[0]!;
   t.is(job.metrics_path, '/metrics');
   const gateways = Object.keys(services).filter((name) => name.startsWith('gateway-'));
@@ -103,9 +112,17 @@ test('the dashboard: unique panel ids, panels within the 24-column grid, every q
 
 /** Every PromQL expression of the dashboard: panel targets, annotations, variables' label_values(). */
 function expressions(): string[] {
-  const variables = dashboard.templating.list.map((v) => (typeof v.query === 'string' ? v.query : v.query?.query ?? ''));
-  const fromVariables = variables.map((q) => /^label_values\((.+),\s*\w+\)$/.exec(q)?.[1]).filter((q): q is string => q !== undefined);
-  return [...targets.map(({ target }) => target.expr!), ...dashboard.annotations.list.map((a) => a.expr!), ...fromVariables];
+  const variables = dashboard.templating.list.map((v) =>
+    typeof v.query === 'string' ? v.query : (v.query?.query ?? ''),
+  );
+  const fromVariables = variables
+    .map((q) => /^label_values\((.+),\s*\w+\)$/.exec(q)?.[1])
+    .filter((q): q is string => q !== undefined);
+  return [
+    ...targets.map(({ target }) => target.expr!),
+    ...dashboard.annotations.list.map((a) => a.expr!),
+    ...fromVariables,
+  ];
 }
 
 /** Grafana's own variables stand for durations; the rest ($pool) only appear inside strings. */
@@ -114,7 +131,14 @@ const withGrafanaVariables = (expr: string) => expr.replace(/\$__(rate_interval|
 function errorsIn(expr: string): string[] {
   const source = withGrafanaVariables(expr);
   const errors: string[] = [];
-  parser.parse(source).iterate({ enter: (node) => void (node.type.isError && errors.push(`syntax error at ${node.from}: ${source.slice(node.from, node.from + 20)}`)) });
+  parser
+    .parse(source)
+    .iterate({
+      enter: (node) =>
+        void (
+          node.type.isError && errors.push(`syntax error at ${node.from}: ${source.slice(node.from, node.from + 20)}`)
+        ),
+    });
   return errors;
 }
 
@@ -135,11 +159,16 @@ function usesOf(expr: string): { selectors: Use[]; grouping: string[] } {
         const node = ref.node;
         const use: Use = { metric: text(node.getChild('Identifier')!), matchers: [] };
         for (const matcher of node.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher') ?? []) {
-          use.matchers.push({ label: text(matcher.getChild('LabelName')!), op: text(matcher.getChild('MatchOp')!), value: JSON.parse(text(matcher.getChild('StringLiteral')!)) as string });
+          use.matchers.push({
+            label: text(matcher.getChild('LabelName')!),
+            op: text(matcher.getChild('MatchOp')!),
+            value: JSON.parse(text(matcher.getChild('StringLiteral')!)) as string,
+          });
         }
         selectors.push(use);
       }
-      if (ref.name === 'GroupingLabels') for (const label of ref.node.getChildren('LabelName')) grouping.push(text(label));
+      if (ref.name === 'GroupingLabels')
+        for (const label of ref.node.getChildren('LabelName')) grouping.push(text(label));
     },
   });
   return { selectors, grouping };
@@ -175,7 +204,7 @@ function seriesOf(text: string): Map<string, Map<string, Set<string>>> {
   return series;
 }
 
-test('every metric, label and label value the dashboard queries is in Baton\'s /metrics after traffic and a failover', async (t) => {
+test("every metric, label and label value the dashboard queries is in Baton's /metrics after traffic and a failover", async (t) => {
   const a = await startUpstream('a', (req, res) => {
     res.writeHead(req.url === '/fail' ? 500 : 200).end('a');
   });
@@ -185,10 +214,27 @@ test('every metric, label and label value the dashboard queries is in Baton\'s /
   const dead = await closedPort();
   const { url, adminUrl, gateway } = await startGateway(t, {
     pools: {
-      web: { policy: 'round-robin', nodes: [{ url: a.url, id: 'a' }, { url: `http://127.0.0.1:${dead}`, id: 'dead' }], health: false },
-      db: { policy: hotStandby({ failbackDelay: '1h' }), nodes: [{ url: primary.url, id: 'primary' }, { url: standby.url, id: 'standby', tier: 1 }], health: false },
+      web: {
+        policy: 'round-robin',
+        nodes: [
+          { url: a.url, id: 'a' },
+          { url: `http://127.0.0.1:${dead}`, id: 'dead' },
+        ],
+        health: false,
+      },
+      db: {
+        policy: hotStandby({ failbackDelay: '1h' }),
+        nodes: [
+          { url: primary.url, id: 'primary' },
+          { url: standby.url, id: 'standby', tier: 1 },
+        ],
+        health: false,
+      },
     },
-    routes: [{ path: '/db', pool: 'db' }, { path: '/', pool: 'web' }],
+    routes: [
+      { path: '/db', pool: 'db' },
+      { path: '/', pool: 'web' },
+    ],
   });
   await eventually(() => gateway.status().pools.db!.active === 'primary', 2000);
   for (let i = 0; i < 4; i++) await request(`${url}/ok`); // one meets the dead node: connect, retry, ejection
@@ -211,20 +257,29 @@ test('every metric, label and label value the dashboard queries is in Baton\'s /
         if (targetLabels.has(label)) continue;
         t.true(labels.has(label), `${metric} has no label ${label}`);
         // A literal value must be one Baton produces (a typo would match nothing, silently).
-        const literals = op === '=' || op === '!=' ? [value] : value.split('|').filter((v) => !v.includes('$') && v !== '.*');
+        const literals =
+          op === '=' || op === '!=' ? [value] : value.split('|').filter((v) => !v.includes('$') && v !== '.*');
         for (const literal of literals) {
-          t.true(labels.get(label)!.has(literal) || documented(metric, literal), `${metric}{${label}${op}"…${literal}…"}: neither seen nor documented`);
+          t.true(
+            labels.get(label)!.has(literal) || documented(metric, literal),
+            `${metric}{${label}${op}"…${literal}…"}: neither seen nor documented`,
+          );
         }
       }
     }
-    for (const label of grouping) t.true(labelsOfExpr.has(label), `grouping by ${label}, which no metric of this expression has: ${expr}`);
+    for (const label of grouping)
+      t.true(labelsOfExpr.has(label), `grouping by ${label}, which no metric of this expression has: ${expr}`);
   }
   t.true(checked > 40, `${checked} label matchers checked`);
 
   // Legends name only labels the series of their query carry.
   for (const { panel, target } of targets) {
     const { selectors, grouping } = usesOf(target.expr!);
-    const available = grouping.length > 0 ? new Set(grouping) : new Set([...targetLabels, ...selectors.flatMap((s) => [...(series.get(s.metric)?.keys() ?? [])])]);
-    for (const [, label] of (target.legendFormat ?? '').matchAll(/\{\{\s*(\w+)\s*\}\}/g)) t.true(available.has(label!), `${panel.title}: legend {{${label}}}`);
+    const available =
+      grouping.length > 0
+        ? new Set(grouping)
+        : new Set([...targetLabels, ...selectors.flatMap((s) => [...(series.get(s.metric)?.keys() ?? [])])]);
+    for (const [, label] of (target.legendFormat ?? '').matchAll(/\{\{\s*(\w+)\s*\}\}/g))
+      t.true(available.has(label!), `${panel.title}: legend {{${label}}}`);
   }
 });

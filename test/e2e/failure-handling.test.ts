@@ -10,10 +10,19 @@ import type { GatewayEvent } from '../../src/events/types.ts';
 const fastHealth = { path: '/health', interval: '100ms', timeout: '80ms', rise: 2, fall: 2 };
 
 function poolOf(upstreams: ChildUpstream[], extra: Record<string, unknown> = {}) {
-  return { policy: 'round-robin', nodes: upstreams.map((u) => ({ url: u.url, id: u.name })), health: fastHealth, ...extra };
+  return {
+    policy: 'round-robin',
+    nodes: upstreams.map((u) => ({ url: u.url, id: u.name })),
+    health: fastHealth,
+    ...extra,
+  };
 }
 
-async function upstreams(t: Parameters<typeof startChildUpstream>[0], count: number, mode = 'ok'): Promise<ChildUpstream[]> {
+async function upstreams(
+  t: Parameters<typeof startChildUpstream>[0],
+  count: number,
+  mode = 'ok',
+): Promise<ChildUpstream[]> {
   return Promise.all(Array.from({ length: count }, (_, i) => startChildUpstream(t, `n${i + 1}`, { mode })));
 }
 
@@ -21,7 +30,8 @@ async function upstreams(t: Parameters<typeof startChildUpstream>[0], count: num
 function duplicates(nodes: ChildUpstream[], method?: string): string[] {
   const seen = new Map<string, number>();
   for (const node of nodes) {
-    for (const d of node.deliveries) if (!method || d.method === method) seen.set(d.requestId, (seen.get(d.requestId) ?? 0) + 1);
+    for (const d of node.deliveries)
+      if (!method || d.method === method) seen.set(d.requestId, (seen.get(d.requestId) ?? 0) + 1);
   }
   return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
 }
@@ -29,7 +39,10 @@ function duplicates(nodes: ChildUpstream[], method?: string): string[] {
 test.serial('kill -9 of one node out of three under 200 req/s: zero failed GETs', async (t) => {
   t.timeout(30_000);
   const nodes = await upstreams(t, 3);
-  const { url, gateway } = await startGateway(t, { pools: { api: poolOf(nodes) }, routes: [{ path: '/', pool: 'api' }] });
+  const { url, gateway } = await startGateway(t, {
+    pools: { api: poolOf(nodes) },
+    routes: [{ path: '/', pool: 'api' }],
+  });
   await eventually(() => gateway.status().pools.api!.nodes.every((n) => n.health === 'up'), 3000);
   const load = steadyLoad(`${url}/work`, { rate: 200, durationMs: 5000 });
   await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -38,63 +51,90 @@ test.serial('kill -9 of one node out of three under 200 req/s: zero failed GETs'
   await eventually(() => gateway.status().pools.api!.nodes[1]!.health === 'down', 2000);
   const detectedMs = Date.now() - killedAt;
   const result = await load;
-  t.log(`sent ${result.sent}, ok ${result.ok}, failed ${result.failures.length}, node marked down ${detectedMs}ms after the kill`);
+  t.log(
+    `sent ${result.sent}, ok ${result.ok}, failed ${result.failures.length}, node marked down ${detectedMs}ms after the kill`,
+  );
   t.deepEqual(result.failures, []);
   t.true(result.sent >= 950);
   t.true(detectedMs < 1000);
 });
 
-test.serial('a hung node: GETs succeed on another node after the per-try timeout; POSTs get 504 and are never sent twice', async (t) => {
-  t.timeout(30_000);
-  const nodes = await upstreams(t, 2);
-  const { url } = await startGateway(t, {
-    pools: { api: poolOf(nodes, { health: false, timeouts: { response: '300ms' }, passive: { failures: 100 } }) },
-    routes: [{ path: '/', pool: 'api' }],
-  });
-  await nodes[0]!.setMode('hang');
-  const gets = await Promise.all(Array.from({ length: 6 }, (_, i) => request(`${url}/get/${i}`)));
-  t.deepEqual(
-    gets.map((r) => r.status),
-    [200, 200, 200, 200, 200, 200],
-  );
-  const posts = await Promise.all(Array.from({ length: 6 }, (_, i) => request(`${url}/post/${i}`, { method: 'POST', body: `order ${i}` })));
-  const statuses = posts.map((r) => r.status).sort();
-  t.true(statuses.every((s) => s === 200 || s === 504), statuses.join(','));
-  t.true(statuses.includes(504), 'the POSTs that reached the hung node time out');
-  for (const reply of posts.filter((r) => r.status === 504)) t.is(reply.json().error.code, 'UPSTREAM_TIMEOUT');
-  t.deepEqual(duplicates(nodes, 'POST'), [], 'no POST was delivered twice');
-  const postsDelivered = nodes.flatMap((n) => n.deliveries).filter((d) => d.method === 'POST');
-  t.is(postsDelivered.length, 6, 'every POST was delivered exactly once');
-});
+test.serial(
+  'a hung node: GETs succeed on another node after the per-try timeout; POSTs get 504 and are never sent twice',
+  async (t) => {
+    t.timeout(30_000);
+    const nodes = await upstreams(t, 2);
+    const { url } = await startGateway(t, {
+      pools: { api: poolOf(nodes, { health: false, timeouts: { response: '300ms' }, passive: { failures: 100 } }) },
+      routes: [{ path: '/', pool: 'api' }],
+    });
+    await nodes[0]!.setMode('hang');
+    const gets = await Promise.all(Array.from({ length: 6 }, (_, i) => request(`${url}/get/${i}`)));
+    t.deepEqual(
+      gets.map((r) => r.status),
+      [200, 200, 200, 200, 200, 200],
+    );
+    const posts = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => request(`${url}/post/${i}`, { method: 'POST', body: `order ${i}` })),
+    );
+    const statuses = posts.map((r) => r.status).sort();
+    t.true(
+      statuses.every((s) => s === 200 || s === 504),
+      statuses.join(','),
+    );
+    t.true(statuses.includes(504), 'the POSTs that reached the hung node time out');
+    for (const reply of posts.filter((r) => r.status === 504)) t.is(reply.json().error.code, 'UPSTREAM_TIMEOUT');
+    t.deepEqual(duplicates(nodes, 'POST'), [], 'no POST was delivered twice');
+    const postsDelivered = nodes.flatMap((n) => n.deliveries).filter((d) => d.method === 'POST');
+    t.is(postsDelivered.length, 6, 'every POST was delivered exactly once');
+  },
+);
 
-test.serial('a POST whose node refuses the connection is sent to another node (it provably never arrived)', async (t) => {
-  const nodes = await upstreams(t, 2);
-  const { url } = await startGateway(t, { pools: { api: poolOf(nodes, { health: false }) }, routes: [{ path: '/', pool: 'api' }] });
-  await nodes[0]!.kill();
-  const replies = await Promise.all(Array.from({ length: 4 }, (_, i) => request(`${url}/orders`, { method: 'POST', body: `order ${i}` })));
-  t.deepEqual(
-    replies.map((r) => r.status),
-    [200, 200, 200, 200],
-  );
-  t.is(nodes[1]!.deliveries.filter((d) => d.method === 'POST').length, 4);
-  t.deepEqual(duplicates(nodes, 'POST'), []);
-});
+test.serial(
+  'a POST whose node refuses the connection is sent to another node (it provably never arrived)',
+  async (t) => {
+    const nodes = await upstreams(t, 2);
+    const { url } = await startGateway(t, {
+      pools: { api: poolOf(nodes, { health: false }) },
+      routes: [{ path: '/', pool: 'api' }],
+    });
+    await nodes[0]!.kill();
+    const replies = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => request(`${url}/orders`, { method: 'POST', body: `order ${i}` })),
+    );
+    t.deepEqual(
+      replies.map((r) => r.status),
+      [200, 200, 200, 200],
+    );
+    t.is(nodes[1]!.deliveries.filter((d) => d.method === 'POST').length, 4);
+    t.deepEqual(duplicates(nodes, 'POST'), []);
+  },
+);
 
-test.serial('a 503 burst on one node stays invisible: GETs are retried elsewhere and the node is ejected', async (t) => {
-  const nodes = await upstreams(t, 3);
-  const { url, gateway } = await startGateway(t, { pools: { api: poolOf(nodes, { health: false }) }, routes: [{ path: '/', pool: 'api' }] });
-  await nodes[2]!.setMode('status:503');
-  // One after another, so that the count below measures ejection, not concurrency.
-  const replies = [];
-  for (let i = 0; i < 30; i++) replies.push(await request(`${url}/r/${i}`));
-  t.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]));
-  t.is(gateway.status().pools.api!.nodes[2]!.local, 'down');
-  t.is(nodes[2]!.deliveries.length, 3, 'ejected after passive.failures (3) answers in a row');
-});
+test.serial(
+  'a 503 burst on one node stays invisible: GETs are retried elsewhere and the node is ejected',
+  async (t) => {
+    const nodes = await upstreams(t, 3);
+    const { url, gateway } = await startGateway(t, {
+      pools: { api: poolOf(nodes, { health: false }) },
+      routes: [{ path: '/', pool: 'api' }],
+    });
+    await nodes[2]!.setMode('status:503');
+    // One after another, so that the count below measures ejection, not concurrency.
+    const replies = [];
+    for (let i = 0; i < 30; i++) replies.push(await request(`${url}/r/${i}`));
+    t.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]));
+    t.is(gateway.status().pools.api!.nodes[2]!.local, 'down');
+    t.is(nodes[2]!.deliveries.length, 3, 'ejected after passive.failures (3) answers in a row');
+  },
+);
 
 test.serial('when no other node can take a retry, the upstream 503 itself is passed on', async (t) => {
   const nodes = await upstreams(t, 1);
-  const { url } = await startGateway(t, { pools: { api: poolOf(nodes, { health: false, passive: false }) }, routes: [{ path: '/', pool: 'api' }] });
+  const { url } = await startGateway(t, {
+    pools: { api: poolOf(nodes, { health: false, passive: false }) },
+    routes: [{ path: '/', pool: 'api' }],
+  });
   await nodes[0]!.setMode('status:503');
   const reply = await request(`${url}/x`);
   t.is(reply.status, 503);
@@ -132,7 +172,10 @@ test.serial('a flapping node makes a bounded number of transitions', async (t) =
 test.serial('all nodes down: a fast 503 with Retry-After, then recovery as soon as one is back', async (t) => {
   t.timeout(20_000);
   const nodes = await upstreams(t, 2);
-  const { url, gateway } = await startGateway(t, { pools: { api: poolOf(nodes) }, routes: [{ path: '/', pool: 'api' }] });
+  const { url, gateway } = await startGateway(t, {
+    pools: { api: poolOf(nodes) },
+    routes: [{ path: '/', pool: 'api' }],
+  });
   await eventually(() => gateway.status().pools.api!.nodes.every((n) => n.health === 'up'), 3000);
   await Promise.all(nodes.map((n) => n.setMode('status:503')));
   await eventually(() => gateway.status().pools.api!.nodes.every((n) => n.health === 'down'), 3000);
@@ -205,19 +248,28 @@ test.serial('breaker: open fails fast; half-open lets exactly one trial through'
   t.is(gateway.status().pools.api!.nodes[0]!.breaker, 'closed');
 });
 
-test.serial('junk, empty answers and resets before headers: 502 on a lone node, retried elsewhere for GETs', async (t) => {
-  const nodes = await upstreams(t, 2);
-  const single = await startGateway(t, { pools: { api: poolOf([nodes[0]!], { health: false, passive: false }) }, routes: [{ path: '/', pool: 'api' }] });
-  for (const [mode, code] of [
-    ['junk', 'UPSTREAM_BAD_RESPONSE'],
-    ['empty', 'UPSTREAM_RESET'],
-  ] as const) {
-    await nodes[0]!.setMode(mode);
-    const reply = await request(`${single.url}/x`);
-    t.is(reply.status, 502, mode);
-    t.is(reply.json().error.code, code, mode);
-  }
-  const both = await startGateway(t, { pools: { api: poolOf(nodes, { health: false, passive: false }) }, routes: [{ path: '/', pool: 'api' }] });
-  const replies = await Promise.all(Array.from({ length: 6 }, () => request(`${both.url}/x`)));
-  t.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]));
-});
+test.serial(
+  'junk, empty answers and resets before headers: 502 on a lone node, retried elsewhere for GETs',
+  async (t) => {
+    const nodes = await upstreams(t, 2);
+    const single = await startGateway(t, {
+      pools: { api: poolOf([nodes[0]!], { health: false, passive: false }) },
+      routes: [{ path: '/', pool: 'api' }],
+    });
+    for (const [mode, code] of [
+      ['junk', 'UPSTREAM_BAD_RESPONSE'],
+      ['empty', 'UPSTREAM_RESET'],
+    ] as const) {
+      await nodes[0]!.setMode(mode);
+      const reply = await request(`${single.url}/x`);
+      t.is(reply.status, 502, mode);
+      t.is(reply.json().error.code, code, mode);
+    }
+    const both = await startGateway(t, {
+      pools: { api: poolOf(nodes, { health: false, passive: false }) },
+      routes: [{ path: '/', pool: 'api' }],
+    });
+    const replies = await Promise.all(Array.from({ length: 6 }, () => request(`${both.url}/x`)));
+    t.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]));
+  },
+);

@@ -10,7 +10,11 @@ import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 // Hedged requests, with real upstream processes that hang (SIGSTOP) or answer slowly.
 
-async function upstreams(t: Parameters<typeof startChildUpstream>[0], count: number, mode = 'ok'): Promise<ChildUpstream[]> {
+async function upstreams(
+  t: Parameters<typeof startChildUpstream>[0],
+  count: number,
+  mode = 'ok',
+): Promise<ChildUpstream[]> {
   return Promise.all(Array.from({ length: count }, (_, i) => startChildUpstream(t, `n${i + 1}`, { mode })));
 }
 
@@ -21,7 +25,8 @@ function poolOf(nodes: ChildUpstream[], extra: Record<string, unknown> = {}) {
 /** How many times each request id reached an upstream, for ids delivered more than once. */
 function duplicates(nodes: ChildUpstream[], method: string): string[] {
   const seen = new Map<string, number>();
-  for (const node of nodes) for (const d of node.deliveries) if (d.method === method) seen.set(d.requestId, (seen.get(d.requestId) ?? 0) + 1);
+  for (const node of nodes)
+    for (const d of node.deliveries) if (d.method === method) seen.set(d.requestId, (seen.get(d.requestId) ?? 0) + 1);
   return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
 }
 
@@ -37,33 +42,44 @@ async function metric(adminUrl: string, pattern: RegExp): Promise<number> {
   return sum;
 }
 
-test.serial('a SIGSTOPped node under load, default settings: zero failed GETs, p99 far below the response timeout', async (t) => {
-  t.timeout(60_000);
-  const nodes = await upstreams(t, 3);
-  // Default hedging, heartbeats and timeouts (response: 30 s): only the heartbeat path is set,
-  // so that heartbeats do not show up as deliveries.
-  const { url, gateway } = await startGateway(t, { pools: { api: poolOf(nodes, { health: { path: '/health' } }) }, routes: [{ path: '/', pool: 'api' }] });
-  await eventually(() => gateway.status().pools.api!.nodes.every((n) => n.health === 'up'), 5000);
-  const load = steadyLoad(`${url}/work`, { rate: 60, durationMs: 6000, timeoutMs: 40_000 });
-  await new Promise((resolve) => setTimeout(resolve, 2000));
-  nodes[1]!.child.kill('SIGSTOP');
-  const result = await load;
-  const p50 = percentile(result.latencies, 0.5);
-  const p99 = percentile(result.latencies, 0.99);
-  const max = Math.max(...result.latencies);
-  const kinds = new Map<string, number>();
-  for (const f of result.failures) kinds.set(f.error ?? f.body ?? String(f.status), (kinds.get(f.error ?? f.body ?? String(f.status)) ?? 0) + 1);
-  if (kinds.size) t.log([...kinds]);
-  t.log(`sent ${result.sent}, failed ${result.failures.length}, p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(0)} ms; hedge delay ${gateway.status().pools.api!.hedge?.delayMs} ms`);
-  t.deepEqual(result.failures, []);
-  // Without hedging, every request caught on the hung node waits the whole response timeout
-  // (30 s). A generous bound for a busy machine: a third of it.
-  t.true(p99 < 10_000, `p99 ${p99.toFixed(0)} ms`);
-  nodes[1]!.child.kill('SIGCONT');
-});
+test.serial(
+  'a SIGSTOPped node under load, default settings: zero failed GETs, p99 far below the response timeout',
+  async (t) => {
+    t.timeout(60_000);
+    const nodes = await upstreams(t, 3);
+    // Default hedging, heartbeats and timeouts (response: 30 s): only the heartbeat path is set,
+    // so that heartbeats do not show up as deliveries.
+    const { url, gateway } = await startGateway(t, {
+      pools: { api: poolOf(nodes, { health: { path: '/health' } }) },
+      routes: [{ path: '/', pool: 'api' }],
+    });
+    await eventually(() => gateway.status().pools.api!.nodes.every((n) => n.health === 'up'), 5000);
+    const load = steadyLoad(`${url}/work`, { rate: 60, durationMs: 6000, timeoutMs: 40_000 });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    nodes[1]!.child.kill('SIGSTOP');
+    const result = await load;
+    const p50 = percentile(result.latencies, 0.5);
+    const p99 = percentile(result.latencies, 0.99);
+    const max = Math.max(...result.latencies);
+    const kinds = new Map<string, number>();
+    for (const f of result.failures)
+      kinds.set(f.error ?? f.body ?? String(f.status), (kinds.get(f.error ?? f.body ?? String(f.status)) ?? 0) + 1);
+    if (kinds.size) t.log([...kinds]);
+    t.log(
+      `sent ${result.sent}, failed ${result.failures.length}, p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(0)} ms; hedge delay ${gateway.status().pools.api!.hedge?.delayMs} ms`,
+    );
+    t.deepEqual(result.failures, []);
+    // Without hedging, every request caught on the hung node waits the whole response timeout
+    // (30 s). A generous bound for a busy machine: a third of it.
+    t.true(p99 < 10_000, `p99 ${p99.toFixed(0)} ms`);
+    nodes[1]!.child.kill('SIGCONT');
+  },
+);
 
 /** An in-process upstream that never answers, and notes when the gateway gives up on a request. */
-async function hangingUpstream(t: Parameters<typeof startChildUpstream>[0]): Promise<{ upstream: Upstream; aborted: number[]; received: number[] }> {
+async function hangingUpstream(
+  t: Parameters<typeof startChildUpstream>[0],
+): Promise<{ upstream: Upstream; aborted: number[]; received: number[] }> {
   const aborted: number[] = [];
   const received: number[] = [];
   const upstream = await startUpstream('hang', (req, res) => {
@@ -76,85 +92,99 @@ async function hangingUpstream(t: Parameters<typeof startChildUpstream>[0]): Pro
   return { upstream, aborted, received };
 }
 
-test.serial("a hedge's loser is aborted at the upstream at once; the winner answers; metrics and the access log show it", async (t) => {
-  const hang = await hangingUpstream(t);
-  const fast = await startUpstream('fast');
-  t.teardown(() => fast.close());
-  const lines: Array<Record<string, any>> = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  const { url, adminUrl, gateway } = await startGateway(
-    t,
-    {
-      log: { level: 'info', access: true },
-      pools: {
-        api: {
-          policy: 'round-robin',
-          nodes: [
-            { url: hang.upstream.url, id: 'hang' },
-            { url: fast.url, id: 'fast' },
-          ],
-          health: false,
-          hedge: { after: '50ms' },
-          timeouts: { response: '20s' },
-        },
+test.serial(
+  "a hedge's loser is aborted at the upstream at once; the winner answers; metrics and the access log show it",
+  async (t) => {
+    const hang = await hangingUpstream(t);
+    const fast = await startUpstream('fast');
+    t.teardown(() => fast.close());
+    const lines: Array<Record<string, any>> = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+        done();
       },
-      routes: [{ path: '/', pool: 'api' }],
-    },
-    { logger: createLogger({ level: 'info', destination: stream }) },
-  );
-  const started = Date.now();
-  const replies = [];
-  for (let i = 0; i < 4; i++) replies.push(await request(`${url}/r/${i}`, { headers: { 'x-request-id': `hedge-${i}` } }));
-  const took = Date.now() - started;
-  t.deepEqual(
-    replies.map((r) => r.status),
-    [200, 200, 200, 200],
-  );
-  t.true(replies.every((r) => r.json().node === 'fast'));
-  t.true(hang.received.length >= 1, 'some requests went to the hanging node first');
-  await eventually(() => hang.aborted.length === hang.received.length, 5000);
-  t.true(took < 10_000, `4 requests took ${took} ms; the response timeout is 20 s`);
-  // Access lines are written once each response is over: wait for the four.
-  await eventually(() => lines.filter((l) => l.msg === 'request').length === 4, 5000);
-  const hedged = lines.filter((l) => l.msg === 'request' && l.hedges === 1);
-  // Every request that reached the hanging node was hedged (on a slow machine a hedge can also
-  // win before the hanging node even read its copy, hence at least).
-  t.true(hedged.length >= hang.received.length, `${hedged.length} hedged, ${hang.received.length} received by the hanging node`);
-  for (const line of hedged) t.like(line, { node: 'fast', attempts: 2, status: 200 });
-  t.is(await metric(adminUrl, /^baton_hedges_total\{.*node="fast".*event="sent"/), hedged.length);
-  t.is(await metric(adminUrl, /^baton_hedges_total\{.*node="fast".*event="won"/), hedged.length);
-  t.is(await metric(adminUrl, /^baton_hedges_total\{.*node="hang".*event="cancelled"/), hedged.length);
-  // The loser's cancellation is not a failure of its node.
-  t.is(gateway.status().pools.api!.nodes[0]!.breaker, 'closed');
-  t.not(gateway.status().pools.api!.nodes[0]!.local, 'down');
-  t.is(gateway.status().pools.api!.hedge?.delayMs, 50);
-});
+    });
+    const { url, adminUrl, gateway } = await startGateway(
+      t,
+      {
+        log: { level: 'info', access: true },
+        pools: {
+          api: {
+            policy: 'round-robin',
+            nodes: [
+              { url: hang.upstream.url, id: 'hang' },
+              { url: fast.url, id: 'fast' },
+            ],
+            health: false,
+            hedge: { after: '50ms' },
+            timeouts: { response: '20s' },
+          },
+        },
+        routes: [{ path: '/', pool: 'api' }],
+      },
+      { logger: createLogger({ level: 'info', destination: stream }) },
+    );
+    const started = Date.now();
+    const replies = [];
+    for (let i = 0; i < 4; i++)
+      replies.push(await request(`${url}/r/${i}`, { headers: { 'x-request-id': `hedge-${i}` } }));
+    const took = Date.now() - started;
+    t.deepEqual(
+      replies.map((r) => r.status),
+      [200, 200, 200, 200],
+    );
+    t.true(replies.every((r) => r.json().node === 'fast'));
+    t.true(hang.received.length >= 1, 'some requests went to the hanging node first');
+    await eventually(() => hang.aborted.length === hang.received.length, 5000);
+    t.true(took < 10_000, `4 requests took ${took} ms; the response timeout is 20 s`);
+    // Access lines are written once each response is over: wait for the four.
+    await eventually(() => lines.filter((l) => l.msg === 'request').length === 4, 5000);
+    const hedged = lines.filter((l) => l.msg === 'request' && l.hedges === 1);
+    // Every request that reached the hanging node was hedged (on a slow machine a hedge can also
+    // win before the hanging node even read its copy, hence at least).
+    t.true(
+      hedged.length >= hang.received.length,
+      `${hedged.length} hedged, ${hang.received.length} received by the hanging node`,
+    );
+    for (const line of hedged) t.like(line, { node: 'fast', attempts: 2, status: 200 });
+    t.is(await metric(adminUrl, /^baton_hedges_total\{.*node="fast".*event="sent"/), hedged.length);
+    t.is(await metric(adminUrl, /^baton_hedges_total\{.*node="fast".*event="won"/), hedged.length);
+    t.is(await metric(adminUrl, /^baton_hedges_total\{.*node="hang".*event="cancelled"/), hedged.length);
+    // The loser's cancellation is not a failure of its node.
+    t.is(gateway.status().pools.api!.nodes[0]!.breaker, 'closed');
+    t.not(gateway.status().pools.api!.nodes[0]!.local, 'down');
+    t.is(gateway.status().pools.api!.hedge?.delayMs, 50);
+  },
+);
 
-test.serial('a POST without Idempotency-Key is never hedged (0 duplicates); one with a key, or a GET, is', async (t) => {
-  t.timeout(40_000);
-  const nodes = await upstreams(t, 2);
-  await nodes[0]!.setMode('slow:400');
-  const { url } = await startGateway(t, {
-    pools: { api: poolOf(nodes, { health: false, passive: false, hedge: { after: '30ms' } }) },
-    routes: [{ path: '/', pool: 'api' }],
-  });
-  const posts = await Promise.all(Array.from({ length: 8 }, (_, i) => request(`${url}/orders/${i}`, { method: 'POST', body: `order ${i}` })));
-  t.true(posts.every((r) => r.status === 200));
-  t.deepEqual(duplicates(nodes, 'POST'), [], 'no POST was delivered twice');
-  t.is(nodes.flatMap((n) => n.deliveries).filter((d) => d.method === 'POST').length, 8);
-  // The same requests with a key: the ones on the slow node are hedged (which shows the test can fail).
-  const keyed = await Promise.all(
-    Array.from({ length: 8 }, (_, i) => request(`${url}/keyed/${i}`, { method: 'POST', body: `order ${i}`, headers: { 'idempotency-key': `k-${i}` } })),
-  );
-  t.true(keyed.every((r) => r.status === 200));
-  const keyedDeliveries = nodes.flatMap((n) => n.deliveries).filter((d) => d.path.startsWith('/keyed/'));
-  t.true(keyedDeliveries.length > 8, `${keyedDeliveries.length} deliveries of 8 keyed POSTs`);
-});
+test.serial(
+  'a POST without Idempotency-Key is never hedged (0 duplicates); one with a key, or a GET, is',
+  async (t) => {
+    t.timeout(40_000);
+    const nodes = await upstreams(t, 2);
+    await nodes[0]!.setMode('slow:400');
+    const { url } = await startGateway(t, {
+      pools: { api: poolOf(nodes, { health: false, passive: false, hedge: { after: '30ms' } }) },
+      routes: [{ path: '/', pool: 'api' }],
+    });
+    const posts = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => request(`${url}/orders/${i}`, { method: 'POST', body: `order ${i}` })),
+    );
+    t.true(posts.every((r) => r.status === 200));
+    t.deepEqual(duplicates(nodes, 'POST'), [], 'no POST was delivered twice');
+    t.is(nodes.flatMap((n) => n.deliveries).filter((d) => d.method === 'POST').length, 8);
+    // The same requests with a key: the ones on the slow node are hedged (which shows the test can fail).
+    const keyed = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        request(`${url}/keyed/${i}`, { method: 'POST', body: `order ${i}`, headers: { 'idempotency-key': `k-${i}` } }),
+      ),
+    );
+    t.true(keyed.every((r) => r.status === 200));
+    const keyedDeliveries = nodes.flatMap((n) => n.deliveries).filter((d) => d.path.startsWith('/keyed/'));
+    t.true(keyedDeliveries.length > 8, `${keyedDeliveries.length} deliveries of 8 keyed POSTs`);
+  },
+);
 
 test.serial('the budget holds when every node is slow: hedges stay within the share (plus the burst)', async (t) => {
   t.timeout(60_000);
@@ -167,7 +197,9 @@ test.serial('the budget holds when every node is slow: hedges stay within the sh
   const agent = new http.Agent({ keepAlive: true, maxSockets: 50 });
   t.teardown(() => agent.destroy());
   for (let batch = 0; batch < requests / 50; batch++) {
-    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => request(`${url}/b/${batch}/${i}`, { agent })));
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => request(`${url}/b/${batch}/${i}`, { agent })),
+    );
     t.true(replies.every((r) => r.status === 200));
   }
   const delivered = nodes.flatMap((n) => n.deliveries).filter((d) => d.path.startsWith('/b/')).length;

@@ -12,7 +12,11 @@ import { ownedCommand } from '../helpers/spawn-owned.ts';
 
 const token = 'test-admin-token';
 
-async function primaryAndStandby(t: Parameters<typeof startChildUpstream>[0], policyOptions: object = {}, extra: object = {}) {
+async function primaryAndStandby(
+  t: Parameters<typeof startChildUpstream>[0],
+  policyOptions: object = {},
+  extra: object = {},
+) {
   const primary = await startChildUpstream(t, 'primary');
   const standby = await startChildUpstream(t, 'standby');
   const running = await startGateway(t, {
@@ -38,7 +42,10 @@ async function primaryAndStandby(t: Parameters<typeof startChildUpstream>[0], po
 const admin = (base: string, path: string, options: { token?: string; body?: object } = {}) =>
   request(`${base}${path}`, {
     method: 'POST',
-    headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), 'content-type': 'application/json' },
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      'content-type': 'application/json',
+    },
     body: options.body ? JSON.stringify(options.body) : undefined,
   });
 
@@ -54,7 +61,9 @@ test.serial('kill -9 of the primary under steady GET load: the standby serves wi
   await eventually(() => status().active === 'standby', 2000);
   const switchedMs = Date.now() - killedAt;
   const result = await load;
-  t.log(`switched to the standby ${switchedMs} ms after kill -9; ${result.sent} sent, ${result.failures.length} failed`);
+  t.log(
+    `switched to the standby ${switchedMs} ms after kill -9; ${result.sent} sent, ${result.failures.length} failed`,
+  );
   t.deepEqual(result.failures, []);
   t.like(status(), { active: 'standby', epoch: 2 });
   const after = await request(`${url}/x`);
@@ -73,7 +82,8 @@ test.serial('primary back: automatic failback after failbackDelay, not before', 
   const failbacks: Array<{ time: number; upSince: number | undefined }> = [];
   gateway.events.subscribe((e) => {
     const time = performance.timeOrigin + performance.now();
-    if (e.type === 'promotion' && e.to === 'primary') failbacks.push({ time, upSince: gateway.pools.get('db')!.node('primary')!.upSince });
+    if (e.type === 'promotion' && e.to === 'primary')
+      failbacks.push({ time, upSince: gateway.pools.get('db')!.node('primary')!.upSince });
   });
   await startChildUpstream(t, 'primary-again', { port });
   await eventually(() => status().active === 'primary', 6000);
@@ -87,25 +97,32 @@ test.serial('primary back: automatic failback after failbackDelay, not before', 
   t.is(status().epoch, 3);
 });
 
-test.serial('a primary killed and restarted: passing heartbeats end its ejection, so failback comes failbackDelay after it is healthy', async (t) => {
-  t.timeout(60_000);
-  // A long ejection, so that waiting it out could not pass for the failback delay.
-  const { primary, url, status } = await primaryAndStandby(t, { failbackDelay: '1s' }, { passive: { ejectTime: '30s', maxEjectTime: '60s' } });
-  const port = primary.port;
-  await primary.kill();
-  t.is((await request(`${url}/x`)).json().node, 'standby', 'the refused connection ejects the primary');
-  t.true(status().nodes[0]!.ejectedUntil! > Date.now() + 20_000);
-  await startChildUpstream(t, 'primary-again', { port });
-  const restartedAt = Date.now();
-  await eventually(() => status().nodes[0]!.health === 'up', 10_000, 20);
-  const healthyAt = Date.now();
-  await eventually(() => status().active === 'primary', 10_000, 20);
-  const failedBackAt = Date.now();
-  t.log(`healthy ${healthyAt - restartedAt} ms after the restart, failed back ${failedBackAt - healthyAt} ms later`);
-  t.is(status().nodes[0]!.ejectedUntil, null);
-  t.true(failedBackAt - healthyAt >= 900, 'not before failbackDelay');
-  t.true(failedBackAt - restartedAt < 10_000, 'long before the 30 s ejection would have ended');
-});
+test.serial(
+  'a primary killed and restarted: passing heartbeats end its ejection, so failback comes failbackDelay after it is healthy',
+  async (t) => {
+    t.timeout(60_000);
+    // A long ejection, so that waiting it out could not pass for the failback delay.
+    const { primary, url, status } = await primaryAndStandby(
+      t,
+      { failbackDelay: '1s' },
+      { passive: { ejectTime: '30s', maxEjectTime: '60s' } },
+    );
+    const port = primary.port;
+    await primary.kill();
+    t.is((await request(`${url}/x`)).json().node, 'standby', 'the refused connection ejects the primary');
+    t.true(status().nodes[0]!.ejectedUntil! > Date.now() + 20_000);
+    await startChildUpstream(t, 'primary-again', { port });
+    const restartedAt = Date.now();
+    await eventually(() => status().nodes[0]!.health === 'up', 10_000, 20);
+    const healthyAt = Date.now();
+    await eventually(() => status().active === 'primary', 10_000, 20);
+    const failedBackAt = Date.now();
+    t.log(`healthy ${healthyAt - restartedAt} ms after the restart, failed back ${failedBackAt - healthyAt} ms later`);
+    t.is(status().nodes[0]!.ejectedUntil, null);
+    t.true(failedBackAt - healthyAt >= 900, 'not before failbackDelay');
+    t.true(failedBackAt - restartedAt < 10_000, 'long before the 30 s ejection would have ended');
+  },
+);
 
 test.serial('a forced failover holds: no automatic failback until the failback call', async (t) => {
   t.timeout(30_000);
@@ -173,7 +190,15 @@ test.serial('cold standby: promoted, activated by a plugin, traffic waits for it
   const coldPort = await closedPort();
   // The plugin spawns the cold node itself: wrapped so that it dies with this test process too.
   const activation = commandActivation({
-    ...ownedCommand(process.execPath, ['--import', 'tsx', join(repoRoot, 'examples/upstream.ts'), '--port', '{port}', '--name', 'cold-{id}']),
+    ...ownedCommand(process.execPath, [
+      '--import',
+      'tsx',
+      join(repoRoot, 'examples/upstream.ts'),
+      '--port',
+      '{port}',
+      '--name',
+      'cold-{id}',
+    ]),
     until: 'spawn',
   });
   const { url, gateway } = await startGateway(

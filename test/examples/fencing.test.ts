@@ -16,7 +16,10 @@ test('after a failover, a write still carrying the old epoch is refused by the r
     pools: {
       db: {
         policy: hotStandby({ failback: 'manual' }),
-        nodes: [{ url: primary.url, id: 'primary' }, { url: standby.url, id: 'standby', tier: 1 }],
+        nodes: [
+          { url: primary.url, id: 'primary' },
+          { url: standby.url, id: 'standby', tier: 1 },
+        ],
         health: { path: '/health' },
       },
     },
@@ -37,5 +40,11 @@ test('after a failover, a write still carrying the old epoch is refused by the r
   // The standby, having served epoch 2, refuses epoch 1 itself.
   t.is((await write(standby.url, 'late order', 1)).status, 409);
   t.is((await write(standby.url, 'no epoch')).status, 400);
-  t.deepEqual(ledger.entries.map((e) => [e.fence, e.text]), [[1, 'first order'], [2, 'second order']]);
+  t.deepEqual(
+    ledger.entries.map((e) => [e.fence, e.text]),
+    [
+      [1, 'first order'],
+      [2, 'second order'],
+    ],
+  );
 });

@@ -18,10 +18,16 @@ const nodesOf = (...ups: Upstream[]) => ups.map((u) => ({ url: u.url, id: u.name
 
 test('adding and removing nodes under steady load: zero failed requests', async (t) => {
   t.timeout(20_000);
-  const ups = await Promise.all(['a', 'b', 'c'].map((n) => startUpstream(n, (_req, res) => setTimeout(() => res.end(n), 20))));
+  const ups = await Promise.all(
+    ['a', 'b', 'c'].map((n) => startUpstream(n, (_req, res) => setTimeout(() => res.end(n), 20))),
+  );
   t.teardown(() => Promise.all(ups.map((u) => u.close())));
   const [a, b, c] = ups as [Upstream, Upstream, Upstream];
-  const config = (nodes: object[]) => ({ ...base, pools: { web: { policy: 'round-robin', nodes, health: false } }, routes: [{ path: '/', pool: 'web' }] });
+  const config = (nodes: object[]) => ({
+    ...base,
+    pools: { web: { policy: 'round-robin', nodes, health: false } },
+    routes: [{ path: '/', pool: 'web' }],
+  });
   const { url, gateway } = await startGateway(t, config(nodesOf(a, b)));
   const load = steadyLoad(`${url}/x`, { rate: 200, durationMs: 3000 });
   const steps = [nodesOf(a, b, c), nodesOf(b, c), nodesOf(c), nodesOf(a, c)];
@@ -32,7 +38,10 @@ test('adding and removing nodes under steady load: zero failed requests', async 
   const result = await load;
   t.deepEqual(result.failures, []);
   t.true(c.requests.length > 0 && a.requests.length > 0 && b.requests.length > 0);
-  t.deepEqual(gateway.status().pools.web!.nodes.map((n) => n.id), ['a', 'c']);
+  t.deepEqual(
+    gateway.status().pools.web!.nodes.map((n) => n.id),
+    ['a', 'c'],
+  );
 });
 
 test('unchanged nodes keep their state: health, breaker, drain, the active node and its epoch', async (t) => {
@@ -45,14 +54,20 @@ test('unchanged nodes keep their state: health, breaker, drain, the active node 
     pools: {
       web: {
         policy: 'round-robin',
-        nodes: [{ url: up.url, id: 'up' }, { url: `http://127.0.0.1:${dead}`, id: 'dead' }],
+        nodes: [
+          { url: up.url, id: 'up' },
+          { url: `http://127.0.0.1:${dead}`, id: 'dead' },
+        ],
         health: false,
         retry: { attempts: retries },
         breaker: { volumeThreshold: 1, errorThresholdPercentage: 10, resetTimeout: '1h' },
       },
       db: {
         policy: hotStandby({ failbackDelay: '1h' }),
-        nodes: [{ url: up.url, id: 'primary' }, { url: standby.url, id: 'standby', tier: 1 }],
+        nodes: [
+          { url: up.url, id: 'primary' },
+          { url: standby.url, id: 'standby', tier: 1 },
+        ],
         health: false,
       },
     },
@@ -159,11 +174,15 @@ test('--watch re-reads certificates: a new one is served on new connections; a b
   t.teardown(() => up.close());
   const dir = tempDir(t);
   // Relative paths: from the config file's folder.
-  const file = writeFile(dir, 'gateway.config.ts', `export default {
+  const file = writeFile(
+    dir,
+    'gateway.config.ts',
+    `export default {
   listen: { host: '127.0.0.1', port: 0, tls: { cert: 'tls/server.crt', key: 'tls/server.key' } }, admin: false, log: { level: 'warn' },
   pools: { web: { policy: 'round-robin', nodes: [{ url: '${up.url}' }], health: false } },
   routes: [{ path: '/', pool: 'web' }],
-};`);
+};`,
+  );
   mkdirSync(join(dir, 'tls'));
   const install = (cert: string, key: string) => {
     writeFileSync(join(dir, 'tls/server.crt'), cert);
@@ -177,11 +196,25 @@ test('--watch re-reads certificates: a new one is served on new connections; a b
   t.is((await servedCertificate(port, undefined, pki.ca.cert)).validTo, expiry(first.cert));
 
   install(second.cert, second.key);
-  await eventually(async () => (await servedCertificate(port, undefined, pki.ca.cert)).validTo === expiry(second.cert), 10_000, 100);
+  await eventually(
+    async () => (await servedCertificate(port, undefined, pki.ca.cert)).validTo === expiry(second.cert),
+    10_000,
+    100,
+  );
 
   writeFileSync(join(dir, 'tls/server.key'), first.key);
-  await eventually(() => /reload refused/.test(gateway.output()) && /listen\.tls: the certificate and key cannot be used together/.test(gateway.output()), 10_000, 50);
-  t.is((await servedCertificate(port, undefined, pki.ca.cert)).validTo, expiry(second.cert), 'the previous certificate keeps serving');
+  await eventually(
+    () =>
+      /reload refused/.test(gateway.output()) &&
+      /listen\.tls: the certificate and key cannot be used together/.test(gateway.output()),
+    10_000,
+    50,
+  );
+  t.is(
+    (await servedCertificate(port, undefined, pki.ca.cert)).validTo,
+    expiry(second.cert),
+    'the previous certificate keeps serving',
+  );
   const reply = await httpsRequest(`${url}/still`, { ca: pki.ca.cert });
   t.is(reply.status, 200);
   gateway.child.kill('SIGTERM');

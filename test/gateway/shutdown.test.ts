@@ -5,7 +5,9 @@ import { startUpstream } from '../helpers/upstream.ts';
 import { eventually, request } from '../helpers/http.ts';
 
 test('stop() lets in-flight requests finish with Connection: close and refuses new connections', async (t) => {
-  const up = await startUpstream('up', (req, res) => setTimeout(() => res.end(`done ${req.url}`), req.url === '/slow' ? 400 : 0));
+  const up = await startUpstream('up', (req, res) =>
+    setTimeout(() => res.end(`done ${req.url}`), req.url === '/slow' ? 400 : 0),
+  );
   t.teardown(() => up.close());
   const { url, gateway, stop } = await startGateway(t, {
     server: { drainTimeout: '5s' },

@@ -1,5 +1,11 @@
 import test from 'ava';
-import { isSuspected, nextSuspicion, unsuspected, type SuspicionInput, type SuspicionState } from '../../src/health/suspicion.ts';
+import {
+  isSuspected,
+  nextSuspicion,
+  unsuspected,
+  type SuspicionInput,
+  type SuspicionState,
+} from '../../src/health/suspicion.ts';
 
 const rules = { losses: 3, maxSuspicionMs: 1000, quietMs: 2000 };
 const lost: SuspicionInput = { type: 'lost' };
@@ -20,16 +26,121 @@ function run(steps: Array<[number, SuspicionInput]>, from: SuspicionState = unsu
 
 // [case, steps, actions, suspected at the end (at the last step's time)]
 const cases: Array<[string, Array<[number, SuspicionInput]>, string[], boolean]> = [
-  ['three hedges lost in a row: suspected, probed at once', [[10, lost], [20, lost], [30, lost]], ['30:probe'], true],
-  ['two are not enough', [[10, lost], [20, lost]], [], false],
-  ['an answer in between resets the count (a slow node answers; a hung one does not)', [[10, lost], [20, lost], [25, answered], [30, lost]], [], false],
-  ['a failed heartbeat sent after the suspicion began confirms the hang: eject', [[10, lost], [20, lost], [30, lost], [600, probe(false, 40)]], ['30:probe', '600:eject'], false],
-  ['a heartbeat that went out before the suspicion proves nothing', [[10, lost], [20, lost], [30, lost], [300, probe(false, 5)]], ['30:probe'], true],
-  ['a passing heartbeat clears the node', [[10, lost], [20, lost], [30, lost], [60, probe(true, 40)]], ['30:probe'], false],
-  ['cleared by a heartbeat: no new suspicion for quietMs', [[10, lost], [20, lost], [30, lost], [60, probe(true, 40)], [70, lost], [80, lost], [90, lost], [100, lost]], ['30:probe'], false],
-  ['after quietMs, suspected again', [[10, lost], [20, lost], [30, lost], [60, probe(true, 40)], [2100, lost], [2110, lost], [2120, lost]], ['30:probe', '2120:probe'], true],
-  ['an answer while suspected clears the suspicion', [[10, lost], [20, lost], [30, lost], [50, answered]], ['30:probe'], false],
-  ['more losses while suspected do not probe again', [[10, lost], [20, lost], [30, lost], [40, lost], [50, lost]], ['30:probe'], true],
+  [
+    'three hedges lost in a row: suspected, probed at once',
+    [
+      [10, lost],
+      [20, lost],
+      [30, lost],
+    ],
+    ['30:probe'],
+    true,
+  ],
+  [
+    'two are not enough',
+    [
+      [10, lost],
+      [20, lost],
+    ],
+    [],
+    false,
+  ],
+  [
+    'an answer in between resets the count (a slow node answers; a hung one does not)',
+    [
+      [10, lost],
+      [20, lost],
+      [25, answered],
+      [30, lost],
+    ],
+    [],
+    false,
+  ],
+  [
+    'a failed heartbeat sent after the suspicion began confirms the hang: eject',
+    [
+      [10, lost],
+      [20, lost],
+      [30, lost],
+      [600, probe(false, 40)],
+    ],
+    ['30:probe', '600:eject'],
+    false,
+  ],
+  [
+    'a heartbeat that went out before the suspicion proves nothing',
+    [
+      [10, lost],
+      [20, lost],
+      [30, lost],
+      [300, probe(false, 5)],
+    ],
+    ['30:probe'],
+    true,
+  ],
+  [
+    'a passing heartbeat clears the node',
+    [
+      [10, lost],
+      [20, lost],
+      [30, lost],
+      [60, probe(true, 40)],
+    ],
+    ['30:probe'],
+    false,
+  ],
+  [
+    'cleared by a heartbeat: no new suspicion for quietMs',
+    [
+      [10, lost],
+      [20, lost],
+      [30, lost],
+      [60, probe(true, 40)],
+      [70, lost],
+      [80, lost],
+      [90, lost],
+      [100, lost],
+    ],
+    ['30:probe'],
+    false,
+  ],
+  [
+    'after quietMs, suspected again',
+    [
+      [10, lost],
+      [20, lost],
+      [30, lost],
+      [60, probe(true, 40)],
+      [2100, lost],
+      [2110, lost],
+      [2120, lost],
+    ],
+    ['30:probe', '2120:probe'],
+    true,
+  ],
+  [
+    'an answer while suspected clears the suspicion',
+    [
+      [10, lost],
+      [20, lost],
+      [30, lost],
+      [50, answered],
+    ],
+    ['30:probe'],
+    false,
+  ],
+  [
+    'more losses while suspected do not probe again',
+    [
+      [10, lost],
+      [20, lost],
+      [30, lost],
+      [40, lost],
+      [50, lost],
+    ],
+    ['30:probe'],
+    true,
+  ],
   ['a heartbeat result while not suspected changes nothing', [[10, probe(false, 5)]], [], false],
 ];
 

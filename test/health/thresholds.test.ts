@@ -1,16 +1,31 @@
 import test from 'ava';
-import { initialHealth, nextHealth, type HealthInput, type HealthRules, type HealthState } from '../../src/health/thresholds.ts';
+import {
+  initialHealth,
+  nextHealth,
+  type HealthInput,
+  type HealthRules,
+  type HealthState,
+} from '../../src/health/thresholds.ts';
 
 const passive = { failures: 3, statuses: [502, 503, 504], ejectTimeMs: 1000, maxEjectTimeMs: 5000 };
 const withHeartbeats: HealthRules = { heartbeats: true, rise: 2, fall: 3, passive };
 const withoutHeartbeats: HealthRules = { heartbeats: false, rise: 2, fall: 3, passive };
 
 const probe = (ok: boolean): HealthInput => ({ type: 'probe', ok, detail: ok ? 'status 200' : 'timeout' });
-const request = (ok: boolean, certain = false): HealthInput => ({ type: 'passive', ok, certain, detail: ok ? '200' : 'reset' });
+const request = (ok: boolean, certain = false): HealthInput => ({
+  type: 'passive',
+  ok,
+  certain,
+  detail: ok ? '200' : 'reset',
+});
 const tick: HealthInput = { type: 'tick' };
 
 /** Feeds inputs at the given times; returns the verdict after each one. */
-function run(rules: HealthRules, steps: Array<[at: number, input: HealthInput]>, start?: HealthState): { verdicts: string[]; state: HealthState } {
+function run(
+  rules: HealthRules,
+  steps: Array<[at: number, input: HealthInput]>,
+  start?: HealthState,
+): { verdicts: string[]; state: HealthState } {
   let state = start ?? initialHealth(0);
   const verdicts: string[] = [];
   for (const [at, input] of steps) {
@@ -30,61 +45,122 @@ const table: Array<{ name: string; rules: HealthRules; steps: Array<[number, Hea
   {
     name: 'fall: down only after 3 failing heartbeats in a row',
     rules: withHeartbeats,
-    steps: [[0, probe(true)], [1, probe(false)], [2, probe(false)], [3, probe(true)], [4, probe(false)], [5, probe(false)], [6, probe(false)]],
+    steps: [
+      [0, probe(true)],
+      [1, probe(false)],
+      [2, probe(false)],
+      [3, probe(true)],
+      [4, probe(false)],
+      [5, probe(false)],
+      [6, probe(false)],
+    ],
     verdicts: ['up', 'up', 'up', 'up', 'up', 'up', 'down'],
   },
   {
     name: 'rise: up again only after 2 passing heartbeats in a row',
     rules: withHeartbeats,
-    steps: [[0, probe(false)], [1, probe(false)], [2, probe(false)], [3, probe(true)], [4, probe(false)], [5, probe(true)], [6, probe(true)]],
+    steps: [
+      [0, probe(false)],
+      [1, probe(false)],
+      [2, probe(false)],
+      [3, probe(true)],
+      [4, probe(false)],
+      [5, probe(true)],
+      [6, probe(true)],
+    ],
     verdicts: ['unknown', 'unknown', 'down', 'down', 'down', 'down', 'up'],
   },
   {
     name: 'passive: ejected after 3 failed requests in a row; a success resets the count',
     rules: withHeartbeats,
-    steps: [[0, probe(true)], [1, request(false)], [2, request(false)], [3, request(true)], [4, request(false)], [5, request(false)], [6, request(false)]],
+    steps: [
+      [0, probe(true)],
+      [1, request(false)],
+      [2, request(false)],
+      [3, request(true)],
+      [4, request(false)],
+      [5, request(false)],
+      [6, request(false)],
+    ],
     verdicts: ['up', 'up', 'up', 'up', 'up', 'up', 'down'],
   },
   {
     name: 'a refused connection ejects at once',
     rules: withHeartbeats,
-    steps: [[0, probe(true)], [1, request(false, true)]],
+    steps: [
+      [0, probe(true)],
+      [1, request(false, true)],
+    ],
     verdicts: ['up', 'down'],
   },
   {
     name: 'rise passing heartbeats end an ejection early (Envoy: successful_active_health_check_uneject_host)',
     rules: withHeartbeats,
-    steps: [[0, probe(true)], [10, request(false, true)], [200, probe(true)], [400, probe(true)], [1010, tick]],
+    steps: [
+      [0, probe(true)],
+      [10, request(false, true)],
+      [200, probe(true)],
+      [400, probe(true)],
+      [1010, tick],
+    ],
     verdicts: ['up', 'down', 'down', 'up', 'up'],
   },
   {
     name: 'during an ejection a failing heartbeat starts the count of passes again',
     rules: withHeartbeats,
-    steps: [[0, probe(true)], [10, request(false, true)], [100, probe(true)], [200, probe(false)], [300, probe(true)], [400, probe(true)]],
+    steps: [
+      [0, probe(true)],
+      [10, request(false, true)],
+      [100, probe(true)],
+      [200, probe(false)],
+      [300, probe(true)],
+      [400, probe(true)],
+    ],
     verdicts: ['up', 'down', 'down', 'down', 'down', 'up'],
   },
   {
     name: 'an ejection with too few passing heartbeats ends with its time, once they reach rise',
     rules: withHeartbeats,
-    steps: [[0, probe(true)], [10, request(false, true)], [900, probe(true)], [1010, tick], [1100, probe(true)]],
+    steps: [
+      [0, probe(true)],
+      [10, request(false, true)],
+      [900, probe(true)],
+      [1010, tick],
+      [1100, probe(true)],
+    ],
     verdicts: ['up', 'down', 'down', 'down', 'up'],
   },
   {
     name: 'without heartbeats: after the ejection one trial request decides',
     rules: withoutHeartbeats,
-    steps: [[0, request(true)], [1, request(false, true)], [1001, tick], [1002, request(true)]],
+    steps: [
+      [0, request(true)],
+      [1, request(false, true)],
+      [1001, tick],
+      [1002, request(true)],
+    ],
     verdicts: ['up', 'down', 'unknown', 'up'],
   },
   {
     name: 'without heartbeats: a failed trial ejects again',
     rules: withoutHeartbeats,
-    steps: [[0, request(false, true)], [1000, tick], [1001, request(false)]],
+    steps: [
+      [0, request(false, true)],
+      [1000, tick],
+      [1001, request(false)],
+    ],
     verdicts: ['down', 'unknown', 'down'],
   },
   {
     name: 'passive off: failed requests change nothing',
     rules: { ...withHeartbeats, passive: false },
-    steps: [[0, probe(true)], [1, request(false, true)], [2, request(false)], [3, request(false)], [4, request(false)]],
+    steps: [
+      [0, probe(true)],
+      [1, request(false, true)],
+      [2, request(false)],
+      [3, request(false)],
+      [4, request(false)],
+    ],
     verdicts: ['up', 'up', 'up', 'up', 'up'],
   },
 ];
@@ -141,7 +217,12 @@ test('ended early by heartbeats, an ejection still counts: the next one lasts lo
 });
 
 test('transitions carry the reason', (t) => {
-  const step = nextHealth(nextHealth(initialHealth(0), probe(true), withHeartbeats, 0).state, request(false, true), withHeartbeats, 5);
+  const step = nextHealth(
+    nextHealth(initialHealth(0), probe(true), withHeartbeats, 0).state,
+    request(false, true),
+    withHeartbeats,
+    5,
+  );
   t.like(step.transition, { from: 'up', to: 'down' });
   t.regex(step.transition!.reason, /ejected for 1000ms: reset/);
 });
@@ -152,7 +233,10 @@ test('a success that changes nothing keeps the same state object (no allocation 
 });
 
 /** Feeds inputs at the given times; returns every transition (with when it happened) and the last state. */
-function transitions(rules: HealthRules, steps: Array<[at: number, input: HealthInput]>): { seen: string[]; state: HealthState } {
+function transitions(
+  rules: HealthRules,
+  steps: Array<[at: number, input: HealthInput]>,
+): { seen: string[]; state: HealthState } {
   let state = initialHealth(0);
   const seen: string[] = [];
   for (const [at, input] of steps) {
@@ -163,60 +247,124 @@ function transitions(rules: HealthRules, steps: Array<[at: number, input: Health
   return { seen, state };
 }
 
-const guarantees: Array<{ name: string; rules: HealthRules; steps: Array<[number, HealthInput]>; seen: string[]; state?: Partial<HealthState> }> = [
+const guarantees: Array<{
+  name: string;
+  rules: HealthRules;
+  steps: Array<[number, HealthInput]>;
+  seen: string[];
+  state?: Partial<HealthState>;
+}> = [
   {
     name: 'with heartbeats, an ejected node whose heartbeats still fail stays down when the ejection ends',
     rules: withHeartbeats,
-    steps: [[0, probe(true)], [10, request(false, true)], [500, probe(false)], [1010, tick], [1100, probe(true)]],
+    steps: [
+      [0, probe(true)],
+      [10, request(false, true)],
+      [500, probe(false)],
+      [1010, tick],
+      [1100, probe(true)],
+    ],
     seen: ['0: unknown → up: heartbeat passed (status 200)', '10: up → down: ejected for 1000ms: reset'],
     state: { verdict: 'down', ejectedUntil: 0, lastEjectionEnd: 1010, probePasses: 1 },
   },
   {
     name: 'with heartbeats, an ejection with a single passing heartbeat (rise 2) stays down when it ends',
     rules: withHeartbeats,
-    steps: [[0, probe(true)], [10, request(false, true)], [900, probe(true)], [1010, tick]],
+    steps: [
+      [0, probe(true)],
+      [10, request(false, true)],
+      [900, probe(true)],
+      [1010, tick],
+    ],
     seen: ['0: unknown → up: heartbeat passed (status 200)', '10: up → down: ejected for 1000ms: reset'],
     state: { verdict: 'down', ejectedUntil: 0, lastEjectionEnd: 1010 },
   },
   {
     name: 'failures of requests still in flight during an ejection do not lengthen it nor count towards the next',
     rules: withHeartbeats,
-    steps: [[0, probe(true)], [10, request(false, true)], [500, request(false, true)], [600, request(false)], [700, request(false)], [800, request(false)], [1009, tick], [1010, tick]],
+    steps: [
+      [0, probe(true)],
+      [10, request(false, true)],
+      [500, request(false, true)],
+      [600, request(false)],
+      [700, request(false)],
+      [800, request(false)],
+      [1009, tick],
+      [1010, tick],
+    ],
     seen: ['0: unknown → up: heartbeat passed (status 200)', '10: up → down: ejected for 1000ms: reset'],
     state: { verdict: 'down', ejectedUntil: 0, ejections: 1, passiveFailures: 0, lastEjectionEnd: 1010 },
   },
   {
     name: 'without heartbeats, a success in the middle of an ejection does not end it',
     rules: withoutHeartbeats,
-    steps: [[0, request(true)], [10, request(false, true)], [500, request(true)], [1009, request(true)], [1010, tick], [1011, request(true)]],
-    seen: ['0: unknown → up: request succeeded', '10: up → down: ejected for 1000ms: reset', '1010: down → unknown: ejection over, letting one trial request through', '1011: unknown → up: trial request succeeded'],
+    steps: [
+      [0, request(true)],
+      [10, request(false, true)],
+      [500, request(true)],
+      [1009, request(true)],
+      [1010, tick],
+      [1011, request(true)],
+    ],
+    seen: [
+      '0: unknown → up: request succeeded',
+      '10: up → down: ejected for 1000ms: reset',
+      '1010: down → unknown: ejection over, letting one trial request through',
+      '1011: unknown → up: trial request succeeded',
+    ],
     state: { verdict: 'up', probation: false },
   },
   {
     name: 'with heartbeats, a request success never brings a node up (the heartbeats decide)',
     rules: withHeartbeats,
-    steps: [[0, request(true)], [1, request(true)]],
+    steps: [
+      [0, request(true)],
+      [1, request(true)],
+    ],
     seen: [],
     state: { verdict: 'unknown' },
   },
   {
     name: 'no transition when the verdict does not change: a node down by heartbeats then ejected stays down silently',
     rules: withHeartbeats,
-    steps: [[0, probe(false)], [1, probe(false)], [2, probe(false)], [3, request(false, true)], [4, probe(false)]],
+    steps: [
+      [0, probe(false)],
+      [1, probe(false)],
+      [2, probe(false)],
+      [3, request(false, true)],
+      [4, probe(false)],
+    ],
     seen: ['2: unknown → down: 3 heartbeats failed (timeout)'],
     state: { verdict: 'down', since: 2, ejectedUntil: 1003 },
   },
   {
     name: 'rise passes end a heartbeat-down verdict and say how many',
     rules: withHeartbeats,
-    steps: [[0, probe(false)], [1, probe(false)], [2, probe(false)], [3, probe(true)], [4, probe(true)]],
+    steps: [
+      [0, probe(false)],
+      [1, probe(false)],
+      [2, probe(false)],
+      [3, probe(true)],
+      [4, probe(true)],
+    ],
     seen: ['2: unknown → down: 3 heartbeats failed (timeout)', '4: down → up: 2 heartbeats passed (status 200)'],
     state: { verdict: 'up', since: 4, probeFailures: 0, probePasses: 2 },
   },
   {
     name: 'a second ejection in a row, rise passes in but not 2 × rise: it ends with its time, and says why',
     rules: withHeartbeats,
-    steps: [[0, probe(true)], [10, request(false, true)], [1010, tick], [1020, probe(true)], [1030, probe(true)], [1040, request(false, true)], [1100, probe(true)], [1200, probe(true)], [3039, tick], [3040, tick]],
+    steps: [
+      [0, probe(true)],
+      [10, request(false, true)],
+      [1010, tick],
+      [1020, probe(true)],
+      [1030, probe(true)],
+      [1040, request(false, true)],
+      [1100, probe(true)],
+      [1200, probe(true)],
+      [3039, tick],
+      [3040, tick],
+    ],
     seen: [
       '0: unknown → up: heartbeat passed (status 200)',
       '10: up → down: ejected for 1000ms: reset',
@@ -229,14 +377,28 @@ const guarantees: Array<{ name: string; rules: HealthRules; steps: Array<[number
   {
     name: 'three failed requests: the reason counts them; a trial that fails says so',
     rules: withoutHeartbeats,
-    steps: [[0, request(false)], [1, request(false)], [2, request(false)], [1002, tick], [1003, request(false)]],
-    seen: ['2: unknown → down: ejected for 1000ms: 3 requests failed (reset)', '1002: down → unknown: ejection over, letting one trial request through', '1003: unknown → down: ejected for 2000ms: trial request failed (reset)'],
+    steps: [
+      [0, request(false)],
+      [1, request(false)],
+      [2, request(false)],
+      [1002, tick],
+      [1003, request(false)],
+    ],
+    seen: [
+      '2: unknown → down: ejected for 1000ms: 3 requests failed (reset)',
+      '1002: down → unknown: ejection over, letting one trial request through',
+      '1003: unknown → down: ejected for 2000ms: trial request failed (reset)',
+    ],
     state: { ejections: 2, ejectedUntil: 3003, probation: false },
   },
   {
     name: 'a tick with no ejection, or before the ejection ends, changes nothing',
     rules: withoutHeartbeats,
-    steps: [[0, tick], [1, request(false, true)], [1000, tick]],
+    steps: [
+      [0, tick],
+      [1, request(false, true)],
+      [1000, tick],
+    ],
     seen: ['1: unknown → down: ejected for 1000ms: reset'],
     state: { verdict: 'down', ejectedUntil: 1001, probation: false },
   },

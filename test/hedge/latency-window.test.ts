@@ -9,7 +9,13 @@ const cases: Array<[string, number[], number, number, number | undefined]> = [
   ['p50 of 1..100 is 50', Array.from({ length: 100 }, (_, i) => i + 1), 0.5, 20, 50],
   ['order does not matter', [5, 1, 4, 2, 3], 1, 1, 5],
   ['too few samples: undefined', [1, 2, 3], 0.95, 20, undefined],
-  ['one outlier in twenty is the p95 (nearest rank): 19 × 10 ms, one 500 ms', [...Array(19).fill(10), 500], 0.95, 20, 10],
+  [
+    'one outlier in twenty is the p95 (nearest rank): 19 × 10 ms, one 500 ms',
+    [...Array(19).fill(10), 500],
+    0.95,
+    20,
+    10,
+  ],
   ['only the newest `capacity` samples count', [...Array(100).fill(1000), ...Array(100).fill(10)], 0.95, 20, 10],
 ];
 

@@ -13,7 +13,16 @@ if (!available) console.warn(`browser tests skipped: ${CHROMIUM} not found (apt-
 export async function openBrowser(t: ExecutionContext): Promise<Browser> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   t.teardown(() => browser.close());
   return browser;
@@ -28,7 +37,11 @@ export interface WatchedPage {
 }
 
 /** Opens `url` in a fresh page that records what would mean a broken page. */
-export async function openWatchedPage(t: ExecutionContext, url: string, viewport = { width: 1400, height: 1000 }): Promise<WatchedPage> {
+export async function openWatchedPage(
+  t: ExecutionContext,
+  url: string,
+  viewport = { width: 1400, height: 1000 },
+): Promise<WatchedPage> {
   const browser = await openBrowser(t);
   const page = await browser.newPage({ viewport });
   const problems: string[] = [];
@@ -40,14 +53,19 @@ export async function openWatchedPage(t: ExecutionContext, url: string, viewport
   page.on('request', (request) => requested.push(request.url()));
   page.on('requestfailed', (request) => {
     // EventSource streams are cut when the page closes; everything else must load.
-    if (!new URL(request.url()).pathname.startsWith('/events')) problems.push(`failed: ${request.url()} ${request.failure()?.errorText}`);
+    if (!new URL(request.url()).pathname.startsWith('/events'))
+      problems.push(`failed: ${request.url()} ${request.failure()?.errorText}`);
   });
   await page.goto(url);
   return { page, problems, requested };
 }
 
 /** Polls until `check` is true, reading the page; fails with the last thing seen. */
-export async function waitFor(describe: string, check: () => Promise<boolean | string>, timeoutMs = 8000): Promise<void> {
+export async function waitFor(
+  describe: string,
+  check: () => Promise<boolean | string>,
+  timeoutMs = 8000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   let last: boolean | string = false;
   for (;;) {

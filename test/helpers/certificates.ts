@@ -48,13 +48,42 @@ const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
 /** A new CA in a new temporary folder (made synchronously: call it in test.before); `makePki(name)` twice gives two unrelated CAs. */
 export function makePki(caName = 'Baton Test CA'): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'baton-pki-'));
-  openssl(dir, ['req', '-x509', ...ecKey, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30', '-subj', `/CN=${caName}`]);
+  openssl(dir, [
+    'req',
+    '-x509',
+    ...ecKey,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '30',
+    '-subj',
+    `/CN=${caName}`,
+  ]);
   const ca = issued(dir, 'ca');
   const sign = async (file: string, subject: string, extensions: string, days: number) => {
     await opensslAsync(dir, ['req', ...ecKey, '-keyout', `${file}.key`, '-out', `${file}.csr`, '-subj', subject]);
     writeFileSync(join(dir, `${file}.ext`), extensions);
     // A random serial: certificates signed at once in one folder must not race on a serial file.
-    await opensslAsync(dir, ['x509', '-req', '-in', `${file}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-out', `${file}.crt`, '-days', String(days), '-extfile', `${file}.ext`]);
+    await opensslAsync(dir, [
+      'x509',
+      '-req',
+      '-in',
+      `${file}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      `0x${randomBytes(8).toString('hex')}`,
+      '-out',
+      `${file}.crt`,
+      '-days',
+      String(days),
+      '-extfile',
+      `${file}.ext`,
+    ]);
     return issued(dir, file);
   };
   return {

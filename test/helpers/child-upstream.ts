@@ -24,11 +24,30 @@ export interface ChildUpstream {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startChildUpstream(t: ExecutionContext, name: string, options: { port?: number; mode?: string } = {}): Promise<ChildUpstream> {
-  const child = spawnOwned(process.execPath, ['--import', 'tsx', script, '--name', name, '--port', String(options.port ?? 0), '--mode', options.mode ?? 'ok', '--log-requests'], {
-    cwd: repoRoot,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+export async function startChildUpstream(
+  t: ExecutionContext,
+  name: string,
+  options: { port?: number; mode?: string } = {},
+): Promise<ChildUpstream> {
+  const child = spawnOwned(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      script,
+      '--name',
+      name,
+      '--port',
+      String(options.port ?? 0),
+      '--mode',
+      options.mode ?? 'ok',
+      '--log-requests',
+    ],
+    {
+      cwd: repoRoot,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });

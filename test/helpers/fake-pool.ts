@@ -40,7 +40,10 @@ export type FakePool = PoolView & {
   node(id: string): FakeNode;
 };
 
-export function fakePool(nodes: FakeNode[], over: Partial<Pick<PoolView, 'active' | 'epoch' | 'name' | 'activeSince'>> = {}): FakePool {
+export function fakePool(
+  nodes: FakeNode[],
+  over: Partial<Pick<PoolView, 'active' | 'epoch' | 'name' | 'activeSince'>> = {},
+): FakePool {
   return {
     name: over.name ?? 'pool',
     nodes,

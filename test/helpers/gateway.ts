@@ -51,5 +51,11 @@ export async function launchGateway(
     stopped = true;
     await gateway.stop();
   };
-  return { gateway, url: listening.url, urls: listening.listeners.map((l) => l.url), adminUrl: listening.adminUrl ?? '', stop };
+  return {
+    gateway,
+    url: listening.url,
+    urls: listening.listeners.map((l) => l.url),
+    adminUrl: listening.adminUrl ?? '',
+    stop,
+  };
 }

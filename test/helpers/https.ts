@@ -25,7 +25,12 @@ export function httpsRequest(url: string, options: TlsRequestOptions): Promise<R
         servername: options.servername,
         cert: options.cert,
         key: options.key,
-        ...(options.servername ? { checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(options.servername!, cert) } : {}),
+        ...(options.servername
+          ? {
+              checkServerIdentity: (_host: string, cert: tls.PeerCertificate) =>
+                tls.checkServerIdentity(options.servername!, cert),
+            }
+          : {}),
       },
       (res) => {
         const socket = res.socket as tls.TLSSocket;
@@ -35,24 +40,38 @@ export function httpsRequest(url: string, options: TlsRequestOptions): Promise<R
         res.on('error', reject);
         res.on('end', () => {
           const body = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body), peerSubject });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            json: () => JSON.parse(body),
+            peerSubject,
+          });
         });
       },
     );
     req.on('error', reject);
-    if (options.timeoutMs) req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`timeout after ${options.timeoutMs}ms`)));
+    if (options.timeoutMs)
+      req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`timeout after ${options.timeoutMs}ms`)));
     req.end(options.body);
   });
 }
 
 /** The certificate a TLS handshake with `servername` gets (its CN and expiry), without any HTTP. */
-export function servedCertificate(port: number, servername: string | undefined, ca: string): Promise<{ cn: string; validTo: string }> {
+export function servedCertificate(
+  port: number,
+  servername: string | undefined,
+  ca: string,
+): Promise<{ cn: string; validTo: string }> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername, ca, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
-      const cert = socket.getPeerCertificate();
-      resolve({ cn: String(cert.subject?.CN ?? ''), validTo: cert.valid_to });
-      socket.end();
-    });
+    const socket = tls.connect(
+      { host: '127.0.0.1', port, servername, ca, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] },
+      () => {
+        const cert = socket.getPeerCertificate();
+        resolve({ cn: String(cert.subject?.CN ?? ''), validTo: cert.valid_to });
+        socket.end();
+      },
+    );
     socket.on('error', reject);
   });
 }

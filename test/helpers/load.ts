@@ -47,7 +47,11 @@ export async function steadyLoad(
   return { sent, ok, failures, latencies };
 }
 
-function once(url: string, agent: http.Agent, options: { method?: string; body?: string; timeoutMs?: number }): Promise<{ status: number; body: string; ms: number }> {
+function once(
+  url: string,
+  agent: http.Agent,
+  options: { method?: string; body?: string; timeoutMs?: number },
+): Promise<{ status: number; body: string; ms: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: options.method ?? 'GET', agent }, (res) => {

@@ -33,7 +33,11 @@ export interface Finished {
 }
 
 /** Runs a command to completion (it dies with this process if that ends first). */
-export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Finished> {
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawnOwned(command, args, { cwd: options.cwd ?? repoRoot, env: { ...process.env, ...options.env } });
     let stdout = '';
@@ -57,8 +61,17 @@ export interface Running {
  * Starts a long-running process; it is killed when the test ends if still running, and when
  * this process dies (with `deathSignal`, SIGKILL by default).
  */
-export function launch(t: ExecutionContext, command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } & OwnedOptions = {}): Running {
-  const child = spawnOwned(command, args, { cwd: options.cwd ?? repoRoot, env: { ...process.env, ...options.env }, deathSignal: options.deathSignal });
+export function launch(
+  t: ExecutionContext,
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } & OwnedOptions = {},
+): Running {
+  const child = spawnOwned(command, args, {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, ...options.env },
+    deathSignal: options.deathSignal,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));

@@ -14,7 +14,11 @@ import net from 'node:net';
  */
 
 /** `body` in chunked framing, cut into chunks of `sizes` bytes (cycled), with an optional extension per chunk. */
-export function chunkedBody(body: Buffer | string, sizes: readonly number[] = [body.length || 1], extension = ''): Buffer {
+export function chunkedBody(
+  body: Buffer | string,
+  sizes: readonly number[] = [body.length || 1],
+  extension = '',
+): Buffer {
   const bytes = Buffer.from(body);
   const out: Buffer[] = [];
   let at = 0;
@@ -74,7 +78,11 @@ export function parseResponses(bytes: Buffer, options: ParseOptions = {}): Parse
     const next = parseResponse(bytes, offset, options.methods?.[requestIndex] ?? 'GET', options.ended ?? false);
     if ('error' in next) return { responses, rest: bytes.subarray(offset), error: next.error };
     if ('incomplete' in next) {
-      return { responses, rest: bytes.subarray(offset), error: options.ended ? `truncated response: ${next.incomplete}` : undefined };
+      return {
+        responses,
+        rest: bytes.subarray(offset),
+        error: options.ended ? `truncated response: ${next.incomplete}` : undefined,
+      };
     }
     responses.push(next.response);
     offset = next.end;
@@ -95,10 +103,18 @@ export function parseResponse(bytes: Buffer, offset: number, method: string, end
   }
 }
 
-function parseOne(bytes: Buffer, start: number, method: string, ended: boolean): { response: RawResponse; end: number } {
+function parseOne(
+  bytes: Buffer,
+  start: number,
+  method: string,
+  ended: boolean,
+): { response: RawResponse; end: number } {
   const headEnd = bytes.indexOf('\r\n\r\n', start);
   if (headEnd === -1) {
-    if (bytes.indexOf('\n', start) !== -1 && !/^HTTP\/1\.[01] /.test(bytes.subarray(start, start + 9).toString('latin1'))) {
+    if (
+      bytes.indexOf('\n', start) !== -1 &&
+      !/^HTTP\/1\.[01] /.test(bytes.subarray(start, start + 9).toString('latin1'))
+    ) {
       throw new Error(`not a status line: ${JSON.stringify(bytes.subarray(start, start + 40).toString('latin1'))}`);
     }
     throw new Incomplete('headers');
@@ -126,7 +142,8 @@ function parseOne(bytes: Buffer, start: number, method: string, ended: boolean):
   }
   if (te.length && cl.length) throw new Error('both Transfer-Encoding and Content-Length');
   if (te.length) {
-    if (te.join(',').trim().toLowerCase() !== 'chunked') throw new Error(`unsupported Transfer-Encoding ${te.join(', ')}`);
+    if (te.join(',').trim().toLowerCase() !== 'chunked')
+      throw new Error(`unsupported Transfer-Encoding ${te.join(', ')}`);
     const { body, end } = parseChunked(bytes, bodyStart);
     return { response: { ...base, body, framing: 'chunked' }, end };
   }
@@ -134,7 +151,10 @@ function parseOne(bytes: Buffer, start: number, method: string, ended: boolean):
     if (new Set(cl).size !== 1 || !/^\d+$/.test(cl[0]!)) throw new Error(`bad Content-Length ${cl.join(', ')}`);
     const length = Number(cl[0]);
     if (bytes.length < bodyStart + length) throw new Incomplete(`body: ${bytes.length - bodyStart} of ${length} bytes`);
-    return { response: { ...base, body: bytes.subarray(bodyStart, bodyStart + length), framing: 'length' }, end: bodyStart + length };
+    return {
+      response: { ...base, body: bytes.subarray(bodyStart, bodyStart + length), framing: 'length' },
+      end: bodyStart + length,
+    };
   }
   if (!ended) throw new Incomplete('close-delimited body');
   return { response: { ...base, body: bytes.subarray(bodyStart), framing: 'close' }, end: bytes.length };
@@ -154,7 +174,8 @@ function parseChunked(bytes: Buffer, start: number): { body: Buffer; end: number
     if (length === 0) break;
     if (bytes.length < offset + length + 2) throw new Incomplete('chunk data');
     parts.push(bytes.subarray(offset, offset + length));
-    if (bytes[offset + length] !== 13 || bytes[offset + length + 1] !== 10) throw new Error('chunk data not followed by CRLF');
+    if (bytes[offset + length] !== 13 || bytes[offset + length + 1] !== 10)
+      throw new Error('chunk data not followed by CRLF');
     offset += length + 2;
   }
   // Trailer section, then the empty line.
@@ -252,7 +273,12 @@ export class RawClient {
         continue; // an interim response (100 Continue)
       }
       if ('error' in next) throw new Error(next.error);
-      if (this.#ended) throw new Error(this.#consumed === this.#received.length ? 'connection closed before a response' : `truncated response: ${next.incomplete}`);
+      if (this.#ended)
+        throw new Error(
+          this.#consumed === this.#received.length
+            ? 'connection closed before a response'
+            : `truncated response: ${next.incomplete}`,
+        );
       if (!(await this.#wait(until - Date.now()))) throw new Error(`no response within ${timeoutMs}ms`);
     }
   }
@@ -315,11 +341,21 @@ export async function exchange(
   const expect = options.expect ?? options.methods?.length;
   const until = Date.now() + (options.timeoutMs ?? 5000);
   while (!client.isClosed && Date.now() < until) {
-    if (expect !== undefined && parseResponses(client.received, { methods: options.methods }).responses.filter((r) => r.status >= 200).length >= expect) break;
+    if (
+      expect !== undefined &&
+      parseResponses(client.received, { methods: options.methods }).responses.filter((r) => r.status >= 200).length >=
+        expect
+    )
+      break;
     await Promise.race([client.closed, new Promise((resolve) => setTimeout(resolve, 10))]);
   }
   const closed = client.isClosed;
   client.destroy();
   const info = await client.closed;
-  return { ...parseResponses(client.received, { methods: options.methods, ended: closed }), bytes: client.received, closed, reset: info.reset && closed };
+  return {
+    ...parseResponses(client.received, { methods: options.methods, ended: closed }),
+    bytes: client.received,
+    closed,
+    reset: info.reset && closed,
+  };
 }

@@ -43,8 +43,20 @@ export function rawRequest(url: string, bytes: string | Buffer, timeoutMs = 10_0
 }
 
 /** `GET <target>` with the given Host and extra header lines, closing after the answer. */
-export function rawGet(url: string, target: string, host: string | undefined, extra: string[] = []): Promise<RawExchange> {
-  const lines = [`GET ${target} HTTP/1.1`, ...(host === undefined ? [] : [`Host: ${host}`]), ...extra, 'Connection: close', '', ''];
+export function rawGet(
+  url: string,
+  target: string,
+  host: string | undefined,
+  extra: string[] = [],
+): Promise<RawExchange> {
+  const lines = [
+    `GET ${target} HTTP/1.1`,
+    ...(host === undefined ? [] : [`Host: ${host}`]),
+    ...extra,
+    'Connection: close',
+    '',
+    '',
+  ];
   return rawRequest(url, lines.join('\r\n'));
 }
 

@@ -39,7 +39,12 @@ export interface UpstreamConnection {
 }
 
 /** Answers a request; `body` is the complete body. Default: `echoRequest`. */
-export type RawHandler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, request: ParsedRequest) => void;
+export type RawHandler = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: Buffer,
+  request: ParsedRequest,
+) => void;
 export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export interface RawUpstream {
@@ -54,7 +59,13 @@ export interface RawUpstream {
 
 /** Answers 200 with JSON: what was parsed, and the body's length and SHA-256. */
 export const echoRequest: RawHandler = (req, res, body) => {
-  const payload = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, bytes: body.length, sha256: sha256(body) });
+  const payload = JSON.stringify({
+    method: req.method,
+    url: req.url,
+    headers: req.headers,
+    bytes: body.length,
+    sha256: sha256(body),
+  });
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
   res.end(payload);
 };
@@ -63,7 +74,10 @@ export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export async function startRawUpstream(handler: RawHandler = echoRequest, options: { onUpgrade?: UpgradeHandler } = {}): Promise<RawUpstream> {
+export async function startRawUpstream(
+  handler: RawHandler = echoRequest,
+  options: { onUpgrade?: UpgradeHandler } = {},
+): Promise<RawUpstream> {
   const connections: UpstreamConnection[] = [];
   const all: ParsedRequest[] = [];
   const of = new WeakMap<object, UpstreamConnection>();
@@ -73,7 +87,13 @@ export async function startRawUpstream(handler: RawHandler = echoRequest, option
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     const chunks: Buffer[] = [];
-    const connection: UpstreamConnection = { id: connections.length, requests: [], errors: [], closed: false, raw: () => Buffer.concat(chunks) };
+    const connection: UpstreamConnection = {
+      id: connections.length,
+      requests: [],
+      errors: [],
+      closed: false,
+      raw: () => Buffer.concat(chunks),
+    };
     connections.push(connection);
     of.set(socket, connection);
     socket.on('error', () => {});

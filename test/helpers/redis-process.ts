@@ -53,11 +53,30 @@ export async function startRedisProcess(scope: Scope, options: RedisProcessOptio
   scope.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort(options.cluster ? (p) => p < 55536 && portIsFree(p + 10000) : undefined);
   const args = (replicaOf: StartOptions['replicaOf']) => [
-    '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'no', '--daemonize', 'no',
-    '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--protected-mode',
+    'no',
+    '--daemonize',
+    'no',
+    '--dir',
+    dir,
+    '--dbfilename',
+    'dump.rdb',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
     // Replicas sync at once instead of waiting 5 s for more replicas to join a diskless sync.
-    '--repl-diskless-sync-delay', '0', '--loglevel', 'notice',
-    ...(options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'] : []),
+    '--repl-diskless-sync-delay',
+    '0',
+    '--loglevel',
+    'notice',
+    ...(options.cluster
+      ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000']
+      : []),
     ...(replicaOf ? ['--replicaof', '127.0.0.1', String(replicaOf.port)] : []),
   ];
   let running: Tethered | undefined;
@@ -110,10 +129,15 @@ export async function startRedisProcess(scope: Scope, options: RedisProcessOptio
 /** redis-cli with `-e` (an error reply is a failure) and `--raw` (plain values, one per line). */
 export function redisCli(port: number, args: readonly string[], timeoutMs = 5000): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('redis-cli', ['-e', '--raw', '-h', '127.0.0.1', '-p', String(port), ...args], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`redis-cli -p ${port} ${args.join(' ')}: ${(stderr || error.message).trim()}`));
-      else resolve(stdout.replace(/\n$/, ''));
-    });
+    execFile(
+      'redis-cli',
+      ['-e', '--raw', '-h', '127.0.0.1', '-p', String(port), ...args],
+      { timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`redis-cli -p ${port} ${args.join(' ')}: ${(stderr || error.message).trim()}`));
+        else resolve(stdout.replace(/\n$/, ''));
+      },
+    );
   });
 }
 

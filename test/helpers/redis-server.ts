@@ -37,7 +37,22 @@ async function freePort(): Promise<number> {
 
 function launch(port: number, dir: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'notice', '--dir', dir];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'no',
+      '--loglevel',
+      'notice',
+      '--dir',
+      dir,
+    ];
     const child = spawnOwned('redis-server', args, {
       stdio: ['ignore', 'pipe', 'inherit'],
     });

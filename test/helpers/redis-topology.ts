@@ -70,23 +70,42 @@ export async function startReplicatedRedis(scope: Scope, options: SentinelOption
     downAfterMs: options.downAfterMs ?? 60_000,
   });
   const waitInSync = async (timeoutMs = 15_000) => {
-    await until(`${replica.name} in sync with ${primary.name}`, async () => {
-      const [mine, theirs] = await Promise.all([replica.info('replication'), primary.info('replication')]);
-      return mine.master_link_status === 'up' && mine.slave_repl_offset === theirs.master_repl_offset;
-    }, timeoutMs);
+    await until(
+      `${replica.name} in sync with ${primary.name}`,
+      async () => {
+        const [mine, theirs] = await Promise.all([replica.info('replication'), primary.info('replication')]);
+        return mine.master_link_status === 'up' && mine.slave_repl_offset === theirs.master_repl_offset;
+      },
+      timeoutMs,
+    );
     // Sentinel learns replicas from the primary's INFO; a failover needs it to know this one.
-    await until('sentinels know the replica', async () => {
-      for (const sentinel of sentinels.addresses) {
-        const known = await redisCli(sentinel.port, ['SENTINEL', 'REPLICAS', SENTINEL_MASTER]);
-        if (!known.split('\n').includes(String(replica.port))) return false;
-      }
-      return true;
-    }, timeoutMs, 100);
+    await until(
+      'sentinels know the replica',
+      async () => {
+        for (const sentinel of sentinels.addresses) {
+          const known = await redisCli(sentinel.port, ['SENTINEL', 'REPLICAS', SENTINEL_MASTER]);
+          if (!known.split('\n').includes(String(replica.port))) return false;
+        }
+        return true;
+      },
+      timeoutMs,
+      100,
+    );
   };
   const swapWhenSwitched = async (timeoutMs: number) => {
     const promoted = replica;
-    await until(`sentinels name ${promoted.name} as primary`, async () => (await sentinels.masterPort()) === promoted.port, timeoutMs, 100);
-    await until(`${promoted.name} answers as primary`, async () => (await promoted.cli(['ROLE'])).startsWith('master'), timeoutMs, 100);
+    await until(
+      `sentinels name ${promoted.name} as primary`,
+      async () => (await sentinels.masterPort()) === promoted.port,
+      timeoutMs,
+      100,
+    );
+    await until(
+      `${promoted.name} answers as primary`,
+      async () => (await promoted.cli(['ROLE'])).startsWith('master'),
+      timeoutMs,
+      100,
+    );
     [primary, replica] = [promoted, primary];
   };
   await waitInSync();
@@ -110,7 +129,11 @@ export async function startReplicatedRedis(scope: Scope, options: SentinelOption
       if (killPrimary) {
         await primary.kill();
         // The replica notices the closed link and drops the stream it had read but not applied.
-        await until(`${replica.name} sees its primary gone`, async () => (await replica.info('replication')).master_link_status === 'down', timeoutMs);
+        await until(
+          `${replica.name} sees its primary gone`,
+          async () => (await replica.info('replication')).master_link_status === 'down',
+          timeoutMs,
+        );
       }
       // A held replica would hold Sentinel's promotion too (it is sent inside MULTI).
       await replica.cli(['CLIENT', 'UNPAUSE']);
@@ -125,7 +148,11 @@ export async function startReplicatedRedis(scope: Scope, options: SentinelOption
   };
 }
 
-export async function startSentinels(scope: Scope, primary: RedisProcess, options: { count: number; quorum: number; downAfterMs: number }): Promise<Sentinels> {
+export async function startSentinels(
+  scope: Scope,
+  primary: RedisProcess,
+  options: { count: number; quorum: number; downAfterMs: number },
+): Promise<Sentinels> {
   const processes: Tethered[] = [];
   const addresses: Array<{ host: string; port: number }> = [];
   for (let i = 0; i < options.count; i++) {
@@ -152,19 +179,28 @@ export async function startSentinels(scope: Scope, primary: RedisProcess, option
   }
   if (options.count > 1) {
     // Sentinels find each other through hello messages on the primary (every 2 s).
-    await until('sentinels know each other', async () => {
-      for (const { port } of addresses) {
-        const others = await redisCli(port, ['SENTINEL', 'SENTINELS', SENTINEL_MASTER]);
-        if (others.split('\n').filter((line) => line === 'runid').length < options.count - 1) return false;
-      }
-      return true;
-    }, 20_000, 200);
+    await until(
+      'sentinels know each other',
+      async () => {
+        for (const { port } of addresses) {
+          const others = await redisCli(port, ['SENTINEL', 'SENTINELS', SENTINEL_MASTER]);
+          if (others.split('\n').filter((line) => line === 'runid').length < options.count - 1) return false;
+        }
+        return true;
+      },
+      20_000,
+      200,
+    );
   }
   return {
     processes,
     addresses,
     async masterPort() {
-      const ports = await Promise.all(addresses.map(async ({ port }) => Number((await redisCli(port, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER])).split('\n')[1])));
+      const ports = await Promise.all(
+        addresses.map(async ({ port }) =>
+          Number((await redisCli(port, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER])).split('\n')[1]),
+        ),
+      );
       return ports.every((p) => p === ports[0]) ? ports[0]! : -1;
     },
   };
@@ -184,14 +220,29 @@ export async function startRedisCluster(scope: Scope, options: { masters?: numbe
   const nodes: RedisProcess[] = [];
   for (let i = 0; i < count; i++) nodes.push(await startRedisProcess(scope, { name: `cluster-${i}`, cluster: true }));
   const create = spawnTethered(scope, 'redis-cli --cluster create', 'redis-cli', [
-    '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes',
+    '--cluster',
+    'create',
+    ...nodes.map((n) => `127.0.0.1:${n.port}`),
+    '--cluster-replicas',
+    '0',
+    '--cluster-yes',
   ]);
   const { code } = await create.exited();
   if (code !== 0) throw new Error(`redis-cli --cluster create failed (${code}):\n${create.output()}`);
-  await until('cluster state ok on every node', async () => {
-    for (const node of nodes) if ((await node.info('cluster')).cluster_enabled !== '1' || !(await node.cli(['CLUSTER', 'INFO'])).includes('cluster_state:ok')) return false;
-    return true;
-  }, 20_000, 100);
+  await until(
+    'cluster state ok on every node',
+    async () => {
+      for (const node of nodes)
+        if (
+          (await node.info('cluster')).cluster_enabled !== '1' ||
+          !(await node.cli(['CLUSTER', 'INFO'])).includes('cluster_state:ok')
+        )
+          return false;
+      return true;
+    },
+    20_000,
+    100,
+  );
   return {
     nodes,
     startupNodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),

@@ -4,9 +4,15 @@ import { validateConfig, formatProblem } from '../../src/config/validate.ts';
 import type { Plugin } from '../../src/policy/plugin.ts';
 
 /** Validates a config object the way `baton start` does, with the built-in policies. */
-export function settingsFor(raw: unknown, options: { plugins?: Plugin[]; env?: Record<string, string>; baseDir?: string } = {}): GatewaySettings {
+export function settingsFor(
+  raw: unknown,
+  options: { plugins?: Plugin[]; env?: Record<string, string>; baseDir?: string } = {},
+): GatewaySettings {
   const result = validateConfig(raw, {
-    plugins: [...builtinPlugins, ...(options.plugins ?? [])].map((plugin, index) => ({ plugin, path: `plugins[${index}]` })),
+    plugins: [...builtinPlugins, ...(options.plugins ?? [])].map((plugin, index) => ({
+      plugin,
+      path: `plugins[${index}]`,
+    })),
     env: options.env ?? {},
     baseDir: options.baseDir,
   });
@@ -15,9 +21,15 @@ export function settingsFor(raw: unknown, options: { plugins?: Plugin[]; env?: R
 }
 
 /** The problems of an invalid config, as `path: message` lines. */
-export function problemsFor(raw: unknown, options: { plugins?: Plugin[]; env?: Record<string, string>; baseDir?: string } = {}): string[] {
+export function problemsFor(
+  raw: unknown,
+  options: { plugins?: Plugin[]; env?: Record<string, string>; baseDir?: string } = {},
+): string[] {
   const result = validateConfig(raw, {
-    plugins: [...builtinPlugins, ...(options.plugins ?? [])].map((plugin, index) => ({ plugin, path: `plugins[${index}]` })),
+    plugins: [...builtinPlugins, ...(options.plugins ?? [])].map((plugin, index) => ({
+      plugin,
+      path: `plugins[${index}]`,
+    })),
     env: options.env ?? {},
     baseDir: options.baseDir,
   });

@@ -19,12 +19,23 @@ const launched = launch(neverTornDown, 'sleep', ['600']);
 const polite = launch(
   neverTornDown,
   process.execPath,
-  ['-e', `process.on('SIGTERM', () => { require('node:fs').writeFileSync(${JSON.stringify(termFile)}, 'SIGTERM'); process.exit(0); }); console.log('ready'); setInterval(() => {}, 1000);`],
+  [
+    '-e',
+    `process.on('SIGTERM', () => { require('node:fs').writeFileSync(${JSON.stringify(termFile)}, 'SIGTERM'); process.exit(0); }); console.log('ready'); setInterval(() => {}, 1000);`,
+  ],
   { deathSignal: 'SIGTERM' },
 );
 await polite.waitFor(/ready/);
 
-console.log(JSON.stringify({ redis: redis.pid, redisPort: redis.port, upstream: upstream.child.pid, launched: launched.child.pid, polite: polite.child.pid }));
+console.log(
+  JSON.stringify({
+    redis: redis.pid,
+    redisPort: redis.port,
+    upstream: upstream.child.pid,
+    launched: launched.child.pid,
+    polite: polite.child.pid,
+  }),
+);
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line === 'exit') process.exit(1);
 });

@@ -37,21 +37,32 @@ for (const [name, end] of endings) {
     const termFile = join(tempDir(t), 'polite');
     // The fixture stands in for an ava worker: redis-server, a child upstream and launched
     // processes, started by the helpers; its own teardowns never run.
-    const worker = spawnOwned(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/helpers/spawn-owned-fixture.ts'), termFile], {
-      cwd: repoRoot,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const worker = spawnOwned(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'test/helpers/spawn-owned-fixture.ts'), termFile],
+      {
+        cwd: repoRoot,
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     t.teardown(() => worker.kill('SIGKILL'));
-    const children = await new Promise<Record<'redis' | 'redisPort' | 'upstream' | 'launched' | 'polite', number>>((resolve, reject) => {
-      let out = '';
-      worker.stdout!.on('data', (data: Buffer) => {
-        out += data.toString();
-        const line = out.split('\n').find((l) => l.startsWith('{'));
-        if (line && out.includes('\n', out.indexOf(line))) resolve(JSON.parse(line));
-      });
-      worker.once('exit', (code) => reject(new Error(`fixture exited with ${code}: ${out}`)));
-    });
-    const pids = { redis: children.redis, upstream: children.upstream, launched: children.launched, polite: children.polite };
+    const children = await new Promise<Record<'redis' | 'redisPort' | 'upstream' | 'launched' | 'polite', number>>(
+      (resolve, reject) => {
+        let out = '';
+        worker.stdout!.on('data', (data: Buffer) => {
+          out += data.toString();
+          const line = out.split('\n').find((l) => l.startsWith('{'));
+          if (line && out.includes('\n', out.indexOf(line))) resolve(JSON.parse(line));
+        });
+        worker.once('exit', (code) => reject(new Error(`fixture exited with ${code}: ${out}`)));
+      },
+    );
+    const pids = {
+      redis: children.redis,
+      upstream: children.upstream,
+      launched: children.launched,
+      polite: children.polite,
+    };
     for (const [child, pid] of Object.entries(pids)) t.true(running(pid), `${child} runs before`);
     t.false(await refused(children.redisPort));
 

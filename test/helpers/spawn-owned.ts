@@ -24,15 +24,32 @@ export interface OwnedOptions {
 }
 
 /** `command args` wrapped so that it dies with this process: for code that spawns by itself. */
-export function ownedCommand(command: string, args: readonly string[], options: OwnedOptions = {}): { command: string; args: string[] } {
+export function ownedCommand(
+  command: string,
+  args: readonly string[],
+  options: OwnedOptions = {},
+): { command: string; args: string[] } {
   return {
     command: 'setpriv',
-    args: ['--pdeathsig', options.deathSignal ?? 'SIGKILL', '/bin/sh', '-c', execIfParentLives, String(process.pid), command, ...args],
+    args: [
+      '--pdeathsig',
+      options.deathSignal ?? 'SIGKILL',
+      '/bin/sh',
+      '-c',
+      execIfParentLives,
+      String(process.pid),
+      command,
+      ...args,
+    ],
   };
 }
 
 /** `spawn`, for a child that dies with this process (a missing command exits with 127). */
-export function spawnOwned(command: string, args: readonly string[], options: SpawnOptions & OwnedOptions = {}): ChildProcess {
+export function spawnOwned(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions & OwnedOptions = {},
+): ChildProcess {
   const { deathSignal, ...spawnOptions } = options;
   const owned = ownedCommand(command, args, { deathSignal });
   return spawn(owned.command, owned.args, spawnOptions);

@@ -48,7 +48,8 @@ export function spawnTethered(
     env: options.env ?? process.env,
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
-  if (child.pid === undefined) throw new Error(`${name}: could not spawn ${command} (is util-linux' setpriv installed?)`);
+  if (child.pid === undefined)
+    throw new Error(`${name}: could not spawn ${command} (is util-linux' setpriv installed?)`);
   let output = '';
   let partial = '';
   let paused = false;
@@ -116,7 +117,10 @@ export function spawnTethered(
           if (match) done(undefined, match);
         };
         const onExit = () => done(new Error(`${name} exited before printing ${pattern}; output:\n${output}`));
-        const timer = setTimeout(() => done(new Error(`${name}: no ${pattern} within ${timeoutMs}ms; output:\n${output}`)), timeoutMs);
+        const timer = setTimeout(
+          () => done(new Error(`${name}: no ${pattern} within ${timeoutMs}ms; output:\n${output}`)),
+          timeoutMs,
+        );
         listeners.add(onLine);
         child.once('exit', onExit);
         if (!alive()) onExit();
@@ -182,7 +186,12 @@ function listenOnce(port: number): Promise<number> {
 }
 
 /** Resolves when `check` returns true (polling), or rejects after `timeoutMs` naming `what`. */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
+export async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -193,5 +202,7 @@ export async function until(what: string, check: () => boolean | Promise<boolean
     }
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
-  throw new Error(`${what}: not within ${timeoutMs}ms${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+  throw new Error(
+    `${what}: not within ${timeoutMs}ms${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+  );
 }

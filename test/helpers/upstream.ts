@@ -30,7 +30,13 @@ export interface Upstream {
 export const echo =
   (name: string): UpstreamHandler =>
   (req, res, body) => {
-    const payload = JSON.stringify({ node: name, method: req.method, url: req.url, headers: req.headers, bytes: body.length });
+    const payload = JSON.stringify({
+      node: name,
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      bytes: body.length,
+    });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
     res.end(payload);
   };
@@ -48,7 +54,11 @@ export function startUpstream(name: string, handler: UpstreamHandler = echo(name
 }
 
 /** The same over TLS (an `https://` node). */
-export function startHttpsUpstream(name: string, tls: UpstreamTls, handler: UpstreamHandler = echo(name)): Promise<Upstream> {
+export function startHttpsUpstream(
+  name: string,
+  tls: UpstreamTls,
+  handler: UpstreamHandler = echo(name),
+): Promise<Upstream> {
   return startRecording(name, handler, tls);
 }
 
@@ -62,13 +72,27 @@ async function startRecording(name: string, handler: UpstreamHandler, tls: Upstr
       const body = Buffer.concat(chunks);
       const peer = tls ? (req.socket as TLSSocket).getPeerCertificate() : undefined;
       const clientCertCn = peer?.subject?.CN === undefined ? undefined : String(peer.subject.CN);
-      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, body, clientCertCn });
+      requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body,
+        clientCertCn,
+      });
       handler(req, res, body);
     });
     req.on('error', () => {});
   };
   const server: http.Server = tls
-    ? https.createServer({ cert: tls.cert, key: tls.key, ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, onRequest)
+    ? https.createServer(
+        {
+          cert: tls.cert,
+          key: tls.key,
+          ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+        },
+        onRequest,
+      )
     : http.createServer(onRequest);
   server.on(tls ? 'secureConnection' : 'connection', (socket) => {
     connections += 1;

@@ -21,12 +21,20 @@ function bodyOf(size: number, name: string): Buffer {
 function requestBytes(method: string, path: string, body: Buffer, framing: 'length' | 'chunked'): Buffer {
   const head = `${method} ${path} HTTP/1.1\r\nHost: framing.test\r\nConnection: close\r\n`;
   if (framing === 'length') return Buffer.concat([Buffer.from(`${head}Content-Length: ${body.length}\r\n\r\n`), body]);
-  return Buffer.concat([Buffer.from(`${head}Transfer-Encoding: chunked\r\n\r\n`), chunkedBody(body, [Math.ceil(body.length / 3)])]);
+  return Buffer.concat([
+    Buffer.from(`${head}Transfer-Encoding: chunked\r\n\r\n`),
+    chunkedBody(body, [Math.ceil(body.length / 3)]),
+  ]);
 }
 
 /** Cases are told apart by their path; nothing else may ever be parsed by an upstream. */
 function strangers(...upstreams: RawUpstream[]): string[] {
-  return upstreams.flatMap((up) => up.requests().filter((r) => !r.url.startsWith('/case/')).map((r) => `${r.method} ${r.url}`));
+  return upstreams.flatMap((up) =>
+    up
+      .requests()
+      .filter((r) => !r.url.startsWith('/case/'))
+      .map((r) => `${r.method} ${r.url}`),
+  );
 }
 function parseErrors(...upstreams: RawUpstream[]): string[] {
   return upstreams.flatMap((up) => up.connections.flatMap((c) => c.errors));
@@ -50,7 +58,15 @@ test.before(async () => {
   gateway = await launchGateway({
     pools: {
       first: { policy: 'round-robin', nodes: [{ url: healthy.url, id: 'healthy' }], retry, ...plain },
-      retry: { policy: 'round-robin', nodes: [{ url: failing.url, id: 'failing' }, { url: healthy.url, id: 'healthy', tier: 1 }], retry, ...plain },
+      retry: {
+        policy: 'round-robin',
+        nodes: [
+          { url: failing.url, id: 'failing' },
+          { url: healthy.url, id: 'healthy', tier: 1 },
+        ],
+        retry,
+        ...plain,
+      },
     },
     routes: [
       { path: '/case/first', pool: 'first' },
@@ -81,7 +97,11 @@ for (const method of methods) {
           const expected = attempt === 'first' ? [healthy] : retried ? [failing, healthy] : [failing];
           for (const up of [healthy, failing]) {
             const seen = up.requests().filter((r) => r.url === path);
-            t.is(seen.length, expected.includes(up) ? 1 : 0, `${up === healthy ? 'healthy' : 'failing'} node parses one request per try`);
+            t.is(
+              seen.length,
+              expected.includes(up) ? 1 : 0,
+              `${up === healthy ? 'healthy' : 'failing'} node parses one request per try`,
+            );
             for (const request of seen) {
               t.true(request.complete);
               t.is(request.method, method);
@@ -91,7 +111,10 @@ for (const method of methods) {
               else t.is(request.headers['transfer-encoding'], 'chunked');
             }
           }
-          t.deepEqual(strangers(healthy, failing).filter((r) => r.includes(`/smuggled/${attempt}/${method}-${framing}-${size}`)), []);
+          t.deepEqual(
+            strangers(healthy, failing).filter((r) => r.includes(`/smuggled/${attempt}/${method}-${framing}-${size}`)),
+            [],
+          );
         });
       }
     }
@@ -113,7 +136,9 @@ const refused: Array<[name: string, head: string, body: string, status: number]>
 for (const [name, head, body, status] of refused) {
   test(`refused before any node: ${name} (${status})`, async (t) => {
     const path = `/case/first/refused-${name.replace(/\W+/g, '-')}`;
-    const reply = await exchange(gatewayPort, `POST ${path} HTTP/1.1\r\nHost: framing.test\r\n${head}\r\n\r\n${body}`, { methods: ['POST'] });
+    const reply = await exchange(gatewayPort, `POST ${path} HTTP/1.1\r\nHost: framing.test\r\n${head}\r\n\r\n${body}`, {
+      methods: ['POST'],
+    });
     t.is(reply.responses[0]?.status, status);
     t.deepEqual(
       healthy.requests().filter((r) => r.url === path),
@@ -123,7 +148,9 @@ for (const [name, head, body, status] of refused) {
 }
 
 test('a bare LF line ending is refused (400)', async (t) => {
-  const reply = await exchange(gatewayPort, 'GET /case/first/bare-lf HTTP/1.1\nHost: framing.test\n\n', { methods: ['GET'] });
+  const reply = await exchange(gatewayPort, 'GET /case/first/bare-lf HTTP/1.1\nHost: framing.test\n\n', {
+    methods: ['GET'],
+  });
   t.is(reply.responses[0]?.status, 400);
   t.deepEqual(
     healthy.requests().filter((r) => r.url === '/case/first/bare-lf'),
@@ -144,9 +171,13 @@ test('a chunked GET cannot smuggle a second request (forged X-Forwarded-For and 
     routes: [{ path: '/', pool: 'web' }],
   });
   const inner = 'GET /smuggled-admin HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.1\r\nX-Baton-Epoch: 999\r\n\r\n';
-  const reply = await exchange(port(url), `GET /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${inner.length.toString(16)}\r\n${inner}\r\n0\r\n\r\n`, {
-    methods: ['GET'],
-  });
+  const reply = await exchange(
+    port(url),
+    `GET /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${inner.length.toString(16)}\r\n${inner}\r\n0\r\n\r\n`,
+    {
+      methods: ['GET'],
+    },
+  );
   t.is(reply.responses[0]?.status, 200);
   // Give a smuggled request every chance to be parsed before looking.
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -171,12 +202,18 @@ test("a smuggled slow request cannot poison another client's response queue", as
     routes: [{ path: '/', pool: 'web' }],
   });
   const inner = 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n';
-  const attacker = await exchange(port(url), `GET /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${inner.length.toString(16)}\r\n${inner}\r\n0\r\n\r\n`, {
-    methods: ['GET'],
-  });
+  const attacker = await exchange(
+    port(url),
+    `GET /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${inner.length.toString(16)}\r\n${inner}\r\n0\r\n\r\n`,
+    {
+      methods: ['GET'],
+    },
+  );
   t.is(attacker.responses[0]?.body.toString(), 'answer to /hello');
   // The victim's request goes out on the pooled upstream connection the attacker used.
-  const victim = await exchange(port(url), 'GET /victim HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { methods: ['GET'] });
+  const victim = await exchange(port(url), 'GET /victim HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', {
+    methods: ['GET'],
+  });
   t.is(victim.responses[0]?.body.toString(), 'answer to /victim');
   t.deepEqual(
     up.requests().map((r) => r.url),

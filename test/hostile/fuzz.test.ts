@@ -34,32 +34,44 @@ test.after.always(async () => {
 
 // Serial: one gateway, and the oracle attributes what the upstream parses input by input.
 corpus.forEach((c, index) => {
-  test.serial(`${c.port === 'admin' ? 'admin API' : 'edge'}: ${c.name} → ${c.statuses.join(', ') || 'closed, no answer'}`, async (t) => {
-    const methods = [...c.bytes.matchAll(/(?:^|\r\n\r\n|\n\n)(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH) /g)].map((m) => m[1]!);
-    if (c.port === 'admin') {
-      const reply = await exchange(target.adminPort, c.bytes.replaceAll('ADMIN', String(target.adminPort)), { methods });
-      t.is(reply.error, undefined);
+  test.serial(
+    `${c.port === 'admin' ? 'admin API' : 'edge'}: ${c.name} → ${c.statuses.join(', ') || 'closed, no answer'}`,
+    async (t) => {
+      const methods = [...c.bytes.matchAll(/(?:^|\r\n\r\n|\n\n)(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH) /g)].map(
+        (m) => m[1]!,
+      );
+      if (c.port === 'admin') {
+        const reply = await exchange(target.adminPort, c.bytes.replaceAll('ADMIN', String(target.adminPort)), {
+          methods,
+        });
+        t.is(reply.error, undefined);
+        t.deepEqual(
+          reply.responses.map((r) => r.status),
+          [...c.statuses],
+        );
+        return;
+      }
+      // Request ids name their input (fz-<seed>-…): one seed per case.
+      const seed = index + 1;
+      const input = {
+        seed,
+        writes: [Buffer.from(c.bytes.replaceAll('fz-0-', `fz-${seed}-`), 'latin1')],
+        halfClose: true,
+        notes: [c.name],
+      };
+      const outcome = await check(ctx, input);
+      t.deepEqual(outcome.findings, [], describe(input, outcome));
       t.deepEqual(
-        reply.responses.map((r) => r.status),
+        outcome.responses.map((r) => r.status),
         [...c.statuses],
       );
-      return;
-    }
-    // Request ids name their input (fz-<seed>-…): one seed per case.
-    const seed = index + 1;
-    const input = { seed, writes: [Buffer.from(c.bytes.replaceAll('fz-0-', `fz-${seed}-`), 'latin1')], halfClose: true, notes: [c.name] };
-    const outcome = await check(ctx, input);
-    t.deepEqual(outcome.findings, [], describe(input, outcome));
-    t.deepEqual(
-      outcome.responses.map((r) => r.status),
-      [...c.statuses],
-    );
-    // Nothing the client hid in a body ever reached the upstream as a request.
-    t.deepEqual(
-      outcome.upstream.filter((r) => r.url.includes('smuggled')).map((r) => r.url),
-      [],
-    );
-  });
+      // Nothing the client hid in a body ever reached the upstream as a request.
+      t.deepEqual(
+        outcome.upstream.filter((r) => r.url.includes('smuggled')).map((r) => r.url),
+        [],
+      );
+    },
+  );
 });
 
 test.serial(`the fuzzer, seed ${SEED}: ${INPUTS} inputs without a finding`, async (t) => {
@@ -78,5 +90,8 @@ test('the generator is deterministic: one seed, one input', (t) => {
   const a = generate(inputSeed(SEED, 7));
   const b = generate(inputSeed(SEED, 7));
   t.deepEqual(Buffer.concat(a.writes), Buffer.concat(b.writes));
-  t.not(Buffer.concat(generate(inputSeed(SEED, 8)).writes).toString('latin1'), Buffer.concat(a.writes).toString('latin1'));
+  t.not(
+    Buffer.concat(generate(inputSeed(SEED, 8)).writes).toString('latin1'),
+    Buffer.concat(a.writes).toString('latin1'),
+  );
 });

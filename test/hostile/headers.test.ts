@@ -11,7 +11,10 @@ import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 const pool = (url: string) => ({ policy: 'round-robin', nodes: [{ url }], health: false });
 
-async function throughGateway(t: ExecutionContext, config: Record<string, unknown> = {}): Promise<{ url: string; up: Upstream }> {
+async function throughGateway(
+  t: ExecutionContext,
+  config: Record<string, unknown> = {},
+): Promise<{ url: string; up: Upstream }> {
   const up = await startUpstream('up');
   t.teardown(() => up.close());
   const { url } = await startGateway(t, { pools: { web: pool(up.url) }, routes: [{ pool: 'web' }], ...config });
@@ -39,11 +42,20 @@ const underscoreSpellings = [
 
 for (const trusted of [false, true]) {
   test(`underscore spellings of the headers Baton owns are dropped (${trusted ? 'trusted proxy' : 'untrusted client'})`, async (t) => {
-    const { url, up } = await throughGateway(t, { listen: { host: '127.0.0.1', port: 0, trustedProxies: trusted ? ['loopback'] : [] } });
-    const { responses } = await rawRequest(url, request(['GET /x HTTP/1.1', 'Host: gw.test', ...underscoreSpellings, 'X_Custom_Thing: kept']));
+    const { url, up } = await throughGateway(t, {
+      listen: { host: '127.0.0.1', port: 0, trustedProxies: trusted ? ['loopback'] : [] },
+    });
+    const { responses } = await rawRequest(
+      url,
+      request(['GET /x HTTP/1.1', 'Host: gw.test', ...underscoreSpellings, 'X_Custom_Thing: kept']),
+    );
     t.is(responses[0]?.status, 200);
     const names = up.requests[0]!.rawHeaders.filter((_, i) => i % 2 === 0);
-    t.deepEqual(names.filter((name) => name.includes('_')).map((name) => name.toLowerCase()), ['x_custom_thing'], 'only names that impersonate nothing pass');
+    t.deepEqual(
+      names.filter((name) => name.includes('_')).map((name) => name.toLowerCase()),
+      ['x_custom_thing'],
+      'only names that impersonate nothing pass',
+    );
     const seen = up.requests[0]!.headers;
     t.is(seen['x-forwarded-for'], '127.0.0.1');
     t.is(seen['x-forwarded-host'], 'gw.test');
@@ -55,7 +67,17 @@ test('every Connection header of a request is honoured', async (t) => {
   const { url, up } = await throughGateway(t);
   const { responses } = await rawRequest(
     url,
-    request(['GET /x HTTP/1.1', 'Host: gw.test', 'Connection: keep-alive', 'Connection: x-secret-a', 'Connection: x-secret-b, x-secret-c', 'X-Secret-A: 1', 'X-Secret-B: 2', 'X-Secret-C: 3', 'X-Visible: yes']),
+    request([
+      'GET /x HTTP/1.1',
+      'Host: gw.test',
+      'Connection: keep-alive',
+      'Connection: x-secret-a',
+      'Connection: x-secret-b, x-secret-c',
+      'X-Secret-A: 1',
+      'X-Secret-B: 2',
+      'X-Secret-C: 3',
+      'X-Visible: yes',
+    ]),
   );
   t.is(responses[0]?.status, 200);
   const seen = up.requests[0]!.headers;
@@ -65,7 +87,10 @@ test('every Connection header of a request is honoured', async (t) => {
 
 test('a framing header named in a second Connection header is refused', async (t) => {
   const { url, up } = await throughGateway(t);
-  const { responses } = await rawRequest(url, request(['GET /x HTTP/1.1', 'Host: gw.test', 'Connection: keep-alive', 'Connection: content-length']));
+  const { responses } = await rawRequest(
+    url,
+    request(['GET /x HTTP/1.1', 'Host: gw.test', 'Connection: keep-alive', 'Connection: content-length']),
+  );
   t.is(responses[0]?.status, 400);
   t.is(up.requests.length, 0);
 });
@@ -88,15 +113,38 @@ async function rawUpstream(t: ExecutionContext, response: string): Promise<strin
 }
 
 const responseCases: Array<[name: string, headers: string[], dropped: string[], kept: string[]]> = [
-  ['a second Connection header', ['Connection: keep-alive', 'Connection: x-secret-a', 'X-Secret-A: 1'], ['x-secret-a'], []],
-  ['three Connection headers with lists', ['Connection: x-a', 'Connection: x-b, x-c', 'Connection: X-D', 'X-A: 1', 'X-B: 2', 'X-C: 3', 'x-d: 4'], ['x-a', 'x-b', 'x-c', 'x-d'], []],
-  ['a Connection header that also names Content-Length', ['Connection: content-length, x-a', 'X-A: 1'], ['x-a'], ['content-length']],
-  ['a Connection header after the one it names', ['X-Late: 1', 'Connection: close', 'Connection: x-late'], ['x-late'], []],
+  [
+    'a second Connection header',
+    ['Connection: keep-alive', 'Connection: x-secret-a', 'X-Secret-A: 1'],
+    ['x-secret-a'],
+    [],
+  ],
+  [
+    'three Connection headers with lists',
+    ['Connection: x-a', 'Connection: x-b, x-c', 'Connection: X-D', 'X-A: 1', 'X-B: 2', 'X-C: 3', 'x-d: 4'],
+    ['x-a', 'x-b', 'x-c', 'x-d'],
+    [],
+  ],
+  [
+    'a Connection header that also names Content-Length',
+    ['Connection: content-length, x-a', 'X-A: 1'],
+    ['x-a'],
+    ['content-length'],
+  ],
+  [
+    'a Connection header after the one it names',
+    ['X-Late: 1', 'Connection: close', 'Connection: x-late'],
+    ['x-late'],
+    [],
+  ],
 ];
 
 for (const [name, headers, dropped, kept] of responseCases) {
   test(`response: ${name}: every listed header is removed`, async (t) => {
-    const upstream = await rawUpstream(t, ['HTTP/1.1 200 OK', 'Content-Length: 5', 'X-Visible: yes', ...headers, '', 'hello'].join('\r\n'));
+    const upstream = await rawUpstream(
+      t,
+      ['HTTP/1.1 200 OK', 'Content-Length: 5', 'X-Visible: yes', ...headers, '', 'hello'].join('\r\n'),
+    );
     const { url } = await startGateway(t, { pools: { web: pool(upstream) }, routes: [{ pool: 'web' }] });
     const { responses } = await rawRequest(url, request(['GET /x HTTP/1.1', 'Host: gw.test']));
     const response = responses[0]!;

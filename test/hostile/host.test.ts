@@ -21,10 +21,7 @@ async function setup(t: ExecutionContext): Promise<Setup> {
   const pool = (u: Upstream) => ({ policy: 'round-robin', nodes: [{ url: u.url }], health: false });
   const { url } = await startGateway(t, {
     pools: { wild: pool(wild), rest: pool(rest) },
-    routes: [
-      { host: '*.example.com', pool: 'wild' },
-      { pool: 'rest' },
-    ],
+    routes: [{ host: '*.example.com', pool: 'wild' }, { pool: 'rest' }],
   });
   return { url, wild, rest };
 }

@@ -17,17 +17,17 @@ interface Setup {
 
 /** `/api` → api; `/files` → files with stripPath; everything else → rest. */
 async function setup(t: ExecutionContext, escapedSlashes?: EscapedSlashes): Promise<Setup> {
-  const upstreams = { api: await startUpstream('api'), files: await startUpstream('files'), rest: await startUpstream('rest') };
+  const upstreams = {
+    api: await startUpstream('api'),
+    files: await startUpstream('files'),
+    rest: await startUpstream('rest'),
+  };
   t.teardown(() => Promise.all(Object.values(upstreams).map((u) => u.close())));
   const pool = (u: Upstream) => ({ policy: 'round-robin', nodes: [{ url: u.url }], health: false });
   const { url } = await startGateway(t, {
     server: { drainTimeout: '1s', ...(escapedSlashes ? { escapedSlashes } : {}) },
     pools: { api: pool(upstreams.api), files: pool(upstreams.files), rest: pool(upstreams.rest) },
-    routes: [
-      { path: '/api', pool: 'api' },
-      { path: '/files', pool: 'files', stripPath: true },
-      { pool: 'rest' },
-    ],
+    routes: [{ path: '/api', pool: 'api' }, { path: '/files', pool: 'files', stripPath: true }, { pool: 'rest' }],
   });
   return { url, upstreams };
 }

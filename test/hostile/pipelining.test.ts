@@ -33,9 +33,21 @@ function collector() {
 
 /** `parsed`: Node's parser reads on after the first request (it stops after `Connection: close`). */
 const closers: Array<[name: string, first: string, parsed: boolean]> = [
-  ['a 400 for a request whose body was not read', 'POST /%zz HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\nContent-Length: 5\r\n\r\nhello', true],
-  ['a 413 for a body over maxBody', 'POST /big HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\nContent-Length: 100\r\n\r\n' + 'b'.repeat(100), true],
-  ['a request with Connection: close', 'GET /slow HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\nConnection: close\r\n\r\n', false],
+  [
+    'a 400 for a request whose body was not read',
+    'POST /%zz HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\nContent-Length: 5\r\n\r\nhello',
+    true,
+  ],
+  [
+    'a 413 for a body over maxBody',
+    'POST /big HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\nContent-Length: 100\r\n\r\n' + 'b'.repeat(100),
+    true,
+  ],
+  [
+    'a request with Connection: close',
+    'GET /slow HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\nConnection: close\r\n\r\n',
+    false,
+  ],
 ];
 
 for (const [name, first, parsed] of closers) {
@@ -56,7 +68,10 @@ for (const [name, first, parsed] of closers) {
       },
       { logger },
     );
-    const queued = ['DELETE /queued-1 HTTP/1.1\r\nHost: x\r\nX-Request-Id: queued-1\r\n\r\n', 'POST /queued-2 HTTP/1.1\r\nHost: x\r\nX-Request-Id: queued-2\r\nContent-Length: 3\r\n\r\nabc'];
+    const queued = [
+      'DELETE /queued-1 HTTP/1.1\r\nHost: x\r\nX-Request-Id: queued-1\r\n\r\n',
+      'POST /queued-2 HTTP/1.1\r\nHost: x\r\nX-Request-Id: queued-2\r\nContent-Length: 3\r\n\r\nabc',
+    ];
     const reply = await exchange(port(url), [first + queued.join('')], { timeoutMs: 3000 });
     t.true(reply.closed);
     t.is(reply.error, undefined);
@@ -64,16 +79,19 @@ for (const [name, first, parsed] of closers) {
     const ids = parsed ? ['first', 'queued-1', 'queued-2'] : ['first'];
     await eventually(() => lines.filter((l) => l.msg === 'request').length >= ids.length, 3000).catch(() => {});
     const records = lines.filter((l) => l.msg === 'request');
-    t.deepEqual(
-      records.map((l) => l.requestId).sort(),
-      ids,
-      'every request the gateway parsed is one access-log line',
-    );
-    for (const id of ids.slice(1)) t.like(records.find((l) => l.requestId === id), { aborted: true, attempts: 0 });
+    t.deepEqual(records.map((l) => l.requestId).sort(), ids, 'every request the gateway parsed is one access-log line');
+    for (const id of ids.slice(1))
+      t.like(
+        records.find((l) => l.requestId === id),
+        { aborted: true, attempts: 0 },
+      );
     // Give a forwarded request every chance to arrive before looking.
     await new Promise((resolve) => setTimeout(resolve, 300));
     t.deepEqual(
-      up.requests().map((r) => r.url).filter((u) => u.startsWith('/queued')),
+      up
+        .requests()
+        .map((r) => r.url)
+        .filter((u) => u.startsWith('/queued')),
       [],
     );
     // A request whose turn never came is not in flight: a graceful stop has nothing to wait for.
@@ -96,7 +114,9 @@ test('pipelined requests are answered in order, and each goes upstream only once
     pools: { web: { policy: 'round-robin', nodes: [{ url: up.url }], health: false } },
     routes: [{ path: '/', pool: 'web' }],
   });
-  const bytes = ['GET /slow', 'POST /b', 'GET /c'].map((line) => `${line} HTTP/1.1\r\nHost: x\r\n${line.startsWith('POST') ? 'Content-Length: 2\r\n\r\nhi' : '\r\n'}`).join('');
+  const bytes = ['GET /slow', 'POST /b', 'GET /c']
+    .map((line) => `${line} HTTP/1.1\r\nHost: x\r\n${line.startsWith('POST') ? 'Content-Length: 2\r\n\r\nhi' : '\r\n'}`)
+    .join('');
   const reply = await exchange(port(url), bytes, { methods: ['GET', 'POST', 'GET'] });
   t.is(reply.error, undefined);
   t.deepEqual(
@@ -118,7 +138,10 @@ test('a deep pipeline costs one close listener per connection, not one per queue
     routes: [{ path: '/', pool: 'web' }],
   });
   const paths = Array.from({ length: 16 }, (_, i) => `/deep/${i}`);
-  const reply = await exchange(port(url), paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''), { methods: paths.map(() => 'GET'), timeoutMs: 10_000 });
+  const reply = await exchange(port(url), paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''), {
+    methods: paths.map(() => 'GET'),
+    timeoutMs: 10_000,
+  });
   t.is(reply.error, undefined);
   t.deepEqual(
     reply.responses.map((r) => JSON.parse(r.body.toString()).url),

@@ -63,14 +63,19 @@ test('a streamed body that passes maxBody after the upstream started answering e
   });
   const client = await RawClient.connect(port(url));
   t.teardown(() => client.destroy());
-  client.write('POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n' + 'a'.repeat(1024) + '\r\n');
+  client.write(
+    'POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n' + 'a'.repeat(1024) + '\r\n',
+  );
   await eventually(() => client.received.includes('started'), 3000);
   const chunk = '400\r\n' + 'b'.repeat(1024) + '\r\n';
   for (let i = 0; i < 5 && !client.isClosed; i++) {
     client.write(chunk);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  const closed = await Promise.race([client.closed, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 3000))]);
+  const closed = await Promise.race([
+    client.closed,
+    new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 3000)),
+  ]);
   t.not(closed, 'hung', 'the gateway ends the connection');
   const parsed = parseResponses(client.received, { methods: ['POST'], ended: true });
   t.deepEqual(parsed.responses, [], 'never a clean-looking complete response');
@@ -110,22 +115,24 @@ test('a client that reads slowly gets the whole response: its pauses are not an 
     routes: [{ path: '/', pool: 'web' }],
   });
   const body = await new Promise<Buffer>((resolve, reject) => {
-    http.get(`${url}/big`, { agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let paused = false;
-      res.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        size += chunk.length;
-        if (!paused && size > MiB) {
-          paused = true;
-          res.pause();
-          setTimeout(() => res.resume(), 2500); // five response timeouts
-        }
-      });
-      res.on('end', () => resolve(Buffer.concat(chunks)));
-      res.on('error', reject);
-    }).on('error', reject);
+    http
+      .get(`${url}/big`, { agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        let paused = false;
+        res.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          size += chunk.length;
+          if (!paused && size > MiB) {
+            paused = true;
+            res.pause();
+            setTimeout(() => res.resume(), 2500); // five response timeouts
+          }
+        });
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
   t.is(body.length, big.length);
   t.is(createHash('sha256').update(body).digest('hex'), bigHash);
@@ -142,7 +149,9 @@ test('a client that stops reading is cut off after server.sendTimeout, and the u
     t,
     {
       server: { sendTimeout: 500, drainTimeout: '1s' },
-      pools: { web: { policy: 'round-robin', nodes: [{ url: up.url, id: 'up' }], health: false, timeouts: { response: 300 } } },
+      pools: {
+        web: { policy: 'round-robin', nodes: [{ url: up.url, id: 'up' }], health: false, timeouts: { response: 300 } },
+      },
       routes: [{ path: '/', pool: 'web' }],
     },
     { onAttempt: (_pool, _node, outcome) => outcomes.push(outcome.kind) },
@@ -187,7 +196,11 @@ test('an upstream that stalls while the client keeps up is still cut off after t
   client.write('GET /stall HTTP/1.1\r\nHost: x\r\n\r\n');
   await client.closed;
   t.true(Date.now() - started < 3000);
-  t.deepEqual(parseResponses(client.received, { ended: true }).responses, [], 'a short body is never passed off as complete');
+  t.deepEqual(
+    parseResponses(client.received, { ended: true }).responses,
+    [],
+    'a short body is never passed off as complete',
+  );
 });
 
 test('a slow upload is not cut off by the response timeout, which starts once the request is sent', async (t) => {
@@ -198,7 +211,15 @@ test('a slow upload is not cut off by the response timeout, which starts once th
   });
   t.teardown(() => up.close());
   const { url } = await startGateway(t, {
-    pools: { web: { policy: 'round-robin', nodes: [{ url: up.url }], health: false, timeouts: { response: 400 }, retry: { bufferBody: 0 } } },
+    pools: {
+      web: {
+        policy: 'round-robin',
+        nodes: [{ url: up.url }],
+        health: false,
+        timeouts: { response: 400 },
+        retry: { bufferBody: 0 },
+      },
+    },
     routes: [{ path: '/', pool: 'web' }],
   });
   const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -224,7 +245,15 @@ test('an upstream that stops taking the request body is timed out after timeouts
   const up = await plainUpstream((req) => req.pause()); // never reads, never answers
   t.teardown(() => up.close());
   const { url } = await startGateway(t, {
-    pools: { web: { policy: 'round-robin', nodes: [{ url: up.url }], health: false, timeouts: { response: 300 }, retry: { bufferBody: 0 } } },
+    pools: {
+      web: {
+        policy: 'round-robin',
+        nodes: [{ url: up.url }],
+        health: false,
+        timeouts: { response: 300 },
+        retry: { bufferBody: 0 },
+      },
+    },
     routes: [{ path: '/', pool: 'web', maxBody: false }],
   });
   const started = Date.now();

@@ -62,13 +62,15 @@ const cases = [
   // sent. Found by the differential fuzzer (bench/fuzz.ts, input seeds 3437654019, 3437654283).
   {
     name: 'a websocket GET with a Content-Length body on a websocket route',
-    bytes: 'GET /ws/x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 5\r\n\r\nhello',
+    bytes:
+      'GET /ws/x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 5\r\n\r\nhello',
     method: 'GET',
     body: 'hello',
   },
   {
     name: 'a websocket GET with a chunked body on a plain route',
-    bytes: 'GET /plain HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    bytes:
+      'GET /plain HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
     method: 'GET',
     body: 'hello',
   },
@@ -115,7 +117,9 @@ test('pipelined behind a slow request, an h2c request is answered in order, and 
   );
   t.is(reply.error, undefined);
   t.deepEqual(
-    reply.responses.map((r) => `${r.status} ${JSON.parse(r.body.toString()).url} ${JSON.parse(r.body.toString()).bytes}`),
+    reply.responses.map(
+      (r) => `${r.status} ${JSON.parse(r.body.toString()).url} ${JSON.parse(r.body.toString()).bytes}`,
+    ),
     ['200 /slow 0', '200 /h2c 3', '200 /h2c-again 0', '200 /last 0'],
   );
 });
@@ -139,7 +143,9 @@ test('pipelined behind a slow request, a websocket handshake waits for its turn'
 test('a websocket handshake on a route without websocket: true is a plain request without Upgrade', async (t) => {
   const { up, port } = await setup(t);
   const client = await RawClient.connect(port);
-  client.write('GET /plain HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+  client.write(
+    'GET /plain HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+  );
   const response = await client.response();
   t.is(response.status, 200);
   t.is(JSON.parse(response.body.toString()).url, '/plain');
@@ -153,7 +159,9 @@ test('a websocket handshake on a route without websocket: true is a plain reques
 test('a websocket handshake without Host is refused like any HTTP/1.1 request without Host', async (t) => {
   const { up, port } = await setup(t);
   const client = await RawClient.connect(port);
-  client.write('GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+  client.write(
+    'GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+  );
   t.is((await client.response()).status, 400);
   await client.closed;
   t.deepEqual(up.requests(), []);
@@ -174,7 +182,15 @@ test('curl --http2 on http:// falls back to HTTP/1.1 and gets its answer', async
   const run = promisify(execFile);
   const get = await run('curl', ['-sS', '--http2', '--max-time', '5', `http://127.0.0.1:${port}/curl-get`]);
   t.is(JSON.parse(get.stdout).url, '/curl-get');
-  const post = await run('curl', ['-sS', '--http2', '--max-time', '5', '--data-binary', 'curl body', `http://127.0.0.1:${port}/curl-post`]);
+  const post = await run('curl', [
+    '-sS',
+    '--http2',
+    '--max-time',
+    '5',
+    '--data-binary',
+    'curl body',
+    `http://127.0.0.1:${port}/curl-post`,
+  ]);
   t.is(JSON.parse(post.stdout).sha256, sha256('curl body'));
   t.is(up.requests().length, 2);
   t.false(up.requests().some((r) => 'upgrade' in r.headers || 'http2-settings' in r.headers));

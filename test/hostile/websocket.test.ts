@@ -24,7 +24,9 @@ function handshake(path = '/ws', extra = ''): string {
 /** Accepts the handshake and echoes every byte upper-cased. */
 function accept(socket: Duplex): void {
   socket.on('error', () => {});
-  socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n');
+  socket.write(
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n',
+  );
   socket.on('data', (data: Buffer) => socket.write(data.toString().toUpperCase()));
   socket.on('end', () => socket.end());
 }
@@ -66,7 +68,10 @@ test('a plugin middleware that answers 401 stops the handshake: a framed 401, ne
   });
   const { url } = await startGateway(
     t,
-    { pools: { ws: { policy: 'round-robin', nodes: [{ url: up.url }], ...plain } }, routes: [{ path: '/ws', pool: 'ws', websocket: true }] },
+    {
+      pools: { ws: { policy: 'round-robin', nodes: [{ url: up.url }], ...plain } },
+      routes: [{ path: '/ws', pool: 'ws', websocket: true }],
+    },
     { plugins: [auth] },
   );
   const refused = await RawClient.connect(port(url));
@@ -96,7 +101,9 @@ for (const close of ['end', 'reset'] as const) {
     const { url, gateway } = await startGateway(
       t,
       {
-        pools: { ws: { policy: 'round-robin', nodes: [{ url: up.url, id: 'only' }], health: false, passive: { failures: 2 } } },
+        pools: {
+          ws: { policy: 'round-robin', nodes: [{ url: up.url, id: 'only' }], health: false, passive: { failures: 2 } },
+        },
         routes: [{ path: '/ws', pool: 'ws', websocket: true }],
       },
       { onAttempt: (_pool, _node, outcome) => outcomes.push(outcome) },
@@ -116,7 +123,11 @@ for (const close of ['end', 'reset'] as const) {
       outcomes.map((o) => o.failed),
       Array(6).fill(false),
     );
-    if (close === 'reset') t.deepEqual(outcomes.map((o) => o.kind), Array(6).fill('aborted'));
+    if (close === 'reset')
+      t.deepEqual(
+        outcomes.map((o) => o.kind),
+        Array(6).fill('aborted'),
+      );
     const node = gateway.pools.get('ws')!.node('only')!;
     t.true(node.usable);
     t.not(node.local, 'down');
@@ -125,9 +136,24 @@ for (const close of ['end', 'reset'] as const) {
 }
 
 const answers = [
-  { status: 403, bytes: 'HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\nConnection: close\r\n\r\ndenied', body: 'denied', outcome: 'ok' },
-  { status: 404, bytes: 'HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nnope\r\n3\r\n!!!\r\n0\r\n\r\n', body: 'nope!!!', outcome: 'ok' },
-  { status: 500, bytes: 'HTTP/1.1 500 Oops\r\nConnection: close\r\n\r\nbroken until close', body: 'broken until close', outcome: 'status' },
+  {
+    status: 403,
+    bytes: 'HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\nConnection: close\r\n\r\ndenied',
+    body: 'denied',
+    outcome: 'ok',
+  },
+  {
+    status: 404,
+    bytes: 'HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nnope\r\n3\r\n!!!\r\n0\r\n\r\n',
+    body: 'nope!!!',
+    outcome: 'ok',
+  },
+  {
+    status: 500,
+    bytes: 'HTTP/1.1 500 Oops\r\nConnection: close\r\n\r\nbroken until close',
+    body: 'broken until close',
+    outcome: 'status',
+  },
   { status: 426, bytes: 'HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\n\r\n', body: '', outcome: 'ok' },
 ];
 
@@ -141,7 +167,10 @@ for (const answer of answers) {
     const outcomes: AttemptOutcome[] = [];
     const { url } = await startGateway(
       t,
-      { pools: { ws: { policy: 'round-robin', nodes: [{ url: up.url }], ...plain } }, routes: [{ path: '/ws', pool: 'ws', websocket: true }] },
+      {
+        pools: { ws: { policy: 'round-robin', nodes: [{ url: up.url }], ...plain } },
+        routes: [{ path: '/ws', pool: 'ws', websocket: true }],
+      },
       { onAttempt: (_pool, _node, outcome) => outcomes.push(outcome) },
     );
     const client = await RawClient.connect(port(url));
@@ -162,7 +191,13 @@ test('a handshake waits for its answer up to timeouts.response, not timeouts.con
   const { url } = await startGateway(t, {
     pools: {
       slow: { policy: 'round-robin', nodes: [{ url: slow.url }], timeouts: { connect: 300, response: 5000 }, ...plain },
-      silent: { policy: 'round-robin', nodes: [{ url: silent.url }], timeouts: { connect: 3000, response: 300 }, retry: { attempts: 1 }, ...plain },
+      silent: {
+        policy: 'round-robin',
+        nodes: [{ url: silent.url }],
+        timeouts: { connect: 3000, response: 300 },
+        retry: { attempts: 1 },
+        ...plain,
+      },
     },
     routes: [
       { path: '/slow', pool: 'slow', websocket: true },
@@ -274,9 +309,16 @@ test('when a hot-standby pool promotes another node, tunnels to the demoted node
   t.is((await before.response()).status, 101);
   t.is(primary.open.size, 1);
 
-  const failover = await request(`${adminUrl}/pools/ws/failover`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const failover = await request(`${adminUrl}/pools/ws/failover`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
   t.is(failover.status, 200);
-  const closed = await Promise.race([before.closed, new Promise((resolve) => setTimeout(() => resolve('still open'), 3000))]);
+  const closed = await Promise.race([
+    before.closed,
+    new Promise((resolve) => setTimeout(() => resolve('still open'), 3000)),
+  ]);
   t.not(closed, 'still open');
   await eventually(() => primary.open.size === 0, 2000);
 
@@ -313,8 +355,24 @@ test('a tunnel is one access-log line, written when it closes: status 101, not a
   t.is((await client.response()).status, 101);
   client.write('ping');
   t.is((await client.read(4)).toString(), 'PING');
-  t.deepEqual(lines.filter((l) => l.msg === 'request'), [], 'nothing logged while the tunnel is open');
+  t.deepEqual(
+    lines.filter((l) => l.msg === 'request'),
+    [],
+    'nothing logged while the tunnel is open',
+  );
   client.destroy();
   await eventually(() => lines.some((l) => l.msg === 'request'), 2000);
-  t.like(lines.find((l) => l.msg === 'request'), { requestId: 'tunnel-1', method: 'GET', path: '/ws', route: 'sockets', node: 'echo', attempts: 1, status: 101, aborted: false });
+  t.like(
+    lines.find((l) => l.msg === 'request'),
+    {
+      requestId: 'tunnel-1',
+      method: 'GET',
+      path: '/ws',
+      route: 'sockets',
+      node: 'echo',
+      attempts: 1,
+      status: 101,
+      aborted: false,
+    },
+  );
 });

@@ -21,7 +21,10 @@ function config(up: Upstream, extra: Record<string, unknown> = {}) {
   return {
     listen: { host: '127.0.0.1', port: 0, tls: { cert: cert.certFile, key: cert.keyFile } },
     pools: { web: { policy: 'round-robin', nodes: [{ url: up.url }], health: false } },
-    routes: [{ path: '/ws', pool: 'web', websocket: true }, { path: '/', pool: 'web' }],
+    routes: [
+      { path: '/ws', pool: 'web', websocket: true },
+      { path: '/', pool: 'web' },
+    ],
     ...extra,
   };
 }
@@ -33,7 +36,11 @@ function connect(url: string): http2.ClientHttp2Session {
 }
 
 /** One request on an HTTP/2 session: status, headers and body. */
-function h2Request(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: string): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }> {
+function h2Request(
+  session: http2.ClientHttp2Session,
+  headers: http2.OutgoingHttpHeaders,
+  body?: string,
+): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const stream = session.request(headers, { endStream: body === undefined });
     let data = '';
@@ -54,18 +61,30 @@ test('HTTP/1.1 and HTTP/2 requests reach the upstream identically (as HTTP/1.1, 
   const authority = url.slice('https://'.length);
   const common = { 'x-request-id': 'same-id', 'x-custom': 'a', accept: 'application/json', 'user-agent': 'test' };
   await httpsRequest(`${url}/get?q=1`, { ca: pki.ca.cert, headers: common });
-  await httpsRequest(`${url}/post?q=2`, { ca: pki.ca.cert, method: 'POST', headers: { ...common, 'content-type': 'text/plain' }, body: 'hello body' });
+  await httpsRequest(`${url}/post?q=2`, {
+    ca: pki.ca.cert,
+    method: 'POST',
+    headers: { ...common, 'content-type': 'text/plain' },
+    body: 'hello body',
+  });
   const session = connect(url);
   t.teardown(() => session.close());
   const get = await h2Request(session, { ':method': 'GET', ':path': '/get?q=1', ...common });
   t.is(get.status, 200);
   t.is(get.headers['x-request-id'], 'same-id');
   t.false('connection' in get.headers);
-  const post = await h2Request(session, { ':method': 'POST', ':path': '/post?q=2', ...common, 'content-type': 'text/plain' }, 'hello body');
+  const post = await h2Request(
+    session,
+    { ':method': 'POST', ':path': '/post?q=2', ...common, 'content-type': 'text/plain' },
+    'hello body',
+  );
   t.is(post.status, 200);
   const [h1Get, h1Post, h2Get, h2Post] = up.requests;
   t.is(h1Get!.headers.host, authority);
-  for (const [h1, h2, what] of [[h1Get!, h2Get!, 'GET'], [h1Post!, h2Post!, 'POST']] as const) {
+  for (const [h1, h2, what] of [
+    [h1Get!, h2Get!, 'GET'],
+    [h1Post!, h2Post!, 'POST'],
+  ] as const) {
     t.is(h2.method, h1.method, what);
     t.is(h2.url, h1.url, what);
     t.is(h2.body.toString(), h1.body.toString(), what);
@@ -88,7 +107,17 @@ test('curl --http2 over TLS negotiates h2 and gets its answer', async (t) => {
   const up = await startUpstream('up');
   t.teardown(() => up.close());
   const { url } = await startGateway(t, config(up));
-  const result = await promisify(execFile)('curl', ['-sS', '--http2', '--cacert', pki.ca.certFile, '--max-time', '10', '-w', '\n%{http_version}', `${url}/curl?x=1`]);
+  const result = await promisify(execFile)('curl', [
+    '-sS',
+    '--http2',
+    '--cacert',
+    pki.ca.certFile,
+    '--max-time',
+    '10',
+    '-w',
+    '\n%{http_version}',
+    `${url}/curl?x=1`,
+  ]);
   const [body, version] = result.stdout.split('\n');
   t.is(version, '2');
   t.is(JSON.parse(body!).url, '/curl?x=1');
@@ -119,7 +148,10 @@ test('rapid reset (CVE-2023-44487): a client that opens and cancels streams in a
   t.timeout(30_000);
   const up = await startUpstream('up');
   t.teardown(() => up.close());
-  const { url } = await startGateway(t, config(up, { server: { drainTimeout: '1s', http2: { maxResets: 50, floodWindow: '10s' } } }));
+  const { url } = await startGateway(
+    t,
+    config(up, { server: { drainTimeout: '1s', http2: { maxResets: 50, floodWindow: '10s' } } }),
+  );
   const attacker = connect(url);
   const victim = connect(url);
   t.teardown(() => {
@@ -167,7 +199,9 @@ test('websockets keep working over HTTP/1.1 on the TLS port that offers h2', asy
   const http = await import('node:http');
   const server = http.createServer();
   server.on('upgrade', (_req, socket: import('node:net').Socket) => {
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: test\r\n\r\n');
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: test\r\n\r\n',
+    );
     socket.on('data', (data) => socket.write(data.toString().toUpperCase()));
     socket.on('error', () => {});
   });
@@ -179,10 +213,17 @@ test('websockets keep working over HTTP/1.1 on the TLS port that offers h2', asy
   const upUrl = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
   const { url } = await startGateway(t, config({ url: upUrl } as Upstream));
   void net;
-  const socket = tls.connect({ host: '127.0.0.1', port: Number(new URL(url).port), ca: pki.ca.cert, ALPNProtocols: ['http/1.1'] });
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port: Number(new URL(url).port),
+    ca: pki.ca.cert,
+    ALPNProtocols: ['http/1.1'],
+  });
   t.teardown(() => socket.destroy());
   await new Promise((resolve) => socket.once('secureConnect', resolve));
-  socket.write('GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  socket.write(
+    'GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
   const head = await new Promise<string>((resolve) => socket.once('data', (d) => resolve(d.toString())));
   t.regex(head, /^HTTP\/1\.1 101 /);
   socket.write('hello');

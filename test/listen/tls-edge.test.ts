@@ -64,7 +64,10 @@ test('SNI picks the certificate for the name asked; wildcards cover one label; o
   for (const [servername, cn] of cases) {
     t.is((await servedCertificate(port, servername, pki.ca.cert)).cn, cn, `SNI ${servername}`);
   }
-  const reply = await httpsRequest(`https://127.0.0.1:${port}/hello`, { ca: pki.ca.cert, servername: 'shop.apps.example.test' });
+  const reply = await httpsRequest(`https://127.0.0.1:${port}/hello`, {
+    ca: pki.ca.cert,
+    servername: 'shop.apps.example.test',
+  });
   t.is(reply.status, 200, 'a client that checks the certificate against the name accepts it');
   t.is(reply.json().url, '/hello');
 });
@@ -73,7 +76,10 @@ test('X-Forwarded-Proto is https on TLS requests, whatever the client says', asy
   const cert = await pki.server('proto', ['127.0.0.1']);
   const { url } = await startGateway(t, tlsConfig({ cert: cert.certFile, key: cert.keyFile }));
   t.regex(url, /^https:\/\//);
-  const reply = await httpsRequest(`${url}/p`, { ca: pki.ca.cert, headers: { 'x-forwarded-proto': 'http', 'x-forwarded-host': 'evil.test' } });
+  const reply = await httpsRequest(`${url}/p`, {
+    ca: pki.ca.cert,
+    headers: { 'x-forwarded-proto': 'http', 'x-forwarded-host': 'evil.test' },
+  });
   t.like(reply.json().headers, { 'x-forwarded-proto': 'https', 'x-forwarded-host': url.slice('https://'.length) });
 });
 
@@ -111,8 +117,14 @@ test('mutual TLS: the verified subject goes upstream in X-Baton-Client-Cert-Subj
   const cert = await pki.server('mtls', ['127.0.0.1']);
   const alice = await pki.client('alice', '/CN=alice/O=Example, Inc.');
   const mallory = await otherCa.client('mallory', '/CN=admin');
-  const { url } = await startGateway(t, tlsConfig({ cert: cert.certFile, key: cert.keyFile, ca: pki.ca.certFile, clientCertificate: 'request' }));
-  const spoof: Record<string, string> = { 'x-baton-client-cert-subject': 'CN=admin', 'X_Baton_Client_Cert_Subject': 'CN=admin' };
+  const { url } = await startGateway(
+    t,
+    tlsConfig({ cert: cert.certFile, key: cert.keyFile, ca: pki.ca.certFile, clientCertificate: 'request' }),
+  );
+  const spoof: Record<string, string> = {
+    'x-baton-client-cert-subject': 'CN=admin',
+    X_Baton_Client_Cert_Subject: 'CN=admin',
+  };
   const cases: Array<[string, { cert?: string; key?: string }, string | undefined]> = [
     ['a client certificate signed by the CA', { cert: alice.cert, key: alice.key }, 'CN=alice,O=Example\\, Inc.'],
     ['no client certificate', {}, undefined],
@@ -164,12 +176,18 @@ test("an HTTP listener's redirect: 'https' route sends clients to the TLS listen
 
 test('certificate expiry is in /status and /metrics', async (t) => {
   const cert = await pki.server('expiry', ['127.0.0.1', 'expiry.test'], 7);
-  const { url, adminUrl } = await startGateway(t, tlsConfig({ certificates: [{ hosts: ['expiry.test'], cert: cert.certFile, key: cert.keyFile }] }));
+  const { url, adminUrl } = await startGateway(
+    t,
+    tlsConfig({ certificates: [{ hosts: ['expiry.test'], cert: cert.certFile, key: cert.keyFile }] }),
+  );
   const notAfter = Date.parse(new X509Certificate(cert.cert).validTo);
   const status = (await request(`${adminUrl}/status`)).json();
   t.deepEqual(status.certificates, [{ listener: url, hosts: ['expiry.test'], subject: 'CN=127.0.0.1', notAfter }]);
   const metrics = (await request(`${adminUrl}/metrics`)).body;
   const line = metrics.split('\n').find((l) => l.startsWith('baton_tls_certificate_expiry_timestamp_seconds{'));
   t.truthy(line);
-  t.regex(line!, new RegExp(`listener="${url}",hosts="expiry.test",subject="CN=127.0.0.1"} ${Math.floor(notAfter / 1000)}$`));
+  t.regex(
+    line!,
+    new RegExp(`listener="${url}",hosts="expiry.test",subject="CN=127.0.0.1"} ${Math.floor(notAfter / 1000)}$`),
+  );
 });

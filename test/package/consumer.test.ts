@@ -12,13 +12,20 @@ import { startUpstream } from '../helpers/upstream.ts';
 // (test/package/consumer/) checked with plain strict tsc, run with plain node, and served by
 // `npx baton`. Steps run in order and share the project; each one fails on its own.
 
-const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+  devDependencies: Record<string, string>;
+};
 const project = mkdtempSync(join(tmpdir(), 'baton-consumer-'));
 test.after.always(() => rmSync(project, { recursive: true, force: true }));
 
 /** What a shell outside the repository would have: no npm_* variables from `npm test`, no repo bins on PATH. */
-const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name) && name !== 'NODE_OPTIONS'));
-env.PATH = (process.env.PATH ?? '').split(delimiter).filter((dir) => !dir.startsWith(repoRoot)).join(delimiter);
+const env: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name) && name !== 'NODE_OPTIONS'),
+);
+env.PATH = (process.env.PATH ?? '')
+  .split(delimiter)
+  .filter((dir) => !dir.startsWith(repoRoot))
+  .join(delimiter);
 
 interface Result {
   readonly code: number | null;
@@ -52,30 +59,60 @@ test.serial('npm pack builds dist/ and packs the compiled package and nothing el
   // With --json, stdout is the JSON document; the build's output goes to stderr.
   const [report] = JSON.parse(packed.stdout) as [{ filename: string; files: { path: string }[] }];
   const files = report.files.map((file) => file.path);
-  for (const expected of ['package.json', 'README.md', 'bin/baton.js', 'dist/src/cli.js', 'dist/src/index.d.ts', 'dist/src/policies.d.ts', 'dist/src/testing/index.d.ts', 'dist/src/admin/dashboard.html', 'dist/src/admin/dashboard-traffic.css', 'dist/src/admin/dashboard-traffic.js', 'dist/plugins/hot-standby.js']) {
+  for (const expected of [
+    'package.json',
+    'README.md',
+    'bin/baton.js',
+    'dist/src/cli.js',
+    'dist/src/index.d.ts',
+    'dist/src/policies.d.ts',
+    'dist/src/testing/index.d.ts',
+    'dist/src/admin/dashboard.html',
+    'dist/src/admin/dashboard-traffic.css',
+    'dist/src/admin/dashboard-traffic.js',
+    'dist/plugins/hot-standby.js',
+  ]) {
     t.true(files.includes(expected), expected);
   }
-  const stray = files.filter((path) => !/^(package\.json|README\.md|LICENSE|bin\/baton\.js|dist\/(src|plugins)\/.+\.(js|d\.ts|html|css))$/.test(path));
-  t.deepEqual(stray, [], 'only the compiled package: no tests, benchmarks, Docker files, examples or TypeScript sources');
+  const stray = files.filter(
+    (path) =>
+      !/^(package\.json|README\.md|LICENSE|bin\/baton\.js|dist\/(src|plugins)\/.+\.(js|d\.ts|html|css))$/.test(path),
+  );
+  t.deepEqual(
+    stray,
+    [],
+    'only the compiled package: no tests, benchmarks, Docker files, examples or TypeScript sources',
+  );
   tarball = join(project, report.filename);
 });
 
-test.serial('installed into an empty project, it typechecks with strict tsc and its plugin test runs on plain node', async (t) => {
-  t.timeout(180_000);
-  if (!tarball) return t.fail('needs the tarball from the step before');
-  cpSync(join(repoRoot, 'test/package/consumer'), project, { recursive: true });
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  const versions = ['typescript', '@types/node'].map((name) => `${name}@${manifest.devDependencies[name]}`);
-  const install = await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...versions], project);
-  t.is(install.code, 0, install.output);
-  installed = true;
+test.serial(
+  'installed into an empty project, it typechecks with strict tsc and its plugin test runs on plain node',
+  async (t) => {
+    t.timeout(180_000);
+    if (!tarball) return t.fail('needs the tarball from the step before');
+    cpSync(join(repoRoot, 'test/package/consumer'), project, { recursive: true });
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    const versions = ['typescript', '@types/node'].map((name) => `${name}@${manifest.devDependencies[name]}`);
+    const install = await sh(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...versions],
+      project,
+    );
+    t.is(install.code, 0, install.output);
+    installed = true;
 
-  const typecheck = await sh('npx', ['--no', '--', 'tsc', '-p', 'tsconfig.json'], project);
-  t.is(typecheck.code, 0, typecheck.output);
-  const unitTest = await sh(process.execPath, ['--test', '--test-reporter=tap', 'build/plugins/prefer-last.spec.js'], project);
-  t.is(unitTest.code, 0, unitTest.output);
-  t.regex(unitTest.output, /# pass 1\b/);
-});
+    const typecheck = await sh('npx', ['--no', '--', 'tsc', '-p', 'tsconfig.json'], project);
+    t.is(typecheck.code, 0, typecheck.output);
+    const unitTest = await sh(
+      process.execPath,
+      ['--test', '--test-reporter=tap', 'build/plugins/prefer-last.spec.js'],
+      project,
+    );
+    t.is(unitTest.code, 0, unitTest.output);
+    t.regex(unitTest.output, /# pass 1\b/);
+  },
+);
 
 test.serial('npx baton check and npx baton start: the TypeScript plugin loads and a request is proxied', async (t) => {
   t.timeout(90_000);
@@ -89,7 +126,11 @@ test.serial('npx baton check and npx baton start: the TypeScript plugin loads an
   t.regex(check.output, /OK \(2 pools, 4 nodes, 2 routes\)/);
 
   // Its own process group: npx does not pass SIGTERM on, so the group gets it, as from a shell.
-  const gateway = spawn('npx', ['--no', 'baton', 'start', '--config', 'gateway.config.ts'], { cwd: project, env: { ...env, ...upstreams }, detached: true });
+  const gateway = spawn('npx', ['--no', 'baton', 'start', '--config', 'gateway.config.ts'], {
+    cwd: project,
+    env: { ...env, ...upstreams },
+    detached: true,
+  });
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
       process.kill(-gateway.pid!, signal);
@@ -111,10 +152,19 @@ test.serial('npx baton check and npx baton start: the TypeScript plugin loads an
   });
 
   const web = [await request(`${url}/hello`), await request(`${url}/hello`)];
-  t.deepEqual(web.map((reply) => reply.status), [200, 200], web.map((reply) => reply.body).join('\n'));
-  t.deepEqual(web.map((reply) => reply.json<{ node: string }>().node).sort(), ['a', 'b'], 'round-robin from baton/policies');
+  t.deepEqual(
+    web.map((reply) => reply.status),
+    [200, 200],
+    web.map((reply) => reply.body).join('\n'),
+  );
+  t.deepEqual(
+    web.map((reply) => reply.json<{ node: string }>().node).sort(),
+    ['a', 'b'],
+    'round-robin from baton/policies',
+  );
   t.is(web[0]!.headers['x-consumer-plugin'], 'web /hello', "the plugin's middleware ran");
-  for (let i = 0; i < 3; i++) t.is((await request(`${url}/pinned/x`)).json<{ node: string }>().node, 'b', 'the consumer policy picks');
+  for (let i = 0; i < 3; i++)
+    t.is((await request(`${url}/pinned/x`)).json<{ node: string }>().node, 'b', 'the consumer policy picks');
   const denied = await request(`${url}/hello`, { headers: { 'x-deny': 'yes' } });
   t.is(denied.status, 403);
   t.deepEqual(denied.json(), { denied: 'web' });

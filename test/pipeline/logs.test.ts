@@ -26,7 +26,16 @@ test('one JSON access-log line per request, with the fields operators need, and 
     t,
     {
       log: { level: 'info', access: true },
-      pools: { web: { policy: 'round-robin', nodes: [{ url: `http://127.0.0.1:${dead}`, id: 'dead' }, { url: up.url, id: 'up' }], health: false } },
+      pools: {
+        web: {
+          policy: 'round-robin',
+          nodes: [
+            { url: `http://127.0.0.1:${dead}`, id: 'dead' },
+            { url: up.url, id: 'up' },
+          ],
+          health: false,
+        },
+      },
       routes: [{ path: '/api', pool: 'web', name: 'api' }],
     },
     { logger: createLogger({ level: 'info', destination: stream }) },
@@ -35,7 +44,19 @@ test('one JSON access-log line per request, with the fields operators need, and 
   await request(`${url}/nowhere`, { headers: { 'x-request-id': 'log-test-2' } });
   await eventually(() => lines.filter((l) => l.msg === 'request').length === 2, 2000);
   const [first, second] = lines.filter((l) => l.msg === 'request');
-  t.like(first, { requestId: 'log-test-1', method: 'GET', path: '/api/orders?x=1', client: '127.0.0.1', route: 'api', pool: 'web', node: 'up', attempts: 2, status: 200, aborted: false, level: 30 });
+  t.like(first, {
+    requestId: 'log-test-1',
+    method: 'GET',
+    path: '/api/orders?x=1',
+    client: '127.0.0.1',
+    route: 'api',
+    pool: 'web',
+    node: 'up',
+    attempts: 2,
+    status: 200,
+    aborted: false,
+    level: 30,
+  });
   t.true(typeof first!.durationMs === 'number');
   t.true(typeof first!.time === 'string', 'ISO timestamps');
   t.like(second, { requestId: 'log-test-2', status: 404, error: 'NO_ROUTE', attempts: 0 });
@@ -50,22 +71,36 @@ test('log.access: false keeps events but no access lines; LOG_LEVEL wins over th
   const { lines, stream } = collector();
   const { url, gateway } = await startGateway(
     t,
-    { log: { level: 'info', access: false }, pools: { web: { policy: 'round-robin', nodes: [{ url: up.url }], health: false } }, routes: [{ path: '/', pool: 'web' }] },
+    {
+      log: { level: 'info', access: false },
+      pools: { web: { policy: 'round-robin', nodes: [{ url: up.url }], health: false } },
+      routes: [{ path: '/', pool: 'web' }],
+    },
     { logger: createLogger({ level: 'info', destination: stream }), env: { LOG_LEVEL: 'warn' } },
   );
   t.is(gateway.settings.log.level, 'warn');
   await request(`${url}/x`);
   // The access line, if any, is written in the same call that counts the request in the metrics.
-  const answered = async () => (await gateway.metrics.registry.getSingleMetric('baton_requests_total')!.get()).values.reduce((sum, v) => sum + v.value, 0);
+  const answered = async () =>
+    (await gateway.metrics.registry.getSingleMetric('baton_requests_total')!.get()).values.reduce(
+      (sum, v) => sum + v.value,
+      0,
+    );
   await eventually(async () => (await answered()) === 1, 2000);
   // Events are still logged: the request's health event, at info (a given logger keeps its level until a reload).
   await eventually(() => lines.some((l) => l.event?.type === 'health'), 2000);
-  t.deepEqual(lines.filter((l) => l.msg === 'request'), []);
+  t.deepEqual(
+    lines.filter((l) => l.msg === 'request'),
+    [],
+  );
   // A reload applies LOG_LEVEL: its own event, at info, is emitted (the log subscriber sees it
   // before ours) but not written.
   const emitted: string[] = [];
   gateway.events.subscribe((e) => emitted.push(e.type));
   gateway.reload(gateway.settings);
   t.deepEqual(emitted, ['reload']);
-  t.deepEqual(lines.filter((l) => l.event?.type === 'reload'), []);
+  t.deepEqual(
+    lines.filter((l) => l.event?.type === 'reload'),
+    [],
+  );
 });

@@ -19,8 +19,16 @@ function mapping(policy: Policy, pool: FakePool, count: number, ctx: (i: number)
 
 type KeyCase = { name: string; options: object; ctx: (value: string) => PickContext };
 const keys: KeyCase[] = [
-  { name: 'header', options: { key: 'header', header: 'X-User' }, ctx: (v) => pickContext({ headers: { 'x-user': v } }) },
-  { name: 'cookie', options: { key: 'cookie', cookie: 'session' }, ctx: (v) => pickContext({ headers: { cookie: `theme=dark; session=${v}; lang=en` } }) },
+  {
+    name: 'header',
+    options: { key: 'header', header: 'X-User' },
+    ctx: (v) => pickContext({ headers: { 'x-user': v } }),
+  },
+  {
+    name: 'cookie',
+    options: { key: 'cookie', cookie: 'session' },
+    ctx: (v) => pickContext({ headers: { cookie: `theme=dark; session=${v}; lang=en` } }),
+  },
   { name: 'ip', options: { key: 'ip' }, ctx: (v) => pickContext({ clientIp: v }) },
   { name: 'path', options: { key: 'path' }, ctx: (v) => pickContext({ path: `/users/${v}` }) },
 ];
@@ -67,8 +75,11 @@ for (const c of fallbacks) {
     const pool = poolOf(['a', 'b', 'c', 'd']);
     pool.node('d').usable = false;
     pool.version = 2;
-    const counts = tally(instantiate(consistentHash, c.options, pool), pool, 10_000, () => pickContext({ headers: c.headers }));
-    for (const id of ['a', 'b', 'c']) t.true(Math.abs(share(counts, id) - 1 / 3) <= 0.03, `${id}: ${share(counts, id)}`);
+    const counts = tally(instantiate(consistentHash, c.options, pool), pool, 10_000, () =>
+      pickContext({ headers: c.headers }),
+    );
+    for (const id of ['a', 'b', 'c'])
+      t.true(Math.abs(share(counts, id) - 1 / 3) <= 0.03, `${id}: ${share(counts, id)}`);
     t.is(counts.get('d'), undefined);
   });
 }
@@ -111,7 +122,13 @@ test('a retry goes to the next node on the ring: where the key goes when the fir
 });
 
 test('the lowest tier with a usable untried node, sticky within it', (t) => {
-  const pool = fakePool([fakeNode('p1'), fakeNode('p2', { usable: false }), fakeNode('s1', { tier: 1 }), fakeNode('s2', { tier: 1 }), fakeNode('s3', { tier: 1 })]);
+  const pool = fakePool([
+    fakeNode('p1'),
+    fakeNode('p2', { usable: false }),
+    fakeNode('s1', { tier: 1 }),
+    fakeNode('s2', { tier: 1 }),
+    fakeNode('s3', { tier: 1 }),
+  ]);
   const policy = instantiate(consistentHash, { key: 'ip' }, pool);
   t.deepEqual(Object.fromEntries(tally(policy, pool, 300, byIp)), { p1: 300 });
   const secondary = tally(policy, pool, 3000, (i) => ({ ...byIp(i), tried: new Set(['p1']) }));
@@ -134,9 +151,17 @@ const invalid: BadCase[] = [
   { options: { key: 'cookie' }, path: ['cookie'], message: "key 'cookie' needs cookie: the cookie to hash on" },
   { options: { key: 'cookie', cookie: '' }, path: ['cookie'], message: /too small/i },
   { options: { key: 'ip', header: 'x' }, path: ['header'], message: "header is only used with key 'header'" },
-  { options: { key: 'cookie', cookie: 'sid', header: 'x' }, path: ['header'], message: "header is only used with key 'header'" },
+  {
+    options: { key: 'cookie', cookie: 'sid', header: 'x' },
+    path: ['header'],
+    message: "header is only used with key 'header'",
+  },
   { options: { key: 'ip', cookie: 'sid' }, path: ['cookie'], message: "cookie is only used with key 'cookie'" },
-  { options: { key: 'header', header: 'x-user', cookie: 'sid' }, path: ['cookie'], message: "cookie is only used with key 'cookie'" },
+  {
+    options: { key: 'header', header: 'x-user', cookie: 'sid' },
+    path: ['cookie'],
+    message: "cookie is only used with key 'cookie'",
+  },
   { options: { key: 'header', header: '' }, path: ['header'], message: /too small/i },
   { options: { key: 'query' }, path: ['key'], message: "key must be 'header', 'cookie', 'ip' or 'path'" },
   { options: {}, path: ['key'], message: "key must be 'header', 'cookie', 'ip' or 'path'" },
@@ -190,7 +215,10 @@ function modelRing(nodes: ReadonlyArray<{ id: string; weight: number }>): Point[
     const count = Math.max(1, Math.round(node.weight * 160 * scale));
     for (let i = 0; i < count; i++) packed.push(hash32(`${node.id}#${i}`) * 4096 + index);
   });
-  return Array.from(Float64Array.from(packed).sort(), (point) => ({ hash: Math.floor(point / 4096), owner: nodes[point % 4096]!.id }));
+  return Array.from(Float64Array.from(packed).sort(), (point) => ({
+    hash: Math.floor(point / 4096),
+    owner: nodes[point % 4096]!.id,
+  }));
 }
 
 /** Index of the first point at or after `hash`, or ring.length when the key lies past the last point. */
@@ -214,11 +242,18 @@ function modelOwner(ring: Point[], key: string, allowed: (id: string) => boolean
   return undefined;
 }
 
-const byHeader = (key: string, tried: string[] = []) => pickContext({ headers: { 'x-key': key }, tried: new Set(tried), attempt: tried.length + 1 });
+const byHeader = (key: string, tried: string[] = []) =>
+  pickContext({ headers: { 'x-key': key }, tried: new Set(tried), attempt: tried.length + 1 });
 const keyNames = (n: number) => Array.from({ length: n }, (_, i) => `user-${i}`);
 
 test('a key goes clockwise to the first point at or after its hash, wrapping past the last point', (t) => {
-  const nodes = [fakeNode('n0'), fakeNode('n1', { weight: 2 }), fakeNode('n2'), fakeNode('n3', { weight: 3 }), fakeNode('n4')];
+  const nodes = [
+    fakeNode('n0'),
+    fakeNode('n1', { weight: 2 }),
+    fakeNode('n2'),
+    fakeNode('n3', { weight: 3 }),
+    fakeNode('n4'),
+  ];
   const pool = fakePool(nodes);
   pool.version = 1;
   const policy = instantiate(consistentHash, { key: 'header', header: 'x-key' }, pool);
@@ -226,8 +261,14 @@ test('a key goes clockwise to the first point at or after its hash, wrapping pas
   const keys = keyNames(5000);
   const wrapped = keys.filter((key) => firstAtOrAfter(ring, hash32(key)) === ring.length);
   t.true(wrapped.length > 0, 'some keys lie past the last point');
-  for (const key of keys) t.is(policy.pick(pool, byHeader(key))?.id, modelOwner(ring, key, () => true), key);
-  for (const key of wrapped) t.is(policy.pick(pool, byHeader(key))?.id, ring[0]!.owner, `${key} wraps to the first point`);
+  for (const key of keys)
+    t.is(
+      policy.pick(pool, byHeader(key))?.id,
+      modelOwner(ring, key, () => true),
+      key,
+    );
+  for (const key of wrapped)
+    t.is(policy.pick(pool, byHeader(key))?.id, ring[0]!.owner, `${key} wraps to the first point`);
 });
 
 test('a key that hashes exactly onto a point belongs to that point’s node', (t) => {
@@ -235,7 +276,8 @@ test('a key that hashes exactly onto a point belongs to that point’s node', (t
   const pool = fakePool(nodes);
   const policy = instantiate(consistentHash, { key: 'header', header: 'x-key' }, pool);
   for (const node of nodes) {
-    for (const i of [0, 1, 77, 159]) t.is(policy.pick(pool, byHeader(`${node.id}#${i}`))?.id, node.id, `${node.id}#${i}`);
+    for (const i of [0, 1, 77, 159])
+      t.is(policy.pick(pool, byHeader(`${node.id}#${i}`))?.id, node.id, `${node.id}#${i}`);
   }
 });
 
@@ -258,13 +300,23 @@ test('a retry walks on clockwise past tried and unusable nodes, wrapping too', (
 
 test('large weights: the ring is scaled down to a million points, each node’s share kept', (t) => {
   // 25 001 units of weight would be 4 M points.
-  const nodes = [fakeNode('a', { weight: 10_000 }), fakeNode('b', { weight: 10_000 }), fakeNode('c', { weight: 5000 }), fakeNode('d')];
+  const nodes = [
+    fakeNode('a', { weight: 10_000 }),
+    fakeNode('b', { weight: 10_000 }),
+    fakeNode('c', { weight: 5000 }),
+    fakeNode('d'),
+  ];
   const pool = fakePool(nodes);
   pool.version = 1;
   const policy = instantiate(consistentHash, { key: 'header', header: 'x-key' }, pool);
   const ring = modelRing(nodes);
   t.true(ring.length <= 2 ** 20 + nodes.length, `${ring.length} points`);
-  for (const key of keyNames(2000)) t.is(policy.pick(pool, byHeader(key))?.id, modelOwner(ring, key, () => true), key);
+  for (const key of keyNames(2000))
+    t.is(
+      policy.pick(pool, byHeader(key))?.id,
+      modelOwner(ring, key, () => true),
+      key,
+    );
 });
 
 test('a node whose scaled-down share rounds to nothing still owns a point, so it stays reachable', (t) => {
@@ -286,7 +338,12 @@ test('a node added to the pool (a reload) gets its share of keys from the same p
   pool.nodes = [...pool.nodes, fakeNode('n3')];
   pool.version = 2;
   const ring = modelRing(pool.nodes);
-  for (const key of keyNames(2000)) t.is(policy.pick(pool, byHeader(key))?.id, modelOwner(ring, key, () => true), key);
+  for (const key of keyNames(2000))
+    t.is(
+      policy.pick(pool, byHeader(key))?.id,
+      modelOwner(ring, key, () => true),
+      key,
+    );
 });
 
 test('a header that comes as several values hashes as their comma-joined list', (t) => {
@@ -294,6 +351,9 @@ test('a header that comes as several values hashes as their comma-joined list', 
   const policy = instantiate(consistentHash, { key: 'header', header: 'x-key' }, pool);
   for (const key of keyNames(50)) {
     const values = [key, 'b'];
-    t.is(policy.pick(pool, pickContext({ headers: { 'x-key': values } }))?.id, policy.pick(pool, byHeader(`${key},b`))?.id);
+    t.is(
+      policy.pick(pool, pickContext({ headers: { 'x-key': values } }))?.id,
+      policy.pick(pool, byHeader(`${key},b`))?.id,
+    );
   }
 });

@@ -48,7 +48,8 @@ class Harness {
   }
 }
 
-const standbyPool = () => fakePool([fakeNode('primary'), fakeNode('standby', { tier: 1 }), fakeNode('dr', { tier: 2 })], { epoch: 0 });
+const standbyPool = () =>
+  fakePool([fakeNode('primary'), fakeNode('standby', { tier: 1 }), fakeNode('dr', { tier: 2 })], { epoch: 0 });
 
 test('the first election makes the best-ranked node active; picks go only to it', (t) => {
   const h = new Harness(standbyPool());
@@ -56,7 +57,11 @@ test('the first election makes the best-ranked node active; picks go only to it'
   t.is(h.pool.active, 'primary');
   t.is(h.pool.epoch, 1);
   for (let i = 0; i < 5; i++) t.is(h.policy.pick(h.pool, pickContext())?.id, 'primary');
-  t.is(h.policy.pick(h.pool, pickContext({ tried: new Set(['primary']) })), undefined, 'a retry waits for the takeover');
+  t.is(
+    h.policy.pick(h.pool, pickContext({ tried: new Set(['primary']) })),
+    undefined,
+    'a retry waits for the takeover',
+  );
 });
 
 test('a down active node is replaced by the best usable standby, once', (t) => {
@@ -181,7 +186,10 @@ test('a state that lasted twice maxFailbackDelay starts the count again', (t) =>
 });
 
 test('a cold standby is chosen only when no hot node can serve', (t) => {
-  const pool = fakePool([fakeNode('primary'), fakeNode('cold', { tier: 1, standby: 'cold', health: 'down', usable: false })], { epoch: 0 });
+  const pool = fakePool(
+    [fakeNode('primary'), fakeNode('cold', { tier: 1, standby: 'cold', health: 'down', usable: false })],
+    { epoch: 0 },
+  );
   const h = new Harness(pool);
   h.elect();
   h.down('primary');
@@ -212,19 +220,84 @@ test('options are validated', (t) => {
 });
 
 /** Each election says why, in the words the events and the admin API show. */
-const reasons: Array<{ name: string; setup: (h: Harness) => void; intent?: ElectionIntent; to: string | undefined; reason?: string }> = [
+const reasons: Array<{
+  name: string;
+  setup: (h: Harness) => void;
+  intent?: ElectionIntent;
+  to: string | undefined;
+  reason?: string;
+}> = [
   { name: 'the first election', setup: () => {}, to: 'primary', reason: 'initial active node' },
-  { name: 'an active node no longer configured', setup: (h) => void (h.pool.active = 'gone'), to: 'primary', reason: 'gone is no longer configured' },
-  { name: 'the active node down', setup: (h) => (h.elect(), h.down('primary')), to: 'standby', reason: 'primary is down' },
-  { name: 'the active node drained', setup: (h) => (h.elect(), Object.assign(h.pool.node('primary'), { draining: true, usable: false })), to: 'standby', reason: 'primary is drained' },
-  { name: 'the active node’s breaker open', setup: (h) => (h.elect(), Object.assign(h.pool.node('primary'), { breaker: 'open', usable: false })), to: 'standby', reason: 'primary is failing (breaker open)' },
-  { name: 'the active node unusable for another reason (probation)', setup: (h) => (h.elect(), Object.assign(h.pool.node('primary'), { usable: false })), to: 'standby', reason: 'primary is not usable' },
-  { name: 'a forced failover', setup: (h) => h.elect(), intent: 'failover', to: 'standby', reason: 'forced failover from primary' },
-  { name: 'a forced failover before any election', setup: () => {}, intent: 'failover', to: 'primary', reason: 'forced failover from none' },
-  { name: 'a forced failover skips a down standby', setup: (h) => (h.elect(), h.down('standby')), intent: 'failover', to: 'dr', reason: 'forced failover from primary' },
-  { name: 'a requested failback', setup: (h) => (h.elect(), h.elect('failover')), intent: 'failback', to: 'primary', reason: 'failback to primary' },
-  { name: 'a requested failback to the node already active: nothing', setup: (h) => h.elect(), intent: 'failback', to: undefined },
-  { name: 'an automatic failback says how long the node has been up', setup: (h) => (h.elect(), h.down('primary'), h.elect(), h.up('primary'), h.advance(31_400)), to: 'primary', reason: 'failback: primary up for 31s' },
+  {
+    name: 'an active node no longer configured',
+    setup: (h) => void (h.pool.active = 'gone'),
+    to: 'primary',
+    reason: 'gone is no longer configured',
+  },
+  {
+    name: 'the active node down',
+    setup: (h) => (h.elect(), h.down('primary')),
+    to: 'standby',
+    reason: 'primary is down',
+  },
+  {
+    name: 'the active node drained',
+    setup: (h) => (h.elect(), Object.assign(h.pool.node('primary'), { draining: true, usable: false })),
+    to: 'standby',
+    reason: 'primary is drained',
+  },
+  {
+    name: 'the active node’s breaker open',
+    setup: (h) => (h.elect(), Object.assign(h.pool.node('primary'), { breaker: 'open', usable: false })),
+    to: 'standby',
+    reason: 'primary is failing (breaker open)',
+  },
+  {
+    name: 'the active node unusable for another reason (probation)',
+    setup: (h) => (h.elect(), Object.assign(h.pool.node('primary'), { usable: false })),
+    to: 'standby',
+    reason: 'primary is not usable',
+  },
+  {
+    name: 'a forced failover',
+    setup: (h) => h.elect(),
+    intent: 'failover',
+    to: 'standby',
+    reason: 'forced failover from primary',
+  },
+  {
+    name: 'a forced failover before any election',
+    setup: () => {},
+    intent: 'failover',
+    to: 'primary',
+    reason: 'forced failover from none',
+  },
+  {
+    name: 'a forced failover skips a down standby',
+    setup: (h) => (h.elect(), h.down('standby')),
+    intent: 'failover',
+    to: 'dr',
+    reason: 'forced failover from primary',
+  },
+  {
+    name: 'a requested failback',
+    setup: (h) => (h.elect(), h.elect('failover')),
+    intent: 'failback',
+    to: 'primary',
+    reason: 'failback to primary',
+  },
+  {
+    name: 'a requested failback to the node already active: nothing',
+    setup: (h) => h.elect(),
+    intent: 'failback',
+    to: undefined,
+  },
+  {
+    name: 'an automatic failback says how long the node has been up',
+    setup: (h) => (h.elect(), h.down('primary'), h.elect(), h.up('primary'), h.advance(31_400)),
+    to: 'primary',
+    reason: 'failback: primary up for 31s',
+  },
 ];
 
 for (const { name, setup, intent = 'auto', to, reason } of reasons) {
@@ -238,10 +311,21 @@ for (const { name, setup, intent = 'auto', to, reason } of reasons) {
 }
 
 test('failover to a cold standby only when no hot node is left; never a draining one, nor the active one', (t) => {
-  const pool = fakePool([fakeNode('primary'), fakeNode('cold', { tier: 1, standby: 'cold', health: 'down', usable: false }), fakeNode('cold2', { tier: 2, standby: 'cold', usable: false, draining: true })], { epoch: 0 });
+  const pool = fakePool(
+    [
+      fakeNode('primary'),
+      fakeNode('cold', { tier: 1, standby: 'cold', health: 'down', usable: false }),
+      fakeNode('cold2', { tier: 2, standby: 'cold', usable: false, draining: true }),
+    ],
+    { epoch: 0 },
+  );
   const h = new Harness(pool);
   h.elect();
-  t.like(h.policy.elect!(h.pool, h.now, 'failover'), { to: 'cold' }, 'the primary is the only hot node and it is active');
+  t.like(
+    h.policy.elect!(h.pool, h.now, 'failover'),
+    { to: 'cold' },
+    'the primary is the only hot node and it is active',
+  );
   h.elect('failover');
   t.like(h.policy.elect!(h.pool, h.now, 'failover'), { to: 'primary' }, 'from the cold standby back to the hot node');
   h.down('primary');
@@ -249,7 +333,10 @@ test('failover to a cold standby only when no hot node is left; never a draining
 });
 
 test('a cold active node stays while no hot node can serve, even down; a hot node coming up replaces it', (t) => {
-  const pool = fakePool([fakeNode('primary'), fakeNode('cold', { tier: 1, standby: 'cold', health: 'down', usable: false })], { epoch: 0 });
+  const pool = fakePool(
+    [fakeNode('primary'), fakeNode('cold', { tier: 1, standby: 'cold', health: 'down', usable: false })],
+    { epoch: 0 },
+  );
   const h = new Harness(pool);
   h.elect();
   h.down('primary');
@@ -264,7 +351,14 @@ test('a cold active node stays while no hot node can serve, even down; a hot nod
 });
 
 test('a draining cold active node is replaced by another cold standby', (t) => {
-  const pool = fakePool([fakeNode('primary'), fakeNode('cold', { tier: 1, standby: 'cold', usable: false }), fakeNode('cold2', { tier: 2, standby: 'cold', usable: false })], { epoch: 0 });
+  const pool = fakePool(
+    [
+      fakeNode('primary'),
+      fakeNode('cold', { tier: 1, standby: 'cold', usable: false }),
+      fakeNode('cold2', { tier: 2, standby: 'cold', usable: false }),
+    ],
+    { epoch: 0 },
+  );
   const h = new Harness(pool);
   h.elect();
   h.down('primary');

@@ -5,7 +5,11 @@ import { problemsFor } from '../helpers/settings.ts';
 
 type Case = { name: string; nodes: FakeNode[]; tried?: string[]; expect: string | undefined };
 const picks: Case[] = [
-  { name: 'fewest in flight', nodes: [fakeNode('a', { inflight: 3 }), fakeNode('b', { inflight: 1 }), fakeNode('c', { inflight: 2 })], expect: 'b' },
+  {
+    name: 'fewest in flight',
+    nodes: [fakeNode('a', { inflight: 3 }), fakeNode('b', { inflight: 1 }), fakeNode('c', { inflight: 2 })],
+    expect: 'b',
+  },
   {
     name: 'in flight per unit of weight: 4/4 beats 2/1',
     nodes: [fakeNode('a', { inflight: 4, weight: 4 }), fakeNode('b', { inflight: 2, weight: 1 })],
@@ -18,7 +22,11 @@ const picks: Case[] = [
   },
   {
     name: 'an unusable node is skipped even when idle',
-    nodes: [fakeNode('a', { inflight: 0, usable: false }), fakeNode('b', { inflight: 7 }), fakeNode('c', { inflight: 9 })],
+    nodes: [
+      fakeNode('a', { inflight: 0, usable: false }),
+      fakeNode('b', { inflight: 7 }),
+      fakeNode('c', { inflight: 9 }),
+    ],
     expect: 'b',
   },
   {
@@ -51,7 +59,11 @@ for (const c of picks) {
 }
 
 test('ties are broken at random, roughly evenly', (t) => {
-  const pool = fakePool([fakeNode('a', { inflight: 1 }), fakeNode('b', { inflight: 5 }), fakeNode('c', { inflight: 1 })]);
+  const pool = fakePool([
+    fakeNode('a', { inflight: 1 }),
+    fakeNode('b', { inflight: 5 }),
+    fakeNode('c', { inflight: 1 }),
+  ]);
   const counts = tally(instantiate(leastConnections, {}, pool), pool, 10_000);
   t.is(counts.get('b'), undefined);
   t.true(Math.abs(share(counts, 'a') - 0.5) <= 0.03, `a: ${share(counts, 'a')}`);
@@ -59,7 +71,12 @@ test('ties are broken at random, roughly evenly', (t) => {
 });
 
 test('an idle pool spreads over every node, and weighted ties count as ties', (t) => {
-  const pool = fakePool([fakeNode('a'), fakeNode('b', { weight: 5 }), fakeNode('c', { inflight: 2, weight: 2 }), fakeNode('d', { inflight: 1 })]);
+  const pool = fakePool([
+    fakeNode('a'),
+    fakeNode('b', { weight: 5 }),
+    fakeNode('c', { inflight: 2, weight: 2 }),
+    fakeNode('d', { inflight: 1 }),
+  ]);
   pool.version = 1;
   // a and b: 0 in flight; c: 2/2 = 1 and d: 1/1 = 1 lose.
   const counts = tally(instantiate(leastConnections, {}, pool), pool, 10_000);
@@ -86,7 +103,11 @@ test('takes no options', (t) => {
 });
 
 test('a config names it least-connections', (t) => {
-  const config = { listen: { port: 8080 }, pools: { api: { policy: 'least-connections', nodes: [{ url: 'http://127.0.0.1:9001' }] } }, routes: [{ pool: 'api' }] };
+  const config = {
+    listen: { port: 8080 },
+    pools: { api: { policy: 'least-connections', nodes: [{ url: 'http://127.0.0.1:9001' }] } },
+    routes: [{ pool: 'api' }],
+  };
   t.deepEqual(problemsFor(config), []);
   t.is(leastConnections.name, 'least-connections');
 });

@@ -94,7 +94,15 @@ test('a failure counts as the penalty even when it failed fast', (t) => {
     [{ penalty: '100ms' }, 'b'], // b: 100 ms vs 500 ms
   ];
   for (const [options, expected] of cases) {
-    const policy = trained(pool, [['a', ok(500), 0], ['b', ok(5), 0], ['b', failed(1), 0]], options);
+    const policy = trained(
+      pool,
+      [
+        ['a', ok(500), 0],
+        ['b', ok(5), 0],
+        ['b', failed(1), 0],
+      ],
+      options,
+    );
     t.deepEqual(Object.fromEntries(picksAt(policy, pool, 0)), { [expected]: N }, JSON.stringify(options));
   }
 });
@@ -144,7 +152,12 @@ test('client aborts are not samples', (t) => {
 
 test('skips unusable and tried nodes; the lowest tier first', (t) => {
   const pool = fakePool([fakeNode('a'), fakeNode('b', { usable: false }), fakeNode('c'), fakeNode('s', { tier: 1 })]);
-  const policy = trained(pool, [['s', ok(1), 0], ['b', ok(1), 0], ['a', ok(500), 0], ['c', ok(500), 0]]);
+  const policy = trained(pool, [
+    ['s', ok(1), 0],
+    ['b', ok(1), 0],
+    ['a', ok(500), 0],
+    ['c', ok(500), 0],
+  ]);
   const cases: Array<[string[], string[]]> = [
     [[], ['a', 'c']],
     [['a'], ['c']],
@@ -160,7 +173,14 @@ test('skips unusable and tried nodes; the lowest tier first', (t) => {
 test('options: durations; decay must be positive', (t) => {
   t.deepEqual(p2c.options!.parse({}), { decay: 10_000, penalty: 1000 });
   t.deepEqual(p2c.options!.parse({ decay: '30s', penalty: 250 }), { decay: 30_000, penalty: 250 });
-  for (const bad of [{ decay: 0 }, { decay: '0s' }, { decay: 'slow' }, { penalty: -1 }, { penalty: 'an hour' }, { ewma: 1 }]) {
+  for (const bad of [
+    { decay: 0 },
+    { decay: '0s' },
+    { decay: 'slow' },
+    { penalty: -1 },
+    { penalty: 'an hour' },
+    { ewma: 1 },
+  ]) {
     t.false(p2c.options!.safeParse(bad).success, JSON.stringify(bad));
   }
   t.is(p2c.options!.safeParse({ decay: 0 }).error!.issues[0]!.message, 'decay must be more than 0');
@@ -205,7 +225,11 @@ for (const [inflight, expected] of [
 }
 
 test('a config names it p2c-ewma', (t) => {
-  const config = { listen: { port: 8080 }, pools: { api: { policy: 'p2c-ewma', nodes: [{ url: 'http://127.0.0.1:9001' }] } }, routes: [{ pool: 'api' }] };
+  const config = {
+    listen: { port: 8080 },
+    pools: { api: { policy: 'p2c-ewma', nodes: [{ url: 'http://127.0.0.1:9001' }] } },
+    routes: [{ pool: 'api' }],
+  };
   t.deepEqual(problemsFor(config), []);
   t.is(p2c.name, 'p2c-ewma');
 });

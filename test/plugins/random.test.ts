@@ -6,9 +6,19 @@ import { problemsFor } from '../helpers/settings.ts';
 const N = 10_000;
 const TOLERANCE = 0.03;
 
-type RatioCase = { name: string; nodes: () => FakeNode[]; options?: object; now?: number; expect: Record<string, number> };
+type RatioCase = {
+  name: string;
+  nodes: () => FakeNode[];
+  options?: object;
+  now?: number;
+  expect: Record<string, number>;
+};
 const ratios: RatioCase[] = [
-  { name: 'all weights 1: uniform', nodes: () => ['a', 'b', 'c', 'd'].map((id) => fakeNode(id)), expect: { a: 0.25, b: 0.25, c: 0.25, d: 0.25 } },
+  {
+    name: 'all weights 1: uniform',
+    nodes: () => ['a', 'b', 'c', 'd'].map((id) => fakeNode(id)),
+    expect: { a: 0.25, b: 0.25, c: 0.25, d: 0.25 },
+  },
   {
     name: 'weights 3:2:5',
     nodes: () => [fakeNode('a', { weight: 3 }), fakeNode('b', { weight: 2 }), fakeNode('c', { weight: 5 })],
@@ -85,7 +95,8 @@ test('skips tried nodes, then falls to the next tier, then has nothing', (t) => 
     [['a', 'b', 's'], undefined],
   ];
   for (const [tried, expected] of cases) {
-    for (let i = 0; i < 50; i++) t.is(policy.pick(pool, pickContext({ tried: new Set(tried) }))?.id, expected, tried.join());
+    for (let i = 0; i < 50; i++)
+      t.is(policy.pick(pool, pickContext({ tried: new Set(tried) }))?.id, expected, tried.join());
   }
 });
 
@@ -103,7 +114,11 @@ test('one instance over time: the ramp ends and the cached table takes over', (t
   const pool = fakePool([fakeNode('a', { upSince: 0 }), fakeNode('b', { upSince: 10_000 })]);
   pool.version = 1;
   const policy = instantiate(random, { slowStart: '10s' }, pool);
-  const shareAt = (now: number) => share(tally(policy, pool, N, () => pickContext({ now })), 'b');
+  const shareAt = (now: number) =>
+    share(
+      tally(policy, pool, N, () => pickContext({ now })),
+      'b',
+    );
   const shares = [10_000, 12_500, 15_000, 20_000, 25_000].map(shareAt);
   const expected = [0.1 / 1.1, 0.25 / 1.25, 0.5 / 1.5, 0.5, 0.5];
   shares.forEach((got, i) => t.true(Math.abs(got - expected[i]!) <= TOLERANCE, `${i}: ${got} vs ${expected[i]}`));
@@ -127,7 +142,11 @@ test('options: durations in ms or with a unit; bad ones are rejected', (t) => {
 });
 
 test('a config names it random', (t) => {
-  const config = { listen: { port: 8080 }, pools: { api: { policy: 'random', nodes: [{ url: 'http://127.0.0.1:9001' }] } }, routes: [{ pool: 'api' }] };
+  const config = {
+    listen: { port: 8080 },
+    pools: { api: { policy: 'random', nodes: [{ url: 'http://127.0.0.1:9001' }] } },
+    routes: [{ pool: 'api' }],
+  };
   t.deepEqual(problemsFor(config), []);
   t.is(random.name, 'random');
 });

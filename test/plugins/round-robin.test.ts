@@ -50,11 +50,18 @@ test('a pick that finds nothing eligible does not move the rotation', (t) => {
   const policy = instantiate(roundRobin, {}, pool);
   t.is(policy.pick(pool, pickContext())?.id, 'a');
   t.is(policy.pick(pool, pickContext({ tried: new Set(['a', 'b', 'c']) })), undefined);
-  t.deepEqual(Array.from({ length: 3 }, () => policy.pick(pool, pickContext())?.id), ['b', 'c', 'a']);
+  t.deepEqual(
+    Array.from({ length: 3 }, () => policy.pick(pool, pickContext())?.id),
+    ['b', 'c', 'a'],
+  );
 });
 
 test('a config names it round-robin', (t) => {
-  const config = { listen: { port: 8080 }, pools: { api: { policy: 'round-robin', nodes: [{ url: 'http://127.0.0.1:9001' }] } }, routes: [{ pool: 'api' }] };
+  const config = {
+    listen: { port: 8080 },
+    pools: { api: { policy: 'round-robin', nodes: [{ url: 'http://127.0.0.1:9001' }] } },
+    routes: [{ pool: 'api' }],
+  };
   t.deepEqual(problemsFor(config), []);
   t.is(roundRobin.name, 'round-robin');
 });

@@ -17,7 +17,11 @@ test('10k picks follow the weights exactly', (t) => {
 });
 
 test('an unusable node is left out and the others keep their ratio', (t) => {
-  const pool = fakePool([fakeNode('a', { weight: 3 }), fakeNode('b', { weight: 1, usable: false }), fakeNode('c', { weight: 1 })]);
+  const pool = fakePool([
+    fakeNode('a', { weight: 3 }),
+    fakeNode('b', { weight: 1, usable: false }),
+    fakeNode('c', { weight: 1 }),
+  ]);
   const counts = tally(instantiate(weighted, {}, pool), pool, 8000);
   t.deepEqual(Object.fromEntries(counts), { a: 6000, c: 2000 });
 });
@@ -48,10 +52,16 @@ for (const [now, picks, expected] of ramp) {
 }
 
 test('slow start is off by default, and nodes without upSince are not ramped', (t) => {
-  const pool = fakePool([fakeNode('a', { upSince: -60_000 }), fakeNode('b', { upSince: 10_000 }), fakeNode('c', { upSince: undefined, health: 'unknown' })]);
+  const pool = fakePool([
+    fakeNode('a', { upSince: -60_000 }),
+    fakeNode('b', { upSince: 10_000 }),
+    fakeNode('c', { upSince: undefined, health: 'unknown' }),
+  ]);
   const counts = tally(instantiate(weighted, {}, pool), pool, 3000, () => pickContext({ now: 10_000 }));
   t.deepEqual(Object.fromEntries(counts), { a: 1000, b: 1000, c: 1000 });
-  const ramped = tally(instantiate(weighted, { slowStart: 20_000 }, pool), pool, 2100, () => pickContext({ now: 10_000 }));
+  const ramped = tally(instantiate(weighted, { slowStart: 20_000 }, pool), pool, 2100, () =>
+    pickContext({ now: 10_000 }),
+  );
   t.deepEqual(Object.fromEntries(ramped), { a: 1000, b: 100, c: 1000 });
 });
 
@@ -67,13 +77,18 @@ test('options: by name with no options, slowStart as a duration, bad ones report
   t.deepEqual(problemsFor(config({ name: 'weighted-round-robin', slowStart: 'soon' })), [
     `pools.api.policy.slowStart: invalid duration "soon" (use 250, '250ms', '5s' or '1m')`,
   ]);
-  t.deepEqual(problemsFor(config({ name: 'weighted-round-robin', slowstart: '1s' })), ['pools.api.policy.slowstart: unknown key']);
+  t.deepEqual(problemsFor(config({ name: 'weighted-round-robin', slowstart: '1s' })), [
+    'pools.api.policy.slowstart: unknown key',
+  ]);
 });
 
 test('equal weights: the nodes in list order, one each', (t) => {
   const pool = fakePool([fakeNode('a', { weight: 2 }), fakeNode('b', { weight: 2 }), fakeNode('c', { weight: 2 })]);
   const policy = instantiate(weighted, {}, pool);
-  t.deepEqual(Array.from({ length: 6 }, () => policy.pick(pool, pickContext())?.id), ['a', 'b', 'c', 'a', 'b', 'c']);
+  t.deepEqual(
+    Array.from({ length: 6 }, () => policy.pick(pool, pickContext())?.id),
+    ['a', 'b', 'c', 'a', 'b', 'c'],
+  );
 });
 
 test('a new candidate list (the pool version moved) keeps every node’s place in the sequence', (t) => {
@@ -90,7 +105,10 @@ test('a node that comes back starts from a clean score; the others keep theirs',
   const pool = fakePool([fakeNode('a', { weight: 2 }), fakeNode('b'), fakeNode('c', { usable: false })]);
   pool.version = 1;
   const policy = instantiate(weighted, {}, pool);
-  t.deepEqual(Array.from({ length: 2 }, () => policy.pick(pool, pickContext())?.id), ['a', 'b']);
+  t.deepEqual(
+    Array.from({ length: 2 }, () => policy.pick(pool, pickContext())?.id),
+    ['a', 'b'],
+  );
   pool.node('c').usable = true;
   pool.version = 2;
   // Scores now: a 1 and b -1 (carried over), c 0 (new). Weights 2, 1, 1 over 8 picks.

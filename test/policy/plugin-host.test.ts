@@ -43,6 +43,9 @@ test('activate runs every plugin hook; a failing one does not stop the others', 
     { name: 'broken', activate: async () => Promise.reject(new Error('no')) },
     { name: 'ok', activate: async (node) => void calls.push(node.id) },
   ]);
-  await host.activate({ name: 'db', nodes: [] }, { id: 'spare', url: new URL('http://x'), weight: 1, tier: 1, standby: 'cold' });
+  await host.activate(
+    { name: 'db', nodes: [] },
+    { id: 'spare', url: new URL('http://x'), weight: 1, tier: 1, standby: 'cold' },
+  );
   t.deepEqual(calls, ['spare']);
 });

@@ -31,7 +31,10 @@ test('request middleware reads the route, canonical path, client and headers; an
   });
   const { url } = await startGateway(
     t,
-    { pools: { api: { policy: 'round-robin', nodes: [{ url: upstream.url, id: 'api-1' }], health: false } }, routes: [{ name: 'api', path: '/v1', pool: 'api' }] },
+    {
+      pools: { api: { policy: 'round-robin', nodes: [{ url: upstream.url, id: 'api-1' }], health: false } },
+      routes: [{ name: 'api', path: '/v1', pool: 'api' }],
+    },
     { plugins: [auth] },
   );
 
@@ -39,7 +42,14 @@ test('request middleware reads the route, canonical path, client and headers; an
   t.is(refused.status, 401);
   t.deepEqual(refused.json(), { error: 'no token' });
   t.is(upstream.requests.length, 0, 'answered by the plugin, never forwarded');
-  t.like(seen[0], { path: '/v1/users', clientIp: '127.0.0.1', method: 'GET', token: '', header: undefined, route: { name: 'api', pool: 'api' } });
+  t.like(seen[0], {
+    path: '/v1/users',
+    clientIp: '127.0.0.1',
+    method: 'GET',
+    token: '',
+    header: undefined,
+    route: { name: 'api', pool: 'api' },
+  });
   t.regex((seen[0] as { requestId: string }).requestId, /\S+/);
 
   const forwarded = await request(`${url}/v1/users`, { headers: { 'x-token': 'open-sesame' } });

@@ -3,7 +3,9 @@ import { slowStartWeight } from '../../src/policy/slow-start.ts';
 import { fakeNode } from '../helpers/fake-pool.ts';
 
 // A node of weight `weight`, up since `upSince`, at `now`, with a slow-start window of `window` ms.
-const cases: Array<[name: string, weight: number, upSince: number | undefined, now: number, window: number, expected: number]> = [
+const cases: Array<
+  [name: string, weight: number, upSince: number | undefined, now: number, window: number, expected: number]
+> = [
   ['just came up: the 10 % floor', 10, 0, 0, 10_000, 1],
   ['5 % of the way: still the floor', 10, 0, 500, 10_000, 1],
   ['a quarter of the way', 10, 0, 2500, 10_000, 2.5],

@@ -62,7 +62,9 @@ async function flush(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-function harness(options: { nodes?: NodeFacts[]; active?: ActiveState; activePassive?: boolean; quorum?: number | 'majority' } = {}): Harness {
+function harness(
+  options: { nodes?: NodeFacts[]; active?: ActiveState; activePassive?: boolean; quorum?: number | 'majority' } = {},
+): Harness {
   const clock = new FakeClock(1_000_000);
   const nodes = options.nodes ?? [node('primary'), node('standby')];
   let activeState = options.active;
@@ -120,7 +122,9 @@ function harness(options: { nodes?: NodeFacts[]; active?: ActiveState; activePas
       });
     },
   } as unknown as StateStore;
-  const log = { warn: (fields: { pool: string; err: unknown }, msg: string) => h.warnings.push({ ...fields, msg }) } as unknown as Logger;
+  const log = {
+    warn: (fields: { pool: string; err: unknown }, msg: string) => h.warnings.push({ ...fields, msg }),
+  } as unknown as Logger;
   const controller = new ActiveController({
     store,
     clock,
@@ -132,7 +136,11 @@ function harness(options: { nodes?: NodeFacts[]; active?: ActiveState; activePas
   return Object.assign(h, { controller, clock, pool });
 }
 
-const elect = (to: string, reason = 'preferred', flips?: number): Election => ({ to, reason, ...(flips === undefined ? {} : { flips }) });
+const elect = (to: string, reason = 'preferred', flips?: number): Election => ({
+  to,
+  reason,
+  ...(flips === undefined ? {} : { flips }),
+});
 
 // --- evaluate: which elections become proposals ---------------------------------------------
 
@@ -188,9 +196,19 @@ const failbackCases: Array<[name: string, active: NodeFacts, pinned: boolean, as
   ['a healthy active node, not pinned: the policy is asked (it may fail back)', node('primary'), false, true],
   ['a healthy active node pinned by a forced failover: not asked', node('primary'), true, false],
   ['a healthy active node this instance alone cannot use: not asked', node('primary', { usable: false }), false, false],
-  ['a pinned active node that is down: asked (a failure is not a failback)', node('primary', { health: 'down', usable: false }), true, true],
+  [
+    'a pinned active node that is down: asked (a failure is not a failback)',
+    node('primary', { health: 'down', usable: false }),
+    true,
+    true,
+  ],
   ['a pinned active node that is drained: asked', node('primary', { draining: true }), true, true],
-  ['an unusable active node whose breaker is open (quorum 1): asked', node('primary', { breaker: 'open', usable: false }), false, true],
+  [
+    'an unusable active node whose breaker is open (quorum 1): asked',
+    node('primary', { breaker: 'open', usable: false }),
+    false,
+    true,
+  ],
 ];
 for (const [name, active, pinned, asked] of failbackCases) {
   test(`evaluate: ${name}`, async (t) => {
@@ -349,7 +367,12 @@ test('stop between a change and its election: the election does not run', async 
 
 // --- an operator's request ----------------------------------------------------------------------
 
-async function refused(t: import('ava').ExecutionContext, promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
+async function refused(
+  t: import('ava').ExecutionContext,
+  promise: Promise<unknown>,
+  code: string,
+  message?: RegExp,
+): Promise<void> {
   const error = await t.throwsAsync(promise, { instanceOf: BatonError });
   t.is((error as BatonError).code as string, code);
   if (message) t.regex(error!.message, message);
@@ -359,7 +382,9 @@ test('request: a forced failover to a named node is pinned; a failback is not', 
   const h = harness({ active: state('primary', 4) });
   const failover = h.controller.request(h.pool, 'failover', 'standby');
   await flush();
-  t.deepEqual(h.proposals, [{ expectedEpoch: 4, to: 'standby', reason: 'failover requested by operator', flips: undefined, pinned: true }]);
+  t.deepEqual(h.proposals, [
+    { expectedEpoch: 4, to: 'standby', reason: 'failover requested by operator', flips: undefined, pinned: true },
+  ]);
   t.deepEqual(h.elections, [], 'a named node needs no election');
   h.answer = undefined;
   await h.settle(state('standby', 5, { pinned: true }));
@@ -377,13 +402,18 @@ test("request: without a node, the policy's choice for that intent, with its rea
   const failover = h.controller.request(h.pool, 'failover');
   await flush();
   t.deepEqual(h.elections, ['failover']);
-  t.deepEqual(h.proposals, [{ expectedEpoch: 4, to: 'standby', reason: 'failover requested by operator: lowest tier', flips: 3, pinned: true }]);
+  t.deepEqual(h.proposals, [
+    { expectedEpoch: 4, to: 'standby', reason: 'failover requested by operator: lowest tier', flips: 3, pinned: true },
+  ]);
   await h.settle(state('standby', 5));
   await failover;
 });
 
 test('request: a cold standby that is down may be chosen (it is started on promotion)', async (t) => {
-  const h = harness({ nodes: [node('primary'), node('cold', { standby: 'cold', health: 'down' })], active: state('primary', 4) });
+  const h = harness({
+    nodes: [node('primary'), node('cold', { standby: 'cold', health: 'down' })],
+    active: state('primary', 4),
+  });
   const failover = h.controller.request(h.pool, 'failover', 'cold');
   await flush();
   t.is(h.proposals.length, 1);
@@ -392,15 +422,57 @@ test('request: a cold standby that is down may be chosen (it is started on promo
   t.deepEqual(h.activated, ['cold']);
 });
 
-const refusals: Array<{ name: string; nodes?: NodeFacts[]; activePassive?: boolean; to?: string; answer?: Answer; code: string; message: RegExp }> = [
-  { name: 'a pool that is not active-passive', activePassive: false, to: 'standby', code: 'NOT_ACTIVE_PASSIVE', message: /: db$/ },
-  { name: 'no usable node by the policy', answer: undefined, code: 'FAILOVER_REFUSED', message: /no usable node to failover to/ },
-  { name: 'the policy only asks to be asked later', answer: { recheckAt: 0 }, code: 'FAILOVER_REFUSED', message: /no usable node to failover to/ },
+const refusals: Array<{
+  name: string;
+  nodes?: NodeFacts[];
+  activePassive?: boolean;
+  to?: string;
+  answer?: Answer;
+  code: string;
+  message: RegExp;
+}> = [
+  {
+    name: 'a pool that is not active-passive',
+    activePassive: false,
+    to: 'standby',
+    code: 'NOT_ACTIVE_PASSIVE',
+    message: /: db$/,
+  },
+  {
+    name: 'no usable node by the policy',
+    answer: undefined,
+    code: 'FAILOVER_REFUSED',
+    message: /no usable node to failover to/,
+  },
+  {
+    name: 'the policy only asks to be asked later',
+    answer: { recheckAt: 0 },
+    code: 'FAILOVER_REFUSED',
+    message: /no usable node to failover to/,
+  },
   { name: 'a node the pool does not have', to: 'gone', code: 'NODE_NOT_FOUND', message: /gone/ },
   { name: 'the node already active', to: 'primary', code: 'FAILOVER_REFUSED', message: /primary is already active/ },
-  { name: 'a draining node', nodes: [node('primary'), node('standby', { draining: true })], to: 'standby', code: 'FAILOVER_REFUSED', message: /standby is draining/ },
-  { name: 'a hot standby that is down', nodes: [node('primary'), node('standby', { health: 'down' })], to: 'standby', code: 'FAILOVER_REFUSED', message: /standby is down/ },
-  { name: 'a draining cold standby', nodes: [node('primary'), node('standby', { standby: 'cold', draining: true })], to: 'standby', code: 'FAILOVER_REFUSED', message: /standby is draining/ },
+  {
+    name: 'a draining node',
+    nodes: [node('primary'), node('standby', { draining: true })],
+    to: 'standby',
+    code: 'FAILOVER_REFUSED',
+    message: /standby is draining/,
+  },
+  {
+    name: 'a hot standby that is down',
+    nodes: [node('primary'), node('standby', { health: 'down' })],
+    to: 'standby',
+    code: 'FAILOVER_REFUSED',
+    message: /standby is down/,
+  },
+  {
+    name: 'a draining cold standby',
+    nodes: [node('primary'), node('standby', { standby: 'cold', draining: true })],
+    to: 'standby',
+    code: 'FAILOVER_REFUSED',
+    message: /standby is draining/,
+  },
 ];
 for (const { name, nodes, activePassive, to, answer, code, message } of refusals) {
   test(`request refused: ${name}`, async (t) => {

@@ -70,13 +70,22 @@ test('hop-by-hop and Connection-listed headers never cross, in either direction'
   t.is(reply.status, 200);
   const seen = up.requests[0]!.headers;
   // Every name checked here was sent by the client: its absence upstream is the gateway's doing.
-  for (const name of ['x-secret', 'keep-alive', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'x-baton-epoch']) {
+  for (const name of [
+    'x-secret',
+    'keep-alive',
+    'proxy-authorization',
+    'proxy-connection',
+    'te',
+    'trailer',
+    'x-baton-epoch',
+  ]) {
     t.false(name in seen, `upstream must not receive ${name}`);
   }
   // The upstream connection's own Connection header (the gateway's agent writes one) lists none of the client's names.
   t.notRegex(String(seen.connection ?? ''), /x-secret/i);
   t.is(seen['x-custom'], 'kept');
-  for (const name of ['x-up-secret', 'proxy-authenticate']) t.false(name in reply.headers, `client must not receive ${name}`);
+  for (const name of ['x-up-secret', 'proxy-authenticate'])
+    t.false(name in reply.headers, `client must not receive ${name}`);
   // The gateway announces its own keep-alive timeout; the upstream's never passes.
   t.regex(String(reply.headers['keep-alive'] ?? ''), /^timeout=\d+$/);
   t.not(reply.headers['keep-alive'], 'timeout=77');
@@ -125,7 +134,9 @@ test('X-Forwarded-* from a trusted proxy are extended', async (t) => {
     pools: { web: pool(up) },
     routes: [{ path: '/', pool: 'web' }],
   });
-  await request(`${url}/`, { headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example.com' } });
+  await request(`${url}/`, {
+    headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example.com' },
+  });
   const seen = up.requests[0]!.headers;
   t.is(seen['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
   t.is(seen['x-forwarded-proto'], 'https');
@@ -152,14 +163,19 @@ for (const chunked of [false, true]) {
     const payload = randomBytes(5 * 1024 * 1024);
     const expected = createHash('sha256').update(payload).digest('hex');
     const reply = await new Promise<string>((resolve, reject) => {
-      const req = http.request(`${url}/upload`, { method: 'POST', headers: chunked ? {} : { 'content-length': payload.length } }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve(text));
-      });
+      const req = http.request(
+        `${url}/upload`,
+        { method: 'POST', headers: chunked ? {} : { 'content-length': payload.length } },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve(text));
+        },
+      );
       req.on('error', reject);
       // Several writes so that a chunked upload really arrives in chunks.
-      for (let offset = 0; offset < payload.length; offset += 256 * 1024) req.write(payload.subarray(offset, offset + 256 * 1024));
+      for (let offset = 0; offset < payload.length; offset += 256 * 1024)
+        req.write(payload.subarray(offset, offset + 256 * 1024));
       req.end();
     });
     t.is(reply, expected);
@@ -237,7 +253,10 @@ test('no matching route: 404 with a coded JSON body', async (t) => {
 test('stripPath: the upstream sees the path without the prefix, query kept', async (t) => {
   const up = await startUpstream('up');
   t.teardown(() => up.close());
-  const { url } = await startGateway(t, { pools: { web: pool(up) }, routes: [{ path: '/api', pool: 'web', stripPath: true }] });
+  const { url } = await startGateway(t, {
+    pools: { web: pool(up) },
+    routes: [{ path: '/api', pool: 'web', stripPath: true }],
+  });
   await request(`${url}/api/users?x=1`);
   await request(`${url}/api`);
   t.deepEqual(
@@ -257,7 +276,10 @@ test('routing and the upstream see the same canonical path', async (t) => {
       { path: '/admin', pool: 'adm' },
     ],
   });
-  const reply = await rawRequest(url, 'GET /public/%2e%2e/admin/users HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const reply = await rawRequest(
+    url,
+    'GET /public/%2e%2e/admin/users HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+  );
   t.regex(reply, /^HTTP\/1.1 200/);
   t.is(pub.requests.length, 0);
   t.deepEqual(
@@ -272,7 +294,10 @@ test('a request with two Host headers is refused', async (t) => {
   const up = await startUpstream('up');
   t.teardown(() => up.close());
   const { url } = await startGateway(t, { pools: { web: pool(up) }, routes: [{ path: '/', pool: 'web' }] });
-  const reply = await rawRequest(url, 'GET / HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n');
+  const reply = await rawRequest(
+    url,
+    'GET / HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n',
+  );
   t.regex(reply, /^HTTP\/1.1 400/);
   t.is(up.requests.length, 0);
 });
@@ -280,10 +305,20 @@ test('a request with two Host headers is refused', async (t) => {
 test('body limit: 413 before reading when Content-Length says so, and for chunked bodies', async (t) => {
   const up = await startUpstream('up');
   t.teardown(() => up.close());
-  const { url } = await startGateway(t, { pools: { web: pool(up) }, routes: [{ path: '/', pool: 'web', maxBody: '1kb' }] });
-  const declared = await rawRequest(url, 'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n');
+  const { url } = await startGateway(t, {
+    pools: { web: pool(up) },
+    routes: [{ path: '/', pool: 'web', maxBody: '1kb' }],
+  });
+  const declared = await rawRequest(
+    url,
+    'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n',
+  );
   t.regex(declared, /^HTTP\/1.1 413/);
-  const chunked = await request(`${url}/x`, { method: 'POST', headers: { 'transfer-encoding': 'chunked' }, body: Buffer.alloc(4096, 1) });
+  const chunked = await request(`${url}/x`, {
+    method: 'POST',
+    headers: { 'transfer-encoding': 'chunked' },
+    body: Buffer.alloc(4096, 1),
+  });
   t.is(chunked.status, 413);
   t.is(chunked.json().error.code, 'BODY_TOO_LARGE');
   t.is(up.requests.length, 0);
@@ -296,7 +331,10 @@ test('an upstream header Node refuses to forward gives 502, not a crash', async 
     res.socket!.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Bad: a\u0001b\r\n\r\nok');
   });
   t.teardown(() => up.close());
-  const { url } = await startGateway(t, { pools: { web: { ...pool(up), retry: { attempts: 1 } } }, routes: [{ path: '/', pool: 'web' }] });
+  const { url } = await startGateway(t, {
+    pools: { web: { ...pool(up), retry: { attempts: 1 } } },
+    routes: [{ path: '/', pool: 'web' }],
+  });
   const reply = await request(`${url}/`);
   t.is(reply.status, 502);
 });
@@ -362,9 +400,18 @@ function rawRequest(url: string, text: string): Promise<string> {
 test('a node that never completes the TCP handshake costs one connect timeout, then the retry goes elsewhere', async (t) => {
   // A stopped process whose accept queue is full: the kernel drops further SYNs, so a
   // connect hangs (loopback otherwise answers every SYN at once).
-  const child = spawn(process.execPath, ['-e', "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port); process.kill(process.pid, 'SIGSTOP'); })"], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port); process.kill(process.pid, 'SIGSTOP'); })",
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   t.teardown(() => child.kill('SIGKILL'));
-  const silentPort = Number(await new Promise<string>((resolve) => child.stdout!.once('data', (d) => resolve(String(d).trim()))));
+  const silentPort = Number(
+    await new Promise<string>((resolve) => child.stdout!.once('data', (d) => resolve(String(d).trim()))),
+  );
   const fillers: net.Socket[] = [];
   t.teardown(() => fillers.forEach((s) => s.destroy()));
   for (;;) {
@@ -372,7 +419,10 @@ test('a node that never completes the TCP handshake costs one connect timeout, t
     socket.on('error', () => {});
     fillers.push(socket);
     // Generous: on a busy machine a connect that does complete can take a while to be seen.
-    const connected = await Promise.race([new Promise((resolve) => socket.once('connect', () => resolve(true))), new Promise((resolve) => setTimeout(() => resolve(false), 1500))]);
+    const connected = await Promise.race([
+      new Promise((resolve) => socket.once('connect', () => resolve(true))),
+      new Promise((resolve) => setTimeout(() => resolve(false), 1500)),
+    ]);
     if (!connected) break;
   }
   const up = await startUpstream('up');
@@ -381,7 +431,17 @@ test('a node that never completes the TCP handshake costs one connect timeout, t
   const { url } = await startGateway(
     t,
     {
-      pools: { web: { policy: 'round-robin', nodes: [{ url: `http://127.0.0.1:${silentPort}`, id: 'silent' }, { url: up.url, id: 'up', tier: 1 }], health: false, timeouts: { connect: 300 } } },
+      pools: {
+        web: {
+          policy: 'round-robin',
+          nodes: [
+            { url: `http://127.0.0.1:${silentPort}`, id: 'silent' },
+            { url: up.url, id: 'up', tier: 1 },
+          ],
+          health: false,
+          timeouts: { connect: 300 },
+        },
+      },
       routes: [{ path: '/', pool: 'web' }],
     },
     { onAttempt: (_pool, node, outcome) => outcomes.push(`${node.id} ${outcome.kind}`) },

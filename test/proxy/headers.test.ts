@@ -1,9 +1,16 @@
 import test from 'ava';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { acceptRequestId, clientResponseHeaders, connectionListed, upstreamHeaders, type ForwardedFacts } from '../../src/proxy/headers.ts';
+import {
+  acceptRequestId,
+  clientResponseHeaders,
+  connectionListed,
+  upstreamHeaders,
+  type ForwardedFacts,
+} from '../../src/proxy/headers.ts';
 
 const facts: ForwardedFacts = { peer: '10.0.0.9', trusted: false, proto: 'http', requestId: 'rid-1', upgrade: false };
-const forward = (headers: IncomingHttpHeaders, over: Partial<ForwardedFacts> = {}) => upstreamHeaders({ headers } as IncomingMessage, { ...facts, ...over });
+const forward = (headers: IncomingHttpHeaders, over: Partial<ForwardedFacts> = {}) =>
+  upstreamHeaders({ headers } as IncomingMessage, { ...facts, ...over });
 
 const requestNames: Array<[name: string, forwarded: boolean]> = [
   ['x_forwarded_for', false],
@@ -44,7 +51,10 @@ const connectionValues: Array<[value: string | string[] | undefined, listed: str
   ['upgrade', []],
   ['Keep-Alive', []],
   ['x-a', ['x-a']],
-  [['x-a', 'x-b'], ['x-a', 'x-b']],
+  [
+    ['x-a', 'x-b'],
+    ['x-a', 'x-b'],
+  ],
   [['x-a', 'host'], undefined],
   ['x-a, , X-B ,', ['x-a', 'x-b']],
   ['keep-alive, X-Secret', ['keep-alive', 'x-secret']],
@@ -66,11 +76,42 @@ for (const [value, listed] of connectionValues) {
 
 const responses: Array<[name: string, raw: string[], client: string[]]> = [
   ['no Connection header', ['X-A', '1', 'Content-Length', '2'], ['X-A', '1', 'Content-Length', '2']],
-  ['hop-by-hop headers', ['Keep-Alive', 'timeout=5', 'Connection', 'keep-alive', 'Proxy-Authenticate', 'Basic', 'X-A', '1'], ['X-A', '1']],
+  [
+    'hop-by-hop headers',
+    ['Keep-Alive', 'timeout=5', 'Connection', 'keep-alive', 'Proxy-Authenticate', 'Basic', 'X-A', '1'],
+    ['X-A', '1'],
+  ],
   ['one Connection header', ['Connection', 'x-a', 'X-A', '1', 'X-B', '2'], ['X-B', '2']],
-  ['every Connection header', ['Connection', 'keep-alive', 'X-A', '1', 'Connection', 'x-a, X-B', 'X-B', '2', 'connection', 'x-c', 'x-c', '3', 'X-D', '4'], ['X-D', '4']],
-  ['a framing name is left, the others go', ['Connection', 'content-length, x-a', 'Content-Length', '2', 'X-A', '1'], ['Content-Length', '2']],
-  ['duplicates such as Set-Cookie are kept', ['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'], ['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2']],
+  [
+    'every Connection header',
+    [
+      'Connection',
+      'keep-alive',
+      'X-A',
+      '1',
+      'Connection',
+      'x-a, X-B',
+      'X-B',
+      '2',
+      'connection',
+      'x-c',
+      'x-c',
+      '3',
+      'X-D',
+      '4',
+    ],
+    ['X-D', '4'],
+  ],
+  [
+    'a framing name is left, the others go',
+    ['Connection', 'content-length, x-a', 'Content-Length', '2', 'X-A', '1'],
+    ['Content-Length', '2'],
+  ],
+  [
+    'duplicates such as Set-Cookie are kept',
+    ['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'],
+    ['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'],
+  ],
 ];
 for (const [name, raw, client] of responses) {
   test(`response headers: ${name}`, (t) => {
@@ -115,7 +156,10 @@ test('TE: trailers is the one TE value that passes (gRPC needs it)', (t) => {
 });
 
 test('a websocket handshake keeps Connection: upgrade and its Upgrade header, nothing else the Connection lists', (t) => {
-  const out = forward({ host: 'gw.test', connection: 'Upgrade, x-a', upgrade: 'websocket', 'x-a': '1' }, { upgrade: true })!;
+  const out = forward(
+    { host: 'gw.test', connection: 'Upgrade, x-a', upgrade: 'websocket', 'x-a': '1' },
+    { upgrade: true },
+  )!;
   t.is(out.connection, 'upgrade');
   t.is(out.upgrade, 'websocket');
   t.false('x-a' in out);
@@ -137,18 +181,37 @@ for (const [name, value] of forwarding) {
   });
 }
 
-const forwardedFacts: Array<{ name: string; headers: IncomingHttpHeaders; trusted: boolean; expected: Record<string, string | undefined> }> = [
+const forwardedFacts: Array<{
+  name: string;
+  headers: IncomingHttpHeaders;
+  trusted: boolean;
+  expected: Record<string, string | undefined>;
+}> = [
   {
     name: 'untrusted: the gateway writes X-Forwarded-For/-Proto/-Host over what the client sent',
-    headers: { host: 'gw.test', 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test' },
+    headers: {
+      host: 'gw.test',
+      'x-forwarded-for': '6.6.6.6',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'evil.test',
+    },
     trusted: false,
     expected: { 'x-forwarded-for': '10.0.0.9', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'gw.test' },
   },
   {
-    name: 'trusted: X-Forwarded-For is extended with the peer, the proxy\'s proto and host kept',
-    headers: { host: 'gw.test', 'x-forwarded-for': '1.1.1.1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'front.test' },
+    name: "trusted: X-Forwarded-For is extended with the peer, the proxy's proto and host kept",
+    headers: {
+      host: 'gw.test',
+      'x-forwarded-for': '1.1.1.1',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'front.test',
+    },
     trusted: true,
-    expected: { 'x-forwarded-for': '1.1.1.1, 10.0.0.9', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'front.test' },
+    expected: {
+      'x-forwarded-for': '1.1.1.1, 10.0.0.9',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'front.test',
+    },
   },
   {
     name: 'trusted: a proxy that sent no X-Forwarded-* still gets them set',
@@ -217,12 +280,57 @@ for (const [value, kept] of requestIds) {
 
 const moreResponses: Array<[name: string, raw: string[], extra: string[], client: string[]]> = [
   ['Connection: close lists nothing; it goes itself', ['Connection', 'close', 'X-A', '1'], [], ['X-A', '1']],
-  ['CONNECTION in capitals is still the Connection header', ['CONNECTION', 'x-a', 'X-A', '1', 'X-B', '2'], [], ['X-B', '2']],
-  ['a 10-letter header that is not Connection lists nothing', ['X-Nothing1', 'x-a', 'X-A', '1'], [], ['X-Nothing1', 'x-a', 'X-A', '1']],
-  ['Upgrade, TE, Trailer, Transfer-Encoding, Expect are hop-by-hop', ['Upgrade', 'h2c', 'TE', 'trailers', 'Trailer', 'x', 'Transfer-Encoding', 'chunked', 'Expect', 'x', 'Proxy-Connection', 'x', 'X-A', '1'], [], ['X-A', '1']],
-  ['an upstream x-request-id in any case: no second one', ['x-request-id', 'up'], ['x-request-id', 'rid'], ['x-request-id', 'up']],
-  ['other extra headers are added after the upstream\'s', ['X-A', '1'], ['x-baton-node', 'n1', 'x-request-id', 'rid'], ['X-A', '1', 'x-baton-node', 'n1', 'x-request-id', 'rid']],
-  ['with an upstream request id, the other extras are still added', ['X-Request-Id', 'up'], ['x-request-id', 'rid', 'x-baton-node', 'n1'], ['X-Request-Id', 'up', 'x-baton-node', 'n1']],
+  [
+    'CONNECTION in capitals is still the Connection header',
+    ['CONNECTION', 'x-a', 'X-A', '1', 'X-B', '2'],
+    [],
+    ['X-B', '2'],
+  ],
+  [
+    'a 10-letter header that is not Connection lists nothing',
+    ['X-Nothing1', 'x-a', 'X-A', '1'],
+    [],
+    ['X-Nothing1', 'x-a', 'X-A', '1'],
+  ],
+  [
+    'Upgrade, TE, Trailer, Transfer-Encoding, Expect are hop-by-hop',
+    [
+      'Upgrade',
+      'h2c',
+      'TE',
+      'trailers',
+      'Trailer',
+      'x',
+      'Transfer-Encoding',
+      'chunked',
+      'Expect',
+      'x',
+      'Proxy-Connection',
+      'x',
+      'X-A',
+      '1',
+    ],
+    [],
+    ['X-A', '1'],
+  ],
+  [
+    'an upstream x-request-id in any case: no second one',
+    ['x-request-id', 'up'],
+    ['x-request-id', 'rid'],
+    ['x-request-id', 'up'],
+  ],
+  [
+    "other extra headers are added after the upstream's",
+    ['X-A', '1'],
+    ['x-baton-node', 'n1', 'x-request-id', 'rid'],
+    ['X-A', '1', 'x-baton-node', 'n1', 'x-request-id', 'rid'],
+  ],
+  [
+    'with an upstream request id, the other extras are still added',
+    ['X-Request-Id', 'up'],
+    ['x-request-id', 'rid', 'x-baton-node', 'n1'],
+    ['X-Request-Id', 'up', 'x-baton-node', 'n1'],
+  ],
 ];
 for (const [name, raw, extra, client] of moreResponses) {
   test(`response headers: ${name}`, (t) => {

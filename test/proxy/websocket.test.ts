@@ -6,7 +6,12 @@ import { startGateway } from '../helpers/gateway.ts';
 import { eventually } from '../helpers/http.ts';
 
 /** An upstream that accepts websocket handshakes and echoes every byte back, upper-cased. */
-async function echoUpstream(): Promise<{ url: string; sockets: Set<net.Socket>; headers: http.IncomingHttpHeaders[]; close(): Promise<void> }> {
+async function echoUpstream(): Promise<{
+  url: string;
+  sockets: Set<net.Socket>;
+  headers: http.IncomingHttpHeaders[];
+  close(): Promise<void>;
+}> {
   const sockets = new Set<net.Socket>();
   const headers: http.IncomingHttpHeaders[] = [];
   const server = http.createServer((_req, res) => res.end('plain'));
@@ -16,7 +21,9 @@ async function echoUpstream(): Promise<{ url: string; sockets: Set<net.Socket>; 
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     socket.on('end', () => socket.end());
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: test\r\n\r\n');
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: test\r\n\r\n',
+    );
     socket.on('data', (data) => socket.write(data.toString().toUpperCase()));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -24,10 +31,11 @@ async function echoUpstream(): Promise<{ url: string; sockets: Set<net.Socket>; 
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     sockets,
     headers,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -36,7 +44,9 @@ function handshake(url: string, path: string): Promise<{ socket: net.Socket; hea
   const { port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(port), '127.0.0.1', () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
     });
     let data = '';
     const onData = (chunk: Buffer) => {

@@ -90,7 +90,11 @@ test('first match wins, in config order', (t) => {
 });
 
 test('a host route and a request without Host: no match; a route without host matches it', (t) => {
-  const router = createRouter([route('exact', { host: 'api.example.com' }), route('wild', { host: '*.example.com' }), route('any', { path: '/api' })]);
+  const router = createRouter([
+    route('exact', { host: 'api.example.com' }),
+    route('wild', { host: '*.example.com' }),
+    route('any', { path: '/api' }),
+  ]);
   t.is(router.match(undefined, '/api', 'GET')?.name, 'any');
   t.is(router.match(undefined, '/other', 'GET'), undefined);
   t.is(router.match('xapi.example.com', '/other', 'GET')?.name, 'wild', 'the exact route does not take a longer name');

@@ -5,7 +5,17 @@ import type { ActiveState } from '../../src/state/types.ts';
 // The one order of active states every instance and the store apply: the higher epoch wins,
 // then the higher proposal id; nothing ranks above itself (so a repeated notice changes nothing).
 
-const state = (epoch: number, id: string): ActiveState => ({ active: 'n1', epoch, since: 0, reason: '', by: 'a', id, from: null, flips: 0, pinned: false });
+const state = (epoch: number, id: string): ActiveState => ({
+  active: 'n1',
+  epoch,
+  since: 0,
+  reason: '',
+  by: 'a',
+  id,
+  from: null,
+  flips: 0,
+  pinned: false,
+});
 
 const ranks: Array<[name: string, a: ActiveState, b: ActiveState | undefined, above: boolean]> = [
   ['any state ranks above none', state(0, 'a'), undefined, true],
@@ -23,7 +33,12 @@ for (const [name, a, b, above] of ranks) {
 }
 
 const same: Array<[name: string, a: ActiveState | undefined, b: ActiveState | undefined, equal: boolean]> = [
-  ['same epoch and proposal: the same state (other fields aside)', state(2, 'm'), { ...state(2, 'm'), active: 'n2' }, true],
+  [
+    'same epoch and proposal: the same state (other fields aside)',
+    state(2, 'm'),
+    { ...state(2, 'm'), active: 'n2' },
+    true,
+  ],
   ['same epoch, another proposal: not the same', state(2, 'm'), state(2, 'n'), false],
   ['same proposal id, another epoch: not the same', state(2, 'm'), state(3, 'm'), false],
   ['none against a state: not the same', undefined, state(2, 'm'), false],

@@ -7,9 +7,31 @@ import type { ActiveState, DrainRecord } from '../../src/state/types.ts';
 // reports what a snapshot has older than it knows (the store then finds out whether Redis lost it).
 
 const drain = (draining: boolean, version: number, by = 'a'): DrainRecord => ({ draining, by, version });
-const health = (verdict: 'up' | 'down', version: number, down: string[] = []): HealthRecord => ({ verdict, since: 0, reason: '', version, down });
-const active = (node: string, epoch: number, id: string): ActiveState => ({ active: node, epoch, since: 0, reason: '', by: 'a', id, from: null, flips: 0, pinned: false });
-const snapshot = (over: Partial<{ health: Array<[string, HealthRecord]>; active: Array<[string, ActiveState]>; drains: Array<[string, DrainRecord]> }>): Snapshot => ({
+const health = (verdict: 'up' | 'down', version: number, down: string[] = []): HealthRecord => ({
+  verdict,
+  since: 0,
+  reason: '',
+  version,
+  down,
+});
+const active = (node: string, epoch: number, id: string): ActiveState => ({
+  active: node,
+  epoch,
+  since: 0,
+  reason: '',
+  by: 'a',
+  id,
+  from: null,
+  flips: 0,
+  pinned: false,
+});
+const snapshot = (
+  over: Partial<{
+    health: Array<[string, HealthRecord]>;
+    active: Array<[string, ActiveState]>;
+    drains: Array<[string, DrainRecord]>;
+  }>,
+): Snapshot => ({
   health: new Map(over.health ?? []),
   active: new Map(over.active ?? []),
   drains: new Map(over.drains ?? []),
@@ -32,7 +54,11 @@ test('drains: a newer enable wins, an equal version changes nothing', (t) => {
   t.is(cache.applyDrain('api', 'n1', drain(false, 100)), undefined);
   t.like(cache.applyDrain('api', 'n1', drain(false, 101, 'b')), { draining: false, by: 'b' });
   t.false(cache.drained('api', 'n1'));
-  t.like(cache.replaceDrain('api', 'n1', drain(true, 50)), { draining: true }, "the store's answer to our own operation is taken as is");
+  t.like(
+    cache.replaceDrain('api', 'n1', drain(true, 50)),
+    { draining: true },
+    "the store's answer to our own operation is taken as is",
+  );
 });
 
 test('active states: a higher epoch wins; at an equal epoch the higher proposal id; lower ones are reported', (t) => {
@@ -40,7 +66,11 @@ test('active states: a higher epoch wins; at an equal epoch the higher proposal 
   cache.applyActive('db', active('standby', 2, 'm'));
   t.is(cache.applyActive('db', active('primary', 1, 'z')), undefined, 'never back to a lower epoch');
   t.is(cache.applyActive('db', active('spare', 2, 'a')), undefined);
-  t.like(cache.applyActive('db', active('spare', 2, 'x')), { type: 'active', state: { active: 'spare' }, previous: { active: 'standby' } });
+  t.like(cache.applyActive('db', active('spare', 2, 'x')), {
+    type: 'active',
+    state: { active: 'spare' },
+    previous: { active: 'standby' },
+  });
   const { behind } = cache.applySnapshot(snapshot({ active: [['db', active('primary', 1, 'z')]] }));
   t.deepEqual(behind.active, ['db']);
   t.like(cache.active('db'), { active: 'spare', epoch: 2 });
@@ -50,8 +80,15 @@ test('health: newer versions only, a change of who votes down is announced; stal
   const cache = new ClusterCache();
   cache.applyHealth('api', 'n1', health('down', 5, ['a']));
   t.is(cache.applyHealth('api', 'n1', health('up', 4)), undefined);
-  t.like(cache.applyHealth('api', 'n1', health('down', 6, ['a', 'b'])), { type: 'health', previous: 'down', health: { verdict: 'down', downVotes: ['a', 'b'] } });
-  t.deepEqual([...cache.applySnapshot(snapshot({ health: [['api/n1', health('up', 2)]] })).behind.health], [['api/n1', 6]]);
+  t.like(cache.applyHealth('api', 'n1', health('down', 6, ['a', 'b'])), {
+    type: 'health',
+    previous: 'down',
+    health: { verdict: 'down', downVotes: ['a', 'b'] },
+  });
+  t.deepEqual(
+    [...cache.applySnapshot(snapshot({ health: [['api/n1', health('up', 2)]] })).behind.health],
+    [['api/n1', 6]],
+  );
   cache.markStale();
   const { changes, behind } = cache.applySnapshot(snapshot({ health: [['api/n1', health('up', 2)]] }));
   t.is(behind.health.size, 0, 'after the store lost state its older versions are expected');

@@ -6,7 +6,8 @@ import { partitionable, redisStore } from './redis-stores.ts';
 // The epoch never goes backwards and is never left minted twice: Redis going back in time,
 // proposals whose outcome is unknown, and two instances that decided alone. Real redis-server.
 
-const activeIn = async (redis: { command(...args: string[]): Promise<string> }) => (await redis.command('HGET', 'baton:{test}:active', 'db')).split('\r\n')[1] ?? '';
+const activeIn = async (redis: { command(...args: string[]): Promise<string> }) =>
+  (await redis.command('HGET', 'baton:{test}:active', 'db')).split('\r\n')[1] ?? '';
 
 test('Redis restarted from an older snapshot: the instances restore the newer epoch, drain and vote; a new instance sees them', async (t) => {
   t.timeout(60_000);
@@ -15,35 +16,54 @@ test('Redis restarted from an older snapshot: the instances restore the newer ep
   await Promise.all([a!.start(), b!.start()]);
   await a!.propose('db', { expectedEpoch: 0, to: 'primary', reason: 'initial' });
   a!.reportHealth('api', 'n1', 'down', 'a cannot reach it');
-  await eventually(() => b!.activeState('db')?.epoch === 1 && b!.clusterHealth('api', 'n1')?.downVotes.length === 1, 3000);
+  await eventually(
+    () => b!.activeState('db')?.epoch === 1 && b!.clusterHealth('api', 'n1')?.downVotes.length === 1,
+    3000,
+  );
   await redis.snapshot(); // what Redis will go back to: primary@1, one down vote of the two needed
   await b!.propose('db', { expectedEpoch: 1, to: 'standby', reason: 'failover' });
   await b!.setDrain('api', 'n2', true);
   b!.reportHealth('api', 'n1', 'down', 'b cannot reach it either');
-  await eventually(() => a!.activeState('db')?.epoch === 2 && a!.drained('api', 'n2') && a!.clusterHealth('api', 'n1')?.verdict === 'down', 3000);
+  await eventually(
+    () =>
+      a!.activeState('db')?.epoch === 2 && a!.drained('api', 'n2') && a!.clusterHealth('api', 'n1')?.verdict === 'down',
+    3000,
+  );
 
   await redis.restart({ fromSnapshot: true });
   t.regex(await activeIn(redis), /"epoch":1/, 'Redis went back to epoch 1 (keeping its history id)');
   await eventually(async () => /"active":"standby"/.test(await activeIn(redis)), 10_000, 50);
-  for (const store of [a!, b!]) t.like(store.activeState('db'), { active: 'standby', epoch: 2 }, 'never adopted the older state');
+  for (const store of [a!, b!])
+    t.like(store.activeState('db'), { active: 'standby', epoch: 2 }, 'never adopted the older state');
 
   const c = redisStore(t, redis.url, 'c', { quorum: 2 });
   await c.start();
-  await eventually(() => c.activeState('db')?.epoch === 2 && c.drained('api', 'n2') && c.clusterHealth('api', 'n1')?.verdict === 'down', 5000);
+  await eventually(
+    () =>
+      c.activeState('db')?.epoch === 2 && c.drained('api', 'n2') && c.clusterHealth('api', 'n1')?.verdict === 'down',
+    5000,
+  );
   t.like(c.activeState('db'), { active: 'standby', epoch: 2 });
-  t.like(await a!.propose('db', { expectedEpoch: 2, to: 'primary', reason: 'failback' }), { active: 'primary', epoch: 3 }, 'the compare-and-set works again');
+  t.like(
+    await a!.propose('db', { expectedEpoch: 2, to: 'primary', reason: 'failback' }),
+    { active: 'primary', epoch: 3 },
+    'the compare-and-set works again',
+  );
 });
 
 test('a proposal with no reply while Redis still counts as reachable is read back, never decided locally', async (t) => {
   t.timeout(60_000);
   const redis = await startRedis(t);
   // Commands time out after one heartbeat interval (3 s); Redis counts as lost after 7.5 s.
-  const [a, b] = ['a', 'b'].map((id) => redisStore(t, redis.url, id, { heartbeatIntervalMs: 3000, resyncIntervalMs: 5000 }));
+  const [a, b] = ['a', 'b'].map((id) =>
+    redisStore(t, redis.url, id, { heartbeatIntervalMs: 3000, resyncIntervalMs: 5000 }),
+  );
   await Promise.all([a!.start(), b!.start()]);
   await a!.propose('db', { expectedEpoch: 0, to: 'primary', reason: 'initial' });
   await eventually(() => b!.activeState('db')?.epoch === 1, 3000);
   const lost: string[] = [];
-  for (const store of [a!, b!]) store.onChange((c) => c.type === 'connection' && !c.connected && lost.push(store.instanceId));
+  for (const store of [a!, b!])
+    store.onChange((c) => c.type === 'connection' && !c.connected && lost.push(store.instanceId));
 
   await redis.command('CLIENT', 'PAUSE', '4500', 'ALL');
   const [won, other] = await Promise.all([
@@ -54,7 +74,10 @@ test('a proposal with no reply while Redis still counts as reachable is read bac
   const winners = [won, other].filter((s) => s !== undefined);
   t.is(winners.length, 1, 'exactly one of the two proposals won');
   t.false(winners[0]!.reason.includes('decided locally'));
-  await eventually(() => [a!, b!].every((s) => s.activeState('db')?.epoch === 2 && s.activeState('db')?.active === winners[0]!.active), 3000);
+  await eventually(
+    () => [a!, b!].every((s) => s.activeState('db')?.epoch === 2 && s.activeState('db')?.active === winners[0]!.active),
+    3000,
+  );
   t.regex(await activeIn(redis), new RegExp(`"active":"${winners[0]!.active}"`));
 });
 
@@ -87,10 +110,24 @@ test('equal epochs are ranked by proposal id, so every instance settles on the s
   await a.start();
   await a.propose('db', { expectedEpoch: 0, to: 'primary', reason: 'initial' });
   // A state of the same epoch written behind the instances' backs (as a Redis that lost writes could hold).
-  const forged = JSON.stringify({ active: 'standby', epoch: 1, since: Date.now(), reason: 'forged', by: 'x', id: 'zzzz', from: '', flips: 0, pinned: false });
+  const forged = JSON.stringify({
+    active: 'standby',
+    epoch: 1,
+    since: Date.now(),
+    reason: 'forged',
+    by: 'x',
+    id: 'zzzz',
+    from: '',
+    flips: 0,
+    pinned: false,
+  });
   await redis.command('HSET', 'baton:{test}:active', 'db', forged);
   await eventually(() => a.activeState('db')?.epoch === 2, 5000);
-  t.like(a.activeState('db'), { active: 'standby', epoch: 2 }, 'the id "zzzz" ranks first; the tie is healed with epoch 2');
+  t.like(
+    a.activeState('db'),
+    { active: 'standby', epoch: 2 },
+    'the id "zzzz" ranks first; the tie is healed with epoch 2',
+  );
 });
 
 test('localFailover off: an instance cut off from Redis does not fail over alone; only Redis mints epochs', async (t) => {
@@ -107,7 +144,10 @@ test('localFailover off: an instance cut off from Redis does not fail over alone
   t.like(a.activeState('db'), { active: 'primary', epoch: 1 });
   link.heal();
   await eventually(() => a.connected, 5000);
-  t.like(await a.propose('db', { expectedEpoch: 1, to: 'standby', reason: 'through Redis' }), { active: 'standby', epoch: 2 });
+  t.like(await a.propose('db', { expectedEpoch: 1, to: 'standby', reason: 'through Redis' }), {
+    active: 'standby',
+    epoch: 2,
+  });
 });
 
 test('a proposal sent just before Redis stops answering: 503 STORE_UNCONFIRMED, never a local guess; its outcome arrives later', async (t) => {
@@ -121,7 +161,13 @@ test('a proposal sent just before Redis stops answering: 503 STORE_UNCONFIRMED, 
   t.is((error as { code?: string }).code, 'STORE_UNCONFIRMED');
   t.like(a!.activeState('db'), { active: 'primary', epoch: 1 }, 'nothing decided locally');
   // Redis runs the queued proposal when it answers again: every instance follows it.
-  await eventually(() => [a!, b!].every((s) => s.connected && s.activeState('db')?.active === 'standby' && s.activeState('db')?.epoch === 2), 10_000);
+  await eventually(
+    () =>
+      [a!, b!].every(
+        (s) => s.connected && s.activeState('db')?.active === 'standby' && s.activeState('db')?.epoch === 2,
+      ),
+    10_000,
+  );
 });
 
 test('Redis missing a change an instance heard of (its writer gone): found by a snapshot, restored, and the history id renewed', async (t) => {

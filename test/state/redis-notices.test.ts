@@ -16,7 +16,11 @@ const health = (previous: Health, verdict: Health, downVotes: string[]): StoreCh
 const cases: Array<[string, StoreChange, string | undefined]> = [
   ['turned down on another instance’s vote: suspected here', health('up', 'down', ['i1']), 'i1'],
   ['turned down from unknown: suspected here', health('unknown', 'down', ['i1', 'i2']), 'i1'],
-  ['turned down with this instance among the voters: it already knows', health('up', 'down', ['i1', 'self']), undefined],
+  [
+    'turned down with this instance among the voters: it already knows',
+    health('up', 'down', ['i1', 'self']),
+    undefined,
+  ],
   ['was down already (only the voters changed): no new suspicion', health('down', 'down', ['i1', 'i2']), undefined],
   ['turned up: nothing to suspect', health('down', 'up', []), undefined],
 ];
@@ -26,7 +30,10 @@ for (const [title, change, suspectedBy] of cases) {
     const announced = withSuspicions([change], 'self');
     t.is(announced[0], change, 'the change itself is announced first');
     const suspicion = announced.find((each) => each.type === 'suspect');
-    t.deepEqual(suspicion, suspectedBy === undefined ? undefined : { type: 'suspect', pool: 'api', node: 'n1', by: suspectedBy });
+    t.deepEqual(
+      suspicion,
+      suspectedBy === undefined ? undefined : { type: 'suspect', pool: 'api', node: 'n1', by: suspectedBy },
+    );
   });
 }
 

@@ -17,12 +17,15 @@ function commandCalls(info: string, command: string): number {
 test('every node down at once: a few scripts per instance, one notice per changed node, Redis never lost', async (t) => {
   t.timeout(60_000);
   const redis = await startRedis(t);
-  const stores = Array.from({ length: INSTANCES }, (_, i) => redisStore(t, redis.url, `i${i}`, { heartbeatIntervalMs: 1000, resyncIntervalMs: 5000 }));
+  const stores = Array.from({ length: INSTANCES }, (_, i) =>
+    redisStore(t, redis.url, `i${i}`, { heartbeatIntervalMs: 1000, resyncIntervalMs: 5000 }),
+  );
   await Promise.all(stores.map((s) => s.start()));
   let lost = 0;
   for (const store of stores) store.onChange((c) => c.type === 'connection' && !c.connected && (lost += 1));
   const nodes = Array.from({ length: NODES }, (_, i) => `n${i}`);
-  const everywhere = (verdict: string) => stores.every((s) => nodes.every((n) => s.clusterHealth('api', n)?.verdict === verdict));
+  const everywhere = (verdict: string) =>
+    stores.every((s) => nodes.every((n) => s.clusterHealth('api', n)?.verdict === verdict));
   for (const store of stores) for (const node of nodes) store.reportHealth('api', node, 'up', 'probe ok');
   await eventually(() => everywhere('up'), 10_000);
 

@@ -19,11 +19,18 @@ test('an instance paused past its liveness is reaped, and on waking re-registers
   await eventually(() => c.clusterHealth('api', 'n1')?.verdict === 'down', 3000);
 
   clock.pause(); // b's heartbeats stop (a SIGSTOP, a long GC pause)
-  await eventually(() => !c.instances().some((i) => i.id === 'b') && c.clusterHealth('api', 'n1')?.verdict === 'up', 5000);
+  await eventually(
+    () => !c.instances().some((i) => i.id === 'b') && c.clusterHealth('api', 'n1')?.verdict === 'up',
+    5000,
+  );
   clock.resume();
   await eventually(() => c.instances().some((i) => i.id === 'b'), 5000);
   await eventually(() => c.clusterHealth('api', 'n1')?.verdict === 'down', 5000);
-  t.deepEqual(c.clusterHealth('api', 'n1')?.downVotes, ['a', 'b'], "b's vote counts again without b's verdict changing");
+  t.deepEqual(
+    c.clusterHealth('api', 'n1')?.downVotes,
+    ['a', 'b'],
+    "b's vote counts again without b's verdict changing",
+  );
 });
 
 test('drains and enables made while Redis is unreachable are kept, and applied everywhere when it returns', async (t) => {
@@ -84,7 +91,13 @@ test('two instances with one id: the one that started later is refused, and take
   await second.start();
   link.heal();
   await eventually(() => first.connected, 5000);
-  await eventually(() => seen.some((c) => c.type === 'connection' && !c.connected && /refused: 'twin' is held by a live instance/.test(c.reason)) || !second.connected, 5000);
+  await eventually(
+    () =>
+      seen.some(
+        (c) => c.type === 'connection' && !c.connected && /refused: 'twin' is held by a live instance/.test(c.reason),
+      ) || !second.connected,
+    5000,
+  );
   await new Promise((resolve) => setTimeout(resolve, 1000));
   t.true(first.connected);
   t.false(second.connected, 'the later one stays out while the first one beats');

@@ -6,7 +6,12 @@ import { systemClock, type Clock } from '../../src/util/clock.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 
 /** A Redis store of cluster 'test' on `url`, stopped when the test ends (not started). */
-export function redisStore(t: ExecutionContext, url: string, instanceId: string, options: Partial<RedisStoreOptions> = {}): RedisStore {
+export function redisStore(
+  t: ExecutionContext,
+  url: string,
+  instanceId: string,
+  options: Partial<RedisStoreOptions> = {},
+): RedisStore {
   const store = new RedisStore({
     instanceId,
     cluster: 'test',

@@ -33,7 +33,10 @@ export function storeContract(name: string, cluster: ClusterFactory): void {
     await eventually(() => b!.clusterHealth('api', 'n1')?.verdict === 'down', 2000);
     t.deepEqual(a!.clusterHealth('api', 'n1')?.downVotes, [a!.instanceId]);
     t.true(seenByB.some((c) => c.type === 'health' && c.node === 'n1' && c.health.verdict === 'down'));
-    t.true(seenByB.some((c) => c.type === 'suspect' && c.node === 'n1' && c.by === a!.instanceId), 'others hear the suspicion');
+    t.true(
+      seenByB.some((c) => c.type === 'suspect' && c.node === 'n1' && c.by === a!.instanceId),
+      'others hear the suspicion',
+    );
   });
 
   test(`${name}: quorum 2 needs two instances to agree that a node is down`, async (t) => {
@@ -77,7 +80,11 @@ export function storeContract(name: string, cluster: ClusterFactory): void {
     const stores = await cluster(t, 3, {});
     for (let round = 0; round < 100; round++) {
       const epoch = round;
-      const results = await Promise.all(stores.map((store, i) => store.propose('race', { expectedEpoch: epoch, to: `node-${i}`, reason: `round ${round}` })));
+      const results = await Promise.all(
+        stores.map((store, i) =>
+          store.propose('race', { expectedEpoch: epoch, to: `node-${i}`, reason: `round ${round}` }),
+        ),
+      );
       const winners = results.filter((r) => r !== undefined);
       t.is(winners.length, 1, `round ${round}: ${winners.length} winners`);
       await eventually(() => stores.every((s) => s.activeState('race')?.epoch === epoch + 1), 2000);
@@ -108,7 +115,13 @@ export function storeContract(name: string, cluster: ClusterFactory): void {
     const [a, b] = await cluster(t, 2, {});
     const first = await a!.propose('db', { expectedEpoch: 0, to: 'primary', reason: 'initial' });
     t.like(first, { from: null, flips: 0, pinned: false });
-    const forced = await b!.propose('db', { expectedEpoch: 1, to: 'standby', reason: 'operator', flips: 1, pinned: true });
+    const forced = await b!.propose('db', {
+      expectedEpoch: 1,
+      to: 'standby',
+      reason: 'operator',
+      flips: 1,
+      pinned: true,
+    });
     t.like(forced, { active: 'standby', epoch: 2, from: 'primary', flips: 1, pinned: true, by: b!.instanceId });
     t.truthy(forced!.id);
     t.not(forced!.id, first!.id);
@@ -150,7 +163,10 @@ export function storeContract(name: string, cluster: ClusterFactory): void {
     t.is(await a!.setDrain('api', 'n1', true), 'cluster');
     await eventually(() => b!.drained('api', 'n1'), 2000);
     t.true(a!.drained('api', 'n1'));
-    t.true(seenByA.some((c) => c.type === 'drain' && !c.draining && c.by === b!.instanceId), 'the enable was announced with who made it');
+    t.true(
+      seenByA.some((c) => c.type === 'drain' && !c.draining && c.by === b!.instanceId),
+      'the enable was announced with who made it',
+    );
   });
 
   test(`${name}: a drain on one instance applies on every instance, and so does enabling`, async (t) => {

@@ -26,7 +26,11 @@ for (const [votes, quorum, verdict, why] of verdicts) {
 }
 
 test('votes are read once, from any iterable (the store passes a map of votes)', (t) => {
-  const votes = new Map<string, Health>([['i1', 'down'], ['i2', 'unknown'], ['i3', 'down']]);
+  const votes = new Map<string, Health>([
+    ['i1', 'down'],
+    ['i2', 'unknown'],
+    ['i3', 'down'],
+  ]);
   t.is(clusterVerdict(votes.values(), 2), 'down');
 });
 

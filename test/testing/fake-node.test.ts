@@ -10,12 +10,19 @@ import { FakeClock } from '../helpers/fake-clock.ts';
 test('health: down if either verdict says so, up if either says up, otherwise unknown', (t) => {
   const verdicts: Health[] = ['up', 'down', 'unknown'];
   const expected: Record<string, Health> = {
-    'up up': 'up', 'up down': 'down', 'up unknown': 'up',
-    'down up': 'down', 'down down': 'down', 'down unknown': 'down',
-    'unknown up': 'up', 'unknown down': 'down', 'unknown unknown': 'unknown',
+    'up up': 'up',
+    'up down': 'down',
+    'up unknown': 'up',
+    'down up': 'down',
+    'down down': 'down',
+    'down unknown': 'down',
+    'unknown up': 'up',
+    'unknown down': 'down',
+    'unknown unknown': 'unknown',
   };
   for (const local of verdicts) {
-    for (const cluster of verdicts) t.is(fakeNode('a', { local, cluster }).health, expected[`${local} ${cluster}`]!, `${local} ${cluster}`);
+    for (const cluster of verdicts)
+      t.is(fakeNode('a', { local, cluster }).health, expected[`${local} ${cluster}`]!, `${local} ${cluster}`);
   }
 });
 
@@ -29,7 +36,11 @@ const usableCases: Array<[string, FakeNodeState, boolean]> = [
   ['breaker half-open, trial not taken', { breaker: 'half-open' }, true],
   ['breaker half-open, trial under way', { breaker: 'half-open', trialInFlight: true }, false],
   ['probation, idle', { local: 'unknown', cluster: 'unknown', probation: true }, true],
-  ['probation, its one request under way', { local: 'unknown', cluster: 'unknown', probation: true, inflight: 1 }, false],
+  [
+    'probation, its one request under way',
+    { local: 'unknown', cluster: 'unknown', probation: true, inflight: 1 },
+    false,
+  ],
   ['busy but healthy', { inflight: 50 }, true],
 ];
 
@@ -79,13 +90,26 @@ function realNode(clock: FakeClock, agent: http.Agent): UpstreamNode {
   );
 }
 
-const cluster = (verdict: Health) => ({ verdict, since: 0, reason: 'test', downVotes: verdict === 'down' ? ['other'] : [] });
+const cluster = (verdict: Health) => ({
+  verdict,
+  since: 0,
+  reason: 'test',
+  downVotes: verdict === 'down' ? ['other'] : [],
+});
 
 /** How to bring a fresh real node into a state, and the same state written for the kit. */
-const conformance: Array<{ name: string; drive(node: UpstreamNode, clock: FakeClock): Promise<unknown> | void; fake: FakeNodeState }> = [
+const conformance: Array<{
+  name: string;
+  drive(node: UpstreamNode, clock: FakeClock): Promise<unknown> | void;
+  fake: FakeNodeState;
+}> = [
   { name: 'new, no verdict', drive: () => {}, fake: { local: 'unknown', cluster: 'unknown' } },
   { name: 'a request succeeded', drive: (node) => node.observe(ok), fake: { local: 'up', cluster: 'up' } },
-  { name: 'ejected: connection refused', drive: (node) => node.observe(failed), fake: { local: 'down', cluster: 'down' } },
+  {
+    name: 'ejected: connection refused',
+    drive: (node) => node.observe(failed),
+    fake: { local: 'down', cluster: 'down' },
+  },
   {
     name: 'after the ejection: probation, idle',
     drive: (node, clock) => {
@@ -111,7 +135,11 @@ const conformance: Array<{ name: string; drive(node: UpstreamNode, clock: FakeCl
     },
     fake: { local: 'up', cluster: 'down' },
   },
-  { name: 'unknown locally, up in the cluster', drive: (node) => node.setClusterHealth(cluster('up')), fake: { local: 'unknown', cluster: 'up' } },
+  {
+    name: 'unknown locally, up in the cluster',
+    drive: (node) => node.setClusterHealth(cluster('up')),
+    fake: { local: 'unknown', cluster: 'up' },
+  },
   {
     name: 'draining',
     drive: (node) => {
@@ -120,7 +148,11 @@ const conformance: Array<{ name: string; drive(node: UpstreamNode, clock: FakeCl
     },
     fake: { draining: true },
   },
-  { name: 'breaker open', drive: (node) => node.breakerState.run(guarded({ ...failed, kind: 'reset' })), fake: { local: 'unknown', cluster: 'unknown', breaker: 'open' } },
+  {
+    name: 'breaker open',
+    drive: (node) => node.breakerState.run(guarded({ ...failed, kind: 'reset' })),
+    fake: { local: 'unknown', cluster: 'unknown', breaker: 'open' },
+  },
   {
     name: 'breaker half-open',
     drive: async (node) => {
@@ -151,6 +183,9 @@ for (const { name, drive, fake } of conformance) {
     });
     await drive(node, clock);
     const kit = fakeNode('a', fake);
-    t.deepEqual({ health: kit.health, usable: kit.usable, breaker: kit.breaker }, { health: node.health, usable: node.usable, breaker: node.breaker });
+    t.deepEqual(
+      { health: kit.health, usable: kit.usable, breaker: kit.breaker },
+      { health: node.health, usable: node.usable, breaker: node.breaker },
+    );
   });
 }

@@ -21,14 +21,23 @@ const created = (create: () => unknown) => {
 };
 
 test('instantiate validates options as the gateway does: defaults applied, durations read', (t) => {
-  t.deepEqual(created(() => instantiate(echo, { label: 'x' }, pool)), { delay: 1000, label: 'x' });
-  t.deepEqual(created(() => instantiate(echo({ label: 'y', delay: '2s' }), pool)), { delay: 2000, label: 'y' }, 'the value form');
+  t.deepEqual(
+    created(() => instantiate(echo, { label: 'x' }, pool)),
+    { delay: 1000, label: 'x' },
+  );
+  t.deepEqual(
+    created(() => instantiate(echo({ label: 'y', delay: '2s' }), pool)),
+    { delay: 2000, label: 'y' },
+    'the value form',
+  );
 });
 
 test('instantiate refuses what the gateway refuses, naming the option', (t) => {
   t.throws(() => instantiate(echo, { label: '' } as never, pool), { message: /^policy 'echo-options': label: / });
   t.throws(() => instantiate(echo, { label: 'x', colour: 1 } as never, pool), { message: /colour/ });
-  t.throws(() => instantiate(hotStandby({ failbackDelay: 'soon' }), pool), { message: /^policy 'hot-standby': failbackDelay: / });
+  t.throws(() => instantiate(hotStandby({ failbackDelay: 'soon' }), pool), {
+    message: /^policy 'hot-standby': failbackDelay: /,
+  });
   t.throws(() => instantiate(roundRobin({ weights: 1 }), pool), { message: "policy 'round-robin' takes no options" });
   t.notThrows(() => instantiate(roundRobin(), pool));
 });
@@ -42,7 +51,10 @@ test('pickContext: a first try of GET / at time 0, with overrides', (t) => {
 test('tally counts picks per node, share gives fractions; none counts as (none)', (t) => {
   const weighted = fakePool([fakeNode('a', { weight: 3 }), fakeNode('b')]);
   const counts = tally(instantiate(weightedRoundRobin(), weighted), weighted, 400);
-  t.deepEqual([...counts].sort(), [['a', 300], ['b', 100]]);
+  t.deepEqual([...counts].sort(), [
+    ['a', 300],
+    ['b', 100],
+  ]);
   t.is(share(counts, 'a'), 0.75);
   t.is(share(new Map(), 'a'), 0);
   const down = fakePool([fakeNode('a', { local: 'down' })]);

@@ -58,7 +58,10 @@ test('a worker whose link ends (a crash, no goodbye) leaves the hub: its down vo
   await eventually(() => a.clusterHealth('api', 'n1')?.verdict === 'down', 2000);
   crash();
   await eventually(() => a.instances().length === 1 && a.clusterHealth('api', 'n1')?.verdict !== 'down', 2000);
-  t.deepEqual(a.instances().map((i) => i.id), ['w1']);
+  t.deepEqual(
+    a.instances().map((i) => i.id),
+    ['w1'],
+  );
 });
 
 test('a node removed from the config loses its cached verdict, as in the hub', async (t) => {

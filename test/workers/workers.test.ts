@@ -54,12 +54,19 @@ export default defineConfig(() => ({
 }
 
 /** Requests on fresh connections (the primary hands each connection to the next worker). */
-async function send(machine: Machine, count: number): Promise<Array<{ id: string; status: number; epoch: string | undefined }>> {
+async function send(
+  machine: Machine,
+  count: number,
+): Promise<Array<{ id: string; status: number; epoch: string | undefined }>> {
   const replies = [];
   for (let i = 0; i < count; i++) {
     const id = randomUUID();
     const reply = await request(`${machine.url}/work`, { headers: { 'x-request-id': id } });
-    replies.push({ id, status: reply.status, epoch: reply.status === 200 ? (reply.json<{ epoch?: string }>().epoch ?? undefined) : undefined });
+    replies.push({
+      id,
+      status: reply.status,
+      epoch: reply.status === 200 ? (reply.json<{ epoch?: string }>().epoch ?? undefined) : undefined,
+    });
   }
   return replies;
 }
@@ -70,17 +77,33 @@ async function workersOf(machine: Machine, ids: readonly string[]): Promise<Set<
   return new Set(ids.map((id) => machine.servedBy().get(id)!));
 }
 
-const adminJson = async <T>(machine: Machine, path: string): Promise<T> => (await request(`${machine.admin}${path}`)).json<T>();
+const adminJson = async <T>(machine: Machine, path: string): Promise<T> =>
+  (await request(`${machine.admin}${path}`)).json<T>();
 
 test.serial('two workers follow one failover with one epoch; /status and /metrics show the machine', async (t) => {
   t.timeout(180_000);
   const primary = await startChildUpstream(t, 'primary');
   const standby = await startChildUpstream(t, 'standby');
-  const machine = await startMachine(t, `policy: 'hot-standby', nodes: [{ id: 'primary', url: '${primary.url}' }, { id: 'standby', url: '${standby.url}', tier: 1 }]`);
+  const machine = await startMachine(
+    t,
+    `policy: 'hot-standby', nodes: [{ id: 'primary', url: '${primary.url}' }, { id: 'standby', url: '${standby.url}', tier: 1 }]`,
+  );
 
   const before = await send(machine, 12);
-  t.true(before.every((r) => r.status === 200), JSON.stringify(before));
-  t.deepEqual([...(await workersOf(machine, before.map((r) => r.id)))].sort(), [1, 2], 'both workers served');
+  t.true(
+    before.every((r) => r.status === 200),
+    JSON.stringify(before),
+  );
+  t.deepEqual(
+    [
+      ...(await workersOf(
+        machine,
+        before.map((r) => r.id),
+      )),
+    ].sort(),
+    [1, 2],
+    'both workers served',
+  );
 
   // An operator's failover through the admin port (worker 1) applies once, for the machine:
   // worker 2 forwards with the epoch it minted too (separate stores would disagree from here on).
@@ -90,9 +113,25 @@ test.serial('two workers follow one failover with one epoch; /status and /metric
   t.is(forcing.status, 200, forcing.body);
   const forced = forcing.json<{ epoch: number }>();
   const onStandby = await send(machine, 12);
-  t.deepEqual([...new Set(onStandby.map((r) => `${r.status} epoch ${r.epoch}`))], [`200 epoch ${forced.epoch}`], 'one epoch after the forced failover');
-  t.deepEqual([...(await workersOf(machine, onStandby.map((r) => r.id)))].sort(), [1, 2], 'both workers served');
-  const back = (await request(`${machine.admin}/pools/api/failback`, { method: 'POST' })).json<{ active: string; epoch: number }>();
+  t.deepEqual(
+    [...new Set(onStandby.map((r) => `${r.status} epoch ${r.epoch}`))],
+    [`200 epoch ${forced.epoch}`],
+    'one epoch after the forced failover',
+  );
+  t.deepEqual(
+    [
+      ...(await workersOf(
+        machine,
+        onStandby.map((r) => r.id),
+      )),
+    ].sort(),
+    [1, 2],
+    'both workers served',
+  );
+  const back = (await request(`${machine.admin}/pools/api/failback`, { method: 'POST' })).json<{
+    active: string;
+    epoch: number;
+  }>();
   t.like(back, { active: 'primary', epoch: forced.epoch + 1 });
 
   await primary.kill('SIGKILL');
@@ -105,16 +144,42 @@ test.serial('two workers follow one failover with one epoch; /status and /metric
     [`200 epoch ${epoch}`],
     'every worker forwards with the one new epoch',
   );
-  t.deepEqual([...(await workersOf(machine, after.map((r) => r.id)))].sort(), [1, 2], 'both workers served after the failover');
+  t.deepEqual(
+    [
+      ...(await workersOf(
+        machine,
+        after.map((r) => r.id),
+      )),
+    ].sort(),
+    [1, 2],
+    'both workers served after the failover',
+  );
 
-  const status = await adminJson<{ workers: Array<{ worker: number }>; pools: { api: { active: string; epoch: number; workers?: unknown } } }>(machine, '/status');
-  t.deepEqual(status.workers.map((w) => w.worker), [1, 2], 'a row per worker');
+  const status = await adminJson<{
+    workers: Array<{ worker: number }>;
+    pools: { api: { active: string; epoch: number; workers?: unknown } };
+  }>(machine, '/status');
+  t.deepEqual(
+    status.workers.map((w) => w.worker),
+    [1, 2],
+    'a row per worker',
+  );
   t.like(status.pools.api, { active: 'standby', epoch });
   t.is(status.pools.api.workers, undefined, 'the workers agree on the active node');
 
   const metrics = (await request(`${machine.admin}/metrics`)).body;
-  const answered = [...metrics.matchAll(/^baton_requests_total\{[^}]*status_class="2xx"[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-  t.is(answered, 36, `the admin port counts both workers' requests:\n${metrics.split('\n').filter((l) => l.startsWith('baton_requests_total')).join('\n')}`);
+  const answered = [...metrics.matchAll(/^baton_requests_total\{[^}]*status_class="2xx"[^}]*\} (\d+)$/gm)].reduce(
+    (sum, m) => sum + Number(m[1]),
+    0,
+  );
+  t.is(
+    answered,
+    36,
+    `the admin port counts both workers' requests:\n${metrics
+      .split('\n')
+      .filter((l) => l.startsWith('baton_requests_total'))
+      .join('\n')}`,
+  );
 });
 
 test.serial('a worker killed with SIGKILL is replaced; the other keeps serving; the crash is an event', async (t) => {
@@ -127,15 +192,34 @@ test.serial('a worker killed with SIGKILL is replaced; the other keeps serving; 
   process.kill(victim.pid, 'SIGKILL');
   await machine.baton.waitFor(/worker 2 \(pid \d+\) exited with signal SIGKILL; replacing it/, 10_000);
   const during = await send(machine, 10);
-  t.deepEqual(during.filter((r) => r.status !== 200), [], 'worker 1 answers while worker 2 is gone');
+  t.deepEqual(
+    during.filter((r) => r.status !== 200),
+    [],
+    'worker 1 answers while worker 2 is gone',
+  );
 
   await machine.baton.waitFor(/worker 2 is back \(pid (\d+)\)/, 150_000);
   const now = await adminJson<{ workers: Array<{ worker: number; pid: number }> }>(machine, '/status');
-  t.deepEqual(now.workers.map((w) => w.worker), [1, 2]);
+  t.deepEqual(
+    now.workers.map((w) => w.worker),
+    [1, 2],
+  );
   t.not(now.workers[1]!.pid, victim.pid, 'a new process');
   const after = await send(machine, 12);
-  t.deepEqual(after.filter((r) => r.status !== 200), []);
-  t.deepEqual([...(await workersOf(machine, after.map((r) => r.id)))].sort(), [1, 2], 'the replacement serves');
+  t.deepEqual(
+    after.filter((r) => r.status !== 200),
+    [],
+  );
+  t.deepEqual(
+    [
+      ...(await workersOf(
+        machine,
+        after.map((r) => r.id),
+      )),
+    ].sort(),
+    [1, 2],
+    'the replacement serves',
+  );
 
   const events = await new Promise<string>((resolve, reject) => {
     let text = '';
@@ -173,13 +257,21 @@ test.serial('SIGHUP reloads every worker under load and SIGTERM drains them: not
 
   await up.setMode('slow:1500');
   const inFlight = Array.from({ length: 6 }, () => request(`${machine.url}/slow`));
-  await eventually(async () => {
-    const s = await adminJson<{ pools: { api: { nodes: Array<{ inflight: number }> } } }>(machine, '/status');
-    return s.pools.api.nodes[0]!.inflight === 6;
-  }, 10_000, 50);
+  await eventually(
+    async () => {
+      const s = await adminJson<{ pools: { api: { nodes: Array<{ inflight: number }> } } }>(machine, '/status');
+      return s.pools.api.nodes[0]!.inflight === 6;
+    },
+    10_000,
+    50,
+  );
   machine.baton.child.kill('SIGTERM');
   const replies = await Promise.all(inFlight);
-  t.deepEqual(replies.map((r) => r.status), [200, 200, 200, 200, 200, 200], 'every request in flight finished');
+  t.deepEqual(
+    replies.map((r) => r.status),
+    [200, 200, 200, 200, 200, 200],
+    'every request in flight finished',
+  );
   const exit = await machine.baton.exited();
   t.is(exit.code, 0, machine.baton.output().slice(-2000));
 });

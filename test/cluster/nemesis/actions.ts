@@ -186,14 +186,16 @@ export const actions: Record<FaultKind, FaultAction> = {
     },
   },
   'gateway-clock-skew': {
-    apply: (c) => offLoad(c, async () => {
-      await gateway(c).stop();
-      await gateway(c).start(c.step.offsetMs);
-    }),
-    heal: (c) => offLoad(c, async () => {
-      await gateway(c).stop();
-      await gateway(c).start();
-    }),
+    apply: (c) =>
+      offLoad(c, async () => {
+        await gateway(c).stop();
+        await gateway(c).start(c.step.offsetMs);
+      }),
+    heal: (c) =>
+      offLoad(c, async () => {
+        await gateway(c).stop();
+        await gateway(c).start();
+      }),
   },
   'gateway-partition': {
     apply: async (c) => {

@@ -11,9 +11,19 @@ export async function operate(
   pool: string,
   options: { node?: string; to?: string; step: number },
 ): Promise<OperatorAction> {
-  const record: OperatorAction = { at: history.now(), instance: gateway.id, action, pool, node: options.node ?? options.to, step: options.step };
+  const record: OperatorAction = {
+    at: history.now(),
+    instance: gateway.id,
+    action,
+    pool,
+    node: options.node ?? options.to,
+    step: options.step,
+  };
   history.operator.push(record);
-  const path = action === 'drain' || action === 'enable' ? `/pools/${pool}/nodes/${options.node}/${action}` : `/pools/${pool}/${action}${options.to ? `?to=${options.to}` : ''}`;
+  const path =
+    action === 'drain' || action === 'enable'
+      ? `/pools/${pool}/nodes/${options.node}/${action}`
+      : `/pools/${pool}/${action}${options.to ? `?to=${options.to}` : ''}`;
   try {
     const reply = await request(`${gateway.adminUrl}${path}`, { method: 'POST', timeoutMs: 5000 });
     record.status = reply.status;
@@ -35,7 +45,8 @@ export async function readView(gateway: Gateway, timeoutMs = 1000): Promise<Inst
     const pools: Record<string, InstanceView['pools'][string]> = {};
     for (const [name, pool] of Object.entries(doc.pools)) {
       const nodes: Record<string, { cluster: string; local: string; draining: boolean; usable: boolean }> = {};
-      for (const node of pool.nodes) nodes[node.id] = { cluster: node.cluster, local: node.local, draining: node.draining, usable: node.usable };
+      for (const node of pool.nodes)
+        nodes[node.id] = { cluster: node.cluster, local: node.local, draining: node.draining, usable: node.usable };
       pools[name] = { active: pool.active, epoch: pool.epoch, nodes };
     }
     return { connected: doc.storeConnected, pools };
@@ -46,5 +57,12 @@ export async function readView(gateway: Gateway, timeoutMs = 1000): Promise<Inst
 
 interface StatusDoc {
   storeConnected: boolean;
-  pools: Record<string, { active: string | null; epoch: number | null; nodes: Array<{ id: string; cluster: string; local: string; draining: boolean; usable: boolean }> }>;
+  pools: Record<
+    string,
+    {
+      active: string | null;
+      epoch: number | null;
+      nodes: Array<{ id: string; cluster: string; local: string; draining: boolean; usable: boolean }>;
+    }
+  >;
 }

@@ -39,7 +39,15 @@ export type Invariant =
   | 'history-integrity';
 
 export const INVARIANTS: readonly Invariant[] = [
-  'epoch-unique', 'epoch-monotonic', 'convergence', 'operator-control', 'failback-hold-down', 'failover-evidence', 'failed-get', 'duplicate-post', 'history-integrity',
+  'epoch-unique',
+  'epoch-monotonic',
+  'convergence',
+  'operator-control',
+  'failback-hold-down',
+  'failover-evidence',
+  'failed-get',
+  'duplicate-post',
+  'history-integrity',
 ];
 
 export interface Violation {
@@ -52,7 +60,13 @@ export interface Violation {
 }
 
 /** The rules about time (answers, agreement, evidence in time); the others hold however slow the machine. */
-const TIMING: ReadonlySet<Invariant> = new Set(['convergence', 'operator-control', 'failback-hold-down', 'failover-evidence', 'failed-get']);
+const TIMING: ReadonlySet<Invariant> = new Set([
+  'convergence',
+  'operator-control',
+  'failback-hold-down',
+  'failover-evidence',
+  'failed-get',
+]);
 
 export interface CheckOptions {
   readonly topology: Topology;
@@ -74,7 +88,8 @@ export function check(history: History, options: CheckOptions): Violation[] {
   const pool = options.topology.activePassive;
   // A stall starves the gateways too: their heartbeats time out and they recover after it.
   const stalls = history.stalls.map((s) => ({ from: s.from - 1000, until: s.until + recoveryMs }));
-  const mark = (v: Violation): Violation => (TIMING.has(v.invariant) && within(v.at, stalls) ? { ...v, stalled: true } : v);
+  const mark = (v: Violation): Violation =>
+    TIMING.has(v.invariant) && within(v.at, stalls) ? { ...v, stalled: true } : v;
   return [
     ...epochUnique(history.deliveries, history.operator, pool),
     ...epochMonotonic(history, pool, graceMs),
@@ -90,7 +105,11 @@ export function check(history: History, options: CheckOptions): Violation[] {
     .sort((a, b) => a.at - b.at);
 }
 
-export function epochUnique(deliveries: readonly Delivery[], operator: readonly OperatorAction[], pool: string): Violation[] {
+export function epochUnique(
+  deliveries: readonly Delivery[],
+  operator: readonly OperatorAction[],
+  pool: string,
+): Violation[] {
   const byEpoch = new Map<number, Map<string, { first: number; count: number }>>();
   const add = (epoch: number, node: string, at: number) => {
     const nodes = byEpoch.get(epoch) ?? new Map<string, { first: number; count: number }>();
@@ -119,7 +138,11 @@ export function epochUnique(deliveries: readonly Delivery[], operator: readonly 
   return out;
 }
 
-export function epochMonotonic(history: Pick<History, 'deliveries' | 'faults' | 'requests' | 'events'>, pool: string, graceMs: number): Violation[] {
+export function epochMonotonic(
+  history: Pick<History, 'deliveries' | 'faults' | 'requests' | 'events'>,
+  pool: string,
+  graceMs: number,
+): Violation[] {
   // Redis is out from the fault until every instance is back on it: an instance that the machine
   // starves reconnects seconds after Redis returns, and decides locally until then.
   const redisOut = [...outages(history.faults, isRedisFault, graceMs), ...storeOutages(history.events, graceMs)];
@@ -131,7 +154,10 @@ export function epochMonotonic(history: Pick<History, 'deliveries' | 'faults' | 
   }
   const gatewayOf = new Map(history.requests.map((r) => [r.id, r.gateway]));
   const highest = new Map<string, { epoch: number; at: number }>();
-  const episodes = new Map<string, { first: number; last: number; count: number; epochs: Set<number>; after: number }>();
+  const episodes = new Map<
+    string,
+    { first: number; last: number; count: number; epochs: Set<number>; after: number }
+  >();
   for (const d of [...history.deliveries].sort((a, b) => a.at - b.at)) {
     if (d.pool !== pool || d.epoch === null) continue;
     const top = highest.get(d.node);
@@ -143,7 +169,13 @@ export function epochMonotonic(history: Pick<History, 'deliveries' | 'faults' | 
     const through = gatewayOf.get(d.id);
     if (within(d.at, redisOut) || (through !== undefined && within(d.at, paused.get(through) ?? []))) continue;
     const key = `${d.node} after ${top.epoch}`;
-    const episode = episodes.get(key) ?? { first: d.at, last: d.at, count: 0, epochs: new Set<number>(), after: top.epoch };
+    const episode = episodes.get(key) ?? {
+      first: d.at,
+      last: d.at,
+      count: 0,
+      epochs: new Set<number>(),
+      after: top.epoch,
+    };
     episode.last = d.at;
     episode.count += 1;
     episode.epochs.add(d.epoch);
@@ -176,7 +208,9 @@ export function storeOutages(events: readonly InstanceEvent[], graceMs: number):
 export function failbackHoldDown(events: readonly InstanceEvent[], pool: string, delayMs: number): Violation[] {
   // When each epoch was first announced, by any instance (the harness' clock, not theirs).
   const first = new Map<number, InstanceEvent>();
-  for (const e of events) if (e.type === 'promotion' && e.pool === pool && e.epoch !== undefined && !first.has(e.epoch)) first.set(e.epoch, e);
+  for (const e of events)
+    if (e.type === 'promotion' && e.pool === pool && e.epoch !== undefined && !first.has(e.epoch))
+      first.set(e.epoch, e);
   const epochs = [...first.keys()].sort((a, b) => a - b);
   const out: Violation[] = [];
   for (let i = 1; i < epochs.length; i++) {
@@ -195,7 +229,12 @@ export function failbackHoldDown(events: readonly InstanceEvent[], pool: string,
   return out;
 }
 
-export function failoverEvidence(events: readonly InstanceEvent[], pool: string, quorum: number | 'majority', instances: number): Violation[] {
+export function failoverEvidence(
+  events: readonly InstanceEvent[],
+  pool: string,
+  quorum: number | 'majority',
+  instances: number,
+): Violation[] {
   const needed = quorum === 'majority' ? Math.floor(instances / 2) + 1 : quorum;
   if (needed <= 1) return [];
   const announced = new Set<number>();
@@ -207,9 +246,29 @@ export function failoverEvidence(events: readonly InstanceEvent[], pool: string,
     const down = / (\S+) is down$/.exec(e.reason);
     if (!down || e.reason.includes('decided locally')) continue;
     // The votes reach Redis before the promotion; their log lines may reach us a little after.
-    const voters = new Set(sorted.filter((v) => v.type === 'health' && v.pool === pool && v.node === down[1] && v.reason.startsWith('local:') && v.at <= e.at + 200).map((v) => v.instance));
+    const voters = new Set(
+      sorted
+        .filter(
+          (v) =>
+            v.type === 'health' &&
+            v.pool === pool &&
+            v.node === down[1] &&
+            v.reason.startsWith('local:') &&
+            v.at <= e.at + 200,
+        )
+        .map((v) => v.instance),
+    );
     const downNow = [...voters].filter((instance) => {
-      const last = sorted.filter((v) => v.type === 'health' && v.instance === instance && v.node === down[1] && v.reason.startsWith('local:') && v.at <= e.at + 200).at(-1);
+      const last = sorted
+        .filter(
+          (v) =>
+            v.type === 'health' &&
+            v.instance === instance &&
+            v.node === down[1] &&
+            v.reason.startsWith('local:') &&
+            v.at <= e.at + 200,
+        )
+        .at(-1);
       return last?.to === 'down';
     });
     if (downNow.length >= needed) continue;
@@ -222,8 +281,14 @@ export function failoverEvidence(events: readonly InstanceEvent[], pool: string,
   return out;
 }
 
-export function failedGets(history: Pick<History, 'requests' | 'faults'>, topology: Topology, recoveryMs: number): Violation[] {
-  const poolDown = new Map(Object.entries(topology.pools).map(([pool, nodes]) => [pool, poolOutages(history.faults, pool, nodes, recoveryMs)]));
+export function failedGets(
+  history: Pick<History, 'requests' | 'faults'>,
+  topology: Topology,
+  recoveryMs: number,
+): Violation[] {
+  const poolDown = new Map(
+    Object.entries(topology.pools).map(([pool, nodes]) => [pool, poolOutages(history.faults, pool, nodes, recoveryMs)]),
+  );
   // An instance being faulted fails what goes through it; one cut off a node of a pool may fail
   // that pool's requests (with quorum above 1 the others rightly keep the node).
   const gatewayOut = new Map<string, Span[]>();
@@ -237,10 +302,22 @@ export function failedGets(history: Pick<History, 'requests' | 'faults'>, topolo
   for (const r of history.requests) {
     if (r.method !== 'GET' || !failed(r)) continue;
     const span = { from: r.sentAt, until: r.endedAt ?? Infinity };
-    const excused = [...(gatewayOut.get(`gw-${r.gateway}`) ?? []), ...(gatewayOut.get(`gw-${r.gateway} ${r.pool}`) ?? []), ...(poolDown.get(r.pool) ?? [])];
+    const excused = [
+      ...(gatewayOut.get(`gw-${r.gateway}`) ?? []),
+      ...(gatewayOut.get(`gw-${r.gateway} ${r.pool}`) ?? []),
+      ...(poolDown.get(r.pool) ?? []),
+    ];
     if (excused.some((s) => overlaps(s, span))) continue;
     const took = r.endedAt === undefined ? 'never answered' : `after ${Math.round(r.endedAt - r.sentAt)} ms`;
-    out.push({ invariant: 'failed-get', at: r.sentAt, message: `GET ${r.id} to ${r.pool} via gw-${r.gateway} at ${clock(r.sentAt)}: ${r.status || 'no answer'} ${r.error ?? ''} ${took}`.replace(/\s+/g, ' ') });
+    out.push({
+      invariant: 'failed-get',
+      at: r.sentAt,
+      message:
+        `GET ${r.id} to ${r.pool} via gw-${r.gateway} at ${clock(r.sentAt)}: ${r.status || 'no answer'} ${r.error ?? ''} ${took}`.replace(
+          /\s+/g,
+          ' ',
+        ),
+    });
   }
   return out;
 }
@@ -254,16 +331,25 @@ export function duplicatePosts(deliveries: readonly Delivery[]): Violation[] {
   for (const d of deliveries) if (d.method === 'POST') byId.set(d.id, [...(byId.get(d.id) ?? []), d]);
   return [...byId]
     .filter(([, list]) => list.length > 1)
-    .map(([id, list]) => ({ invariant: 'duplicate-post' as const, at: list[1]!.at, message: `POST ${id} delivered ${list.length}×: ${list.map((d) => `${d.node} at ${clock(d.at)}`).join(', ')}` }));
+    .map(([id, list]) => ({
+      invariant: 'duplicate-post' as const,
+      at: list[1]!.at,
+      message: `POST ${id} delivered ${list.length}×: ${list.map((d) => `${d.node} at ${clock(d.at)}`).join(', ')}`,
+    }));
 }
 
 export function integrity(history: Pick<History, 'requests' | 'deliveries'>): Violation[] {
   const delivered = new Set(history.deliveries.map((d) => `${d.node} ${d.id}`));
   const out: Violation[] = [];
   for (const r of history.requests) {
-    if (r.endedAt === undefined) out.push({ invariant: 'history-integrity', at: r.sentAt, message: `${r.method} ${r.id} never ended` });
+    if (r.endedAt === undefined)
+      out.push({ invariant: 'history-integrity', at: r.sentAt, message: `${r.method} ${r.id} never ended` });
     else if (r.status! >= 200 && r.status! < 300 && !delivered.has(`${r.node} ${r.id}`)) {
-      out.push({ invariant: 'history-integrity', at: r.endedAt, message: `${r.method} ${r.id} was answered by ${r.node}, which has no record of it` });
+      out.push({
+        invariant: 'history-integrity',
+        at: r.endedAt,
+        message: `${r.method} ${r.id} was answered by ${r.node}, which has no record of it`,
+      });
     }
   }
   return out;

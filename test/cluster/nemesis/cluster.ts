@@ -2,7 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { batonBin, indexUrl, repoRoot } from '../../helpers/process.ts';
-import { startRedisProcess, startReplicatedRedis, type RedisProcess, type ReplicatedRedis } from '../../helpers/redis-topology.ts';
+import {
+  startRedisProcess,
+  startReplicatedRedis,
+  type RedisProcess,
+  type ReplicatedRedis,
+} from '../../helpers/redis-topology.ts';
 import { spawnTethered, type Scope, type Tethered } from '../../helpers/tethered.ts';
 import type { History } from './history.ts';
 import type { Topology } from './plan.ts';
@@ -52,13 +57,21 @@ export class Upstream {
     // One process per node, always: a start retried after a timeout must not leave the slow
     // first one running (it would hold the port, or serve as a node nobody records).
     await this.#process?.stop('SIGKILL');
-    const process = spawnTethered(this.#scope, this.node, globalThis.process.execPath, ['--import', 'tsx', upstreamScript, '--name', this.node, '--port', String(this.port), '--log-requests'], { cwd: repoRoot });
+    const process = spawnTethered(
+      this.#scope,
+      this.node,
+      globalThis.process.execPath,
+      ['--import', 'tsx', upstreamScript, '--name', this.node, '--port', String(this.port), '--log-requests'],
+      { cwd: repoRoot },
+    );
     process.onLine((line) => this.#record(line));
     this.#process = process;
     this.port = Number((await process.waitForLine(/^listening (\d+)/, 60_000))[1]);
     if (!this.relays) return;
     if (this.relayPorts.length) await this.relays.send(`up ${this.node}`);
-    else for (let i = 0; i < TOPOLOGY.gateways; i++) this.relayPorts.push(Number(await this.relays.send(`open ${this.node} ${i} ${this.port}`)));
+    else
+      for (let i = 0; i < TOPOLOGY.gateways; i++)
+        this.relayPorts.push(Number(await this.relays.send(`open ${this.node} ${i} ${this.port}`)));
   }
 
   async kill(): Promise<void> {
@@ -78,7 +91,14 @@ export class Upstream {
     const match = /^REQ (\S+) (\S+) (\S+) (\S+)/.exec(line);
     if (!match) return;
     const epoch = match[4] === '-' ? null : Number(match[4]);
-    this.#history.deliveries.push({ at: this.#history.now(), pool: this.pool, node: this.node, method: match[1]!, id: match[2]!, epoch });
+    this.#history.deliveries.push({
+      at: this.#history.now(),
+      pool: this.pool,
+      node: this.node,
+      method: match[1]!,
+      id: match[2]!,
+      epoch,
+    });
   }
 }
 
@@ -126,7 +146,14 @@ export class Gateway {
     // recorded process did not hold (finding F8).
     await this.#process?.stop('SIGKILL');
     const args = [...(offsetMs ? ['--import', clockPreload] : []), batonBin, 'start', '--config', this.#config];
-    const env = { ...process.env, ...this.#env, INSTANCE: this.id, PORT: String(this.port), ADMIN_PORT: String(this.adminPort), BATON_CLOCK_OFFSET_MS: String(offsetMs) };
+    const env = {
+      ...process.env,
+      ...this.#env,
+      INSTANCE: this.id,
+      PORT: String(this.port),
+      ADMIN_PORT: String(this.adminPort),
+      BATON_CLOCK_OFFSET_MS: String(offsetMs),
+    };
     const child = spawnTethered(this.#scope, this.id, process.execPath, args, { cwd: repoRoot, env });
     this.#process = child;
     child.onLine((line) => this.#record(line));
@@ -203,7 +230,11 @@ export async function startCluster(scope: Scope, history: History, options: Clus
   if (options.sentinel) replicated = await startReplicatedRedis(scope);
   else single = await startRedisProcess(scope, { name: 'redis' });
   const redisTarget = JSON.stringify(replicated ? replicated.clientOptions : single!.url);
-  history.note(replicated ? `Redis: primary :${replicated.primary.port}, replica :${replicated.replica.port}, sentinel :${replicated.sentinels.addresses[0]!.port}` : `Redis :${single!.port}`);
+  history.note(
+    replicated
+      ? `Redis: primary :${replicated.primary.port}, replica :${replicated.replica.port}, sentinel :${replicated.sentinels.addresses[0]!.port}`
+      : `Redis :${single!.port}`,
+  );
 
   const relays = options.relays ? await Relays.start(scope) : undefined;
   const upstreams = new Map<string, Upstream>();
@@ -218,8 +249,12 @@ export async function startCluster(scope: Scope, history: History, options: Clus
 
   const config = join(options.dir, 'gateway.config.ts');
   writeFileSync(config, gatewayConfig(options.quorum ?? 1));
-  const nodesFor = (index: number) => JSON.stringify(Object.fromEntries([...upstreams.values()].map((u) => [u.node, u.urlFor(index)])));
-  const gateways = Array.from({ length: TOPOLOGY.gateways }, (_, i) => new Gateway(scope, history, i, config, { REDIS: redisTarget, NODES: nodesFor(i) }));
+  const nodesFor = (index: number) =>
+    JSON.stringify(Object.fromEntries([...upstreams.values()].map((u) => [u.node, u.urlFor(index)])));
+  const gateways = Array.from(
+    { length: TOPOLOGY.gateways },
+    (_, i) => new Gateway(scope, history, i, config, { REDIS: redisTarget, NODES: nodesFor(i) }),
+  );
   for (const gateway of gateways) await gateway.start(); // one after another: two cores
   history.note(`gateways ${gateways.map((g) => `${g.id} ${g.url} (admin ${g.adminUrl})`).join(', ')}`);
   return { topology: TOPOLOGY, upstreams, gateways, redis: () => replicated?.primary ?? single!, replicated };
@@ -227,7 +262,10 @@ export async function startCluster(scope: Scope, history: History, options: Clus
 
 function gatewayConfig(quorum: number | 'majority'): string {
   const nodes = (pool: string) =>
-    TOPOLOGY.pools[pool]!.map((node, tier) => `{ id: '${node}', url: urls['${node}']${pool === TOPOLOGY.activePassive ? `, tier: ${tier}` : ''} }`).join(', ');
+    TOPOLOGY.pools[pool]!.map(
+      (node, tier) =>
+        `{ id: '${node}', url: urls['${node}']${pool === TOPOLOGY.activePassive ? `, tier: ${tier}` : ''} }`,
+    ).join(', ');
   return `import { defineConfig } from '${indexUrl}';
 // Written by the nemesis (test/cluster/nemesis/cluster.ts). NODES: node id → the URL this instance uses.
 export default defineConfig(({ env }) => {

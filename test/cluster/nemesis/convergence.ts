@@ -10,7 +10,12 @@ import type { History, InstanceView, StatusSample } from './history.ts';
 /** What instances must agree on: active node and epoch of each pool, each node's cluster verdict and drain. */
 export function signature(view: InstanceView): string {
   return Object.entries(view.pools)
-    .map(([pool, p]) => `${pool}: ${p.active ?? '-'}@${p.epoch ?? '-'} ${Object.entries(p.nodes).map(([id, n]) => `${id}=${n.cluster}${n.draining ? '/drained' : ''}`).join(' ')}`)
+    .map(
+      ([pool, p]) =>
+        `${pool}: ${p.active ?? '-'}@${p.epoch ?? '-'} ${Object.entries(p.nodes)
+          .map(([id, n]) => `${id}=${n.cluster}${n.draining ? '/drained' : ''}`)
+          .join(' ')}`,
+    )
     .join('; ');
 }
 
@@ -19,7 +24,12 @@ export function readable(view: InstanceView | { error: string }): view is Instan
 }
 
 export function describe(sample: StatusSample): string {
-  return sample.views.map((v, i) => `gw-${i} ${readable(v) ? `${v.connected ? '' : '(Redis lost) '}${signature(v)}` : `unreadable (${v.error})`}`).join(' | ');
+  return sample.views
+    .map(
+      (v, i) =>
+        `gw-${i} ${readable(v) ? `${v.connected ? '' : '(Redis lost) '}${signature(v)}` : `unreadable (${v.error})`}`,
+    )
+    .join(' | ');
 }
 
 /** Every instance readable, on Redis, and with the same signature. */
@@ -30,12 +40,25 @@ export function agreeing(sample: StatusSample): boolean {
   return views.every((v) => signature(v) === first);
 }
 
-export function checkConvergence(history: Pick<History, 'samples' | 'operator'>, healedAt: number, boundMs: number): Violation[] {
-  const samples = history.samples.filter((s) => s.at >= healedAt && !history.operator.some((a) => a.step === 0 && a.at <= s.at));
-  if (samples.length === 0) return [{ invariant: 'convergence', at: healedAt, message: 'no /status samples after the last fault healed' }];
+export function checkConvergence(
+  history: Pick<History, 'samples' | 'operator'>,
+  healedAt: number,
+  boundMs: number,
+): Violation[] {
+  const samples = history.samples.filter(
+    (s) => s.at >= healedAt && !history.operator.some((a) => a.step === 0 && a.at <= s.at),
+  );
+  if (samples.length === 0)
+    return [{ invariant: 'convergence', at: healedAt, message: 'no /status samples after the last fault healed' }];
   const connected = samples.findIndex((s) => s.views.every((v) => readable(v) && v.connected));
   if (connected === -1) {
-    return [{ invariant: 'convergence', at: healedAt, message: `not every instance was back on Redis ${Math.round(samples.at(-1)!.at - healedAt)} ms after the last fault healed: ${describe(samples.at(-1)!)}` }];
+    return [
+      {
+        invariant: 'convergence',
+        at: healedAt,
+        message: `not every instance was back on Redis ${Math.round(samples.at(-1)!.at - healedAt)} ms after the last fault healed: ${describe(samples.at(-1)!)}`,
+      },
+    ];
   }
   const out: Violation[] = [];
   let since: number | undefined;
@@ -57,7 +80,8 @@ export function checkConvergence(history: Pick<History, 'samples' | 'operator'>,
   }
   episodeOver(samples.at(-1)!.at, false);
   const last = samples.at(-1)!;
-  if (agreeing(last)) out.push(...drainIntent(history, last.views[0] as InstanceView, last.at), ...verdictsFromVotes(last));
+  if (agreeing(last))
+    out.push(...drainIntent(history, last.views[0] as InstanceView, last.at), ...verdictsFromVotes(last));
   return out;
 }
 
@@ -68,7 +92,11 @@ function verdictsFromVotes(sample: StatusSample): Violation[] {
   for (const [pool, p] of Object.entries(views[0]!.pools)) {
     for (const [node, n] of Object.entries(p.nodes)) {
       if (n.cluster === 'up' || !views.every((v) => v.pools[pool]?.nodes[node]?.local === 'up')) continue;
-      out.push({ invariant: 'convergence', at: sample.at, message: `${pool}/${node}: every instance finds it up, yet its cluster verdict is ${n.cluster} on all of them (votes missing?)` });
+      out.push({
+        invariant: 'convergence',
+        at: sample.at,
+        message: `${pool}/${node}: every instance finds it up, yet its cluster verdict is ${n.cluster} on all of them (votes missing?)`,
+      });
     }
   }
   return out;
@@ -79,7 +107,10 @@ function drainIntent(history: Pick<History, 'operator'>, view: InstanceView, at:
   const intent = new Map<string, { draining: boolean; how: string }>();
   for (const a of history.operator) {
     if ((a.action !== 'drain' && a.action !== 'enable') || a.status !== 200) continue;
-    intent.set(`${a.pool}/${a.node}`, { draining: a.action === 'drain', how: `${a.action} via ${a.instance} at +${(a.at / 1000).toFixed(3)}s` });
+    intent.set(`${a.pool}/${a.node}`, {
+      draining: a.action === 'drain',
+      how: `${a.action} via ${a.instance} at +${(a.at / 1000).toFixed(3)}s`,
+    });
   }
   const out: Violation[] = [];
   for (const [pool, p] of Object.entries(view.pools)) {

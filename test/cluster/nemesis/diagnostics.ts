@@ -9,7 +9,11 @@ import type { History } from './history.ts';
  * open file descriptors. A queue that stays full means it stopped accepting; a growing fd count
  * means it leaks sockets. Noted in the history only when out of the ordinary.
  */
-export function watchGateways(gateways: readonly Gateway[], history: History, options: { everyMs?: number; queue?: number; fds?: number } = {}): () => void {
+export function watchGateways(
+  gateways: readonly Gateway[],
+  history: History,
+  options: { everyMs?: number; queue?: number; fds?: number } = {},
+): () => void {
   const timer = setInterval(() => {
     const queues = listenQueues();
     for (const gateway of gateways) {
@@ -18,7 +22,12 @@ export function watchGateways(gateways: readonly Gateway[], history: History, op
       const queue = queues.get(gateway.port) ?? 0;
       const fds = openFds(pid);
       if (queue >= (options.queue ?? 8) || fds >= (options.fds ?? 1000)) {
-        history.events.push({ at: history.now(), instance: gateway.id, type: 'diagnostic', reason: `accept queue ${queue} on :${gateway.port}, ${fds} open fds` });
+        history.events.push({
+          at: history.now(),
+          instance: gateway.id,
+          type: 'diagnostic',
+          reason: `accept queue ${queue} on :${gateway.port}, ${fds} open fds`,
+        });
       }
     }
   }, options.everyMs ?? 2000);

@@ -11,13 +11,23 @@ import type { FaultStep } from './plan.ts';
  */
 
 /** Runs the schedule; resolves when every fault has healed. `t0` is the history time of `at` 0. */
-export async function executePlan(cluster: NemesisCluster, history: History, plan: readonly FaultStep[], t0: number): Promise<void> {
+export async function executePlan(
+  cluster: NemesisCluster,
+  history: History,
+  plan: readonly FaultStep[],
+  t0: number,
+): Promise<void> {
   const healing = new Map<string, Promise<void>>();
   const running: Array<Promise<void>> = [];
   for (const step of plan) {
     const wait = t0 + step.at - history.now();
     if (wait > 0) await sleep(wait);
-    const resource = step.kind === 'gateway-partition' ? step.target.split('→')[1]! : step.kind.startsWith('gateway') ? 'gateway' : step.target;
+    const resource =
+      step.kind === 'gateway-partition'
+        ? step.target.split('→')[1]!
+        : step.kind.startsWith('gateway')
+          ? 'gateway'
+          : step.target;
     const previous = healing.get(resource) ?? Promise.resolve();
     const run = previous.then(() => runStep(cluster, history, step));
     healing.set(resource, run);
@@ -27,7 +37,14 @@ export async function executePlan(cluster: NemesisCluster, history: History, pla
 }
 
 async function runStep(cluster: NemesisCluster, history: History, step: FaultStep): Promise<void> {
-  const record: FaultRecord = { n: step.n, kind: step.kind, target: step.target, startedAt: history.now(), outages: [], notes: [] };
+  const record: FaultRecord = {
+    n: step.n,
+    kind: step.kind,
+    target: step.target,
+    startedAt: history.now(),
+    outages: [],
+    notes: [],
+  };
   history.faults.push(record);
   const context: Context = {
     cluster,
@@ -60,9 +77,16 @@ async function runStep(cluster: NemesisCluster, history: History, step: FaultSte
   } catch (error) {
     // The harness failed, not the system under test: the run is inconclusive. Try to heal
     // once more so that the rest of the run can go on.
-    history.harnessErrors.push({ at: history.now(), message: `#${step.n} ${step.kind} ${step.target}: ${(error as Error).message}` });
+    history.harnessErrors.push({
+      at: history.now(),
+      message: `#${step.n} ${step.kind} ${step.target}: ${(error as Error).message}`,
+    });
     record.notes.push(`harness error: ${(error as Error).message.split('\n')[0]}`);
-    await action.heal(context).catch((again: Error) => history.harnessErrors.push({ at: history.now(), message: `#${step.n} heal retry: ${again.message}` }));
+    await action
+      .heal(context)
+      .catch((again: Error) =>
+        history.harnessErrors.push({ at: history.now(), message: `#${step.n} heal retry: ${again.message}` }),
+      );
   }
   record.healedAt = history.now();
 }

@@ -70,7 +70,8 @@ export const FAULTS = {
   },
   'redis-lagging-failover': {
     target: 'redis',
-    summary: 'hold the replica back, force a failover (the epoch rises on the primary only), kill -9 the primary, Sentinel promotes the replica',
+    summary:
+      'hold the replica back, force a failover (the epoch rises on the primary only), kill -9 the primary, Sentinel promotes the replica',
     holdMs: [500, 2500],
     overheadMs: 6000,
     sentinel: true,
@@ -89,14 +90,16 @@ export const FAULTS = {
   },
   'gateway-clock-skew': {
     target: 'gateway',
-    summary: 'restart a gateway instance with its clock 20–60 s off (a Node preload shifts Date.now and performance.timeOrigin); restart it with the true clock when it heals',
+    summary:
+      'restart a gateway instance with its clock 20–60 s off (a Node preload shifts Date.now and performance.timeOrigin); restart it with the true clock when it heals',
     // Longer than the failback delay: the skewed instance must live through a failback decision.
     holdMs: [12_000, 20_000],
     overheadMs: 12_000,
   },
   'gateway-partition': {
     target: 'partition',
-    summary: 'cut one gateway off one node of the hot-standby pool (its relay forwards nothing); the others still reach it',
+    summary:
+      'cut one gateway off one node of the hot-standby pool (its relay forwards nothing); the others still reach it',
     holdMs: [1000, 5000],
     overheadMs: 500,
     relays: true,
@@ -130,7 +133,11 @@ export function spec(kind: FaultKind): FaultSpec {
 export function parseFaults(text: string): FaultKind[] {
   if (text === 'all') return [...ALL_FAULTS];
   if (text === 'passing') return [...PASSING_FAULTS];
-  const kinds = text.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const kind of kinds) if (!(kind in FAULTS)) throw new Error(`unknown fault ${kind}; known: ${ALL_FAULTS.join(', ')}`);
+  const kinds = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const kind of kinds)
+    if (!(kind in FAULTS)) throw new Error(`unknown fault ${kind}; known: ${ALL_FAULTS.join(', ')}`);
   return kinds as FaultKind[];
 }

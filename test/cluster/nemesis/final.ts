@@ -36,7 +36,12 @@ export async function finalPhase(cluster: NemesisCluster, history: History, opti
   for (const index of [0, 1]) await forcedFailover(cluster, history, index, everyMs);
 }
 
-async function forcedFailover(cluster: NemesisCluster, history: History, index: number, everyMs: number): Promise<void> {
+async function forcedFailover(
+  cluster: NemesisCluster,
+  history: History,
+  index: number,
+  everyMs: number,
+): Promise<void> {
   const pool = cluster.topology.activePassive;
   const gateway = cluster.gateways[index]!;
   const view = await readView(gateway);
@@ -50,7 +55,10 @@ async function forcedFailover(cluster: NemesisCluster, history: History, index: 
   const deadline = history.now() + 3000;
   while (history.now() < deadline) {
     const sample = await takeSample(cluster, history);
-    if (sample.views.every((v) => !('error' in v) && v.pools[pool]?.active === active && v.pools[pool]?.epoch === epoch)) return;
+    if (
+      sample.views.every((v) => !('error' in v) && v.pools[pool]?.active === active && v.pools[pool]?.epoch === epoch)
+    )
+      return;
     await sleep(everyMs);
   }
 }

@@ -75,7 +75,21 @@ export interface OperatorAction {
 /** What one instance's /status said about the shared state. */
 export interface InstanceView {
   readonly connected: boolean;
-  readonly pools: Readonly<Record<string, { readonly active: string | null; readonly epoch: number | null; readonly nodes: Readonly<Record<string, { readonly cluster: string; readonly local: string; readonly draining: boolean; readonly usable: boolean }>> }>>;
+  readonly pools: Readonly<
+    Record<
+      string,
+      {
+        readonly active: string | null;
+        readonly epoch: number | null;
+        readonly nodes: Readonly<
+          Record<
+            string,
+            { readonly cluster: string; readonly local: string; readonly draining: boolean; readonly usable: boolean }
+          >
+        >;
+      }
+    >
+  >;
 }
 
 export interface StatusSample {

@@ -83,7 +83,10 @@ function send(gateway: Gateway, record: RequestRecord, history: History, timeout
         path: `/${record.pool}/${record.method === 'GET' ? 'read' : 'write'}/${record.id}`,
         // A fresh connection per request: a keep-alive race with the gateway is not what is tested.
         agent: false,
-        headers: { 'x-request-id': record.id, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) },
+        headers: {
+          'x-request-id': record.id,
+          ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -98,7 +101,11 @@ function send(gateway: Gateway, record: RequestRecord, history: History, timeout
             // not JSON: kept as the error text below
           }
           const status = res.statusCode ?? 0;
-          finish(status, parsed.node ?? parsed.error?.code, status >= 500 ? (parsed.error?.code ?? text.slice(0, 120)) : undefined);
+          finish(
+            status,
+            parsed.node ?? parsed.error?.code,
+            status >= 500 ? (parsed.error?.code ?? text.slice(0, 120)) : undefined,
+          );
         });
       },
     );

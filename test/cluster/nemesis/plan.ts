@@ -59,7 +59,8 @@ export function planFaults(options: PlanOptions): FaultStep[] {
   const reservations: Reservation[] = [];
   const steps: FaultStep[] = [];
   const overlapping = (from: number, until: number) => reservations.filter((r) => r.from < until && from < r.until);
-  const free = (resource: string, from: number, until: number) => !overlapping(from, until).some((r) => r.resource === resource);
+  const free = (resource: string, from: number, until: number) =>
+    !overlapping(from, until).some((r) => r.resource === resource);
   const nodes = Object.entries(topology.pools).flatMap(([pool, ids]) => ids.map((id) => `${pool}/${id}`));
   const gateways = Array.from({ length: topology.gateways }, (_, i) => i);
 
@@ -75,13 +76,16 @@ export function planFaults(options: PlanOptions): FaultStep[] {
     if (fault.target !== 'failover' && busy.filter((r) => r.counts).length >= maxConcurrent) continue;
     // Operators act through instances that are not being faulted meanwhile.
     const reachable = gateways.filter((i) => free(`gw-${i}`, at, until));
-    const reserve = (resource: string, counts = fault.target !== 'failover') => reservations.push({ resource, from: at, until, counts });
+    const reserve = (resource: string, counts = fault.target !== 'failover') =>
+      reservations.push({ resource, from: at, until, counts });
     let target: string | undefined;
     let via: number[] = [];
     switch (fault.target) {
       case 'upstream':
       case 'drain': {
-        const candidates = nodes.filter((node) => free(node, at, until) && (options.allowPoolOutage || withinOutageCap(node, busy, topology)));
+        const candidates = nodes.filter(
+          (node) => free(node, at, until) && (options.allowPoolOutage || withinOutageCap(node, busy, topology)),
+        );
         if (candidates.length === 0) continue;
         target = rng.pick(candidates);
         if (fault.target === 'drain') {
@@ -92,7 +96,8 @@ export function planFaults(options: PlanOptions): FaultStep[] {
         break;
       }
       case 'redis': {
-        const needs = kind === 'redis-client-pause' ? 2 : kind === 'redis-rollback' || kind === 'redis-lagging-failover' ? 1 : 0;
+        const needs =
+          kind === 'redis-client-pause' ? 2 : kind === 'redis-rollback' || kind === 'redis-lagging-failover' ? 1 : 0;
         if (!free('redis', at, until) || reachable.length < needs) continue;
         via = pickDistinct(rng, reachable, needs);
         target = 'redis';
@@ -101,7 +106,9 @@ export function planFaults(options: PlanOptions): FaultStep[] {
       }
       case 'partition': {
         const pool = topology.activePassive;
-        const candidates = topology.pools[pool]!.map((id) => `${pool}/${id}`).filter((node) => free(node, at, until) && (options.allowPoolOutage || withinOutageCap(node, busy, topology)));
+        const candidates = topology.pools[pool]!.map((id) => `${pool}/${id}`).filter(
+          (node) => free(node, at, until) && (options.allowPoolOutage || withinOutageCap(node, busy, topology)),
+        );
         if (candidates.length === 0 || reachable.length === 0) continue;
         const node = rng.pick(candidates);
         const index = rng.pick(reachable);
@@ -129,7 +136,15 @@ export function planFaults(options: PlanOptions): FaultStep[] {
     // The instances operators use stay up meanwhile.
     for (const index of new Set(via)) reserve(`gw-${index}`, false);
     const offsetMs = kind === 'gateway-clock-skew' ? (rng.chance(0.5) ? 1 : -1) * rng.int(20_000, 60_000) : undefined;
-    steps.push({ n: steps.length + 1, at, kind, target: target!, holdMs, via, ...(offsetMs === undefined ? {} : { offsetMs }) });
+    steps.push({
+      n: steps.length + 1,
+      at,
+      kind,
+      target: target!,
+      holdMs,
+      via,
+      ...(offsetMs === undefined ? {} : { offsetMs }),
+    });
   }
   return steps;
 }

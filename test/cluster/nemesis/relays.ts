@@ -21,7 +21,13 @@ export class Relays {
   }
 
   static async start(scope: Scope): Promise<Relays> {
-    const process = spawnTethered(scope, 'relays', globalThis.process.execPath, ['--import', 'tsx', join(repoRoot, 'test/cluster/nemesis/relay-host.ts')], { cwd: repoRoot, stdin: true });
+    const process = spawnTethered(
+      scope,
+      'relays',
+      globalThis.process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'test/cluster/nemesis/relay-host.ts')],
+      { cwd: repoRoot, stdin: true },
+    );
     await process.waitForLine(/^relays ready/, 60_000);
     return new Relays(process);
   }

@@ -78,25 +78,42 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
   options.scope.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const sentinel = options.faults.some((kind) => spec(kind).sentinel);
   const relays = options.faults.some((kind) => spec(kind).relays);
-  log(`nemesis seed ${options.seed}: ${plan.length} faults over ${options.seconds} s from ${options.faults.join(', ')}${sentinel ? ' (Redis through Sentinel)' : ''}, quorum ${options.quorum ?? 1}`);
+  log(
+    `nemesis seed ${options.seed}: ${plan.length} faults over ${options.seconds} s from ${options.faults.join(', ')}${sentinel ? ' (Redis through Sentinel)' : ''}, quorum ${options.quorum ?? 1}`,
+  );
 
   const stopWatching = watchStalls(history);
   options.scope.teardown(stopWatching);
   const cluster = await startCluster(options.scope, history, { dir, sentinel, relays, quorum: options.quorum });
-  await until('every instance on Redis with hs-a active', async () => {
-    const views = await Promise.all(cluster.gateways.map((g) => readView(g)));
-    return views.every((v) => !('error' in v) && v.connected && v.pools.hs?.active === 'hs-a');
-  }, 30_000, 100);
+  await until(
+    'every instance on Redis with hs-a active',
+    async () => {
+      const views = await Promise.all(cluster.gateways.map((g) => readView(g)));
+      return views.every((v) => !('error' in v) && v.connected && v.pools.hs?.active === 'hs-a');
+    },
+    30_000,
+    100,
+  );
   for (const gateway of cluster.gateways) gateway.takesLoad = true;
   const stopDiagnostics = watchGateways(cluster.gateways, history);
   options.scope.teardown(stopDiagnostics);
   history.note(`cluster up; load starts (${options.rate ?? 40} requests/s)`);
-  const load = startLoad(cluster.gateways, history, { rate: options.rate ?? 40, pools: Object.keys(TOPOLOGY.pools), seed: options.seed });
+  const load = startLoad(cluster.gateways, history, {
+    rate: options.rate ?? 40,
+    pools: Object.keys(TOPOLOGY.pools),
+    seed: options.seed,
+  });
   await sleep(WARMUP_MS);
 
   const t0 = history.now();
   history.note(`faults start (seed ${options.seed})`);
-  const progress = setInterval(() => log(`  ${Math.round((history.now() - t0) / 1000)} s: ${history.faults.length}/${plan.length} faults started, ${history.requests.length} requests`), 10_000);
+  const progress = setInterval(
+    () =>
+      log(
+        `  ${Math.round((history.now() - t0) / 1000)} s: ${history.faults.length}/${plan.length} faults started, ${history.requests.length} requests`,
+      ),
+    10_000,
+  );
   try {
     await executePlan(cluster, history, plan, t0);
   } finally {
@@ -111,7 +128,13 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
   stopWatching();
   stopDiagnostics();
 
-  const all = check(history, { topology: TOPOLOGY, healedAt, failbackDelayMs: FAILBACK_DELAY_MS, quorum: options.quorum, ...options.check });
+  const all = check(history, {
+    topology: TOPOLOGY,
+    healedAt,
+    failbackDelayMs: FAILBACK_DELAY_MS,
+    quorum: options.quorum,
+    ...options.check,
+  });
   const violations = all.filter((v) => !v.stalled);
   return {
     seed: options.seed,

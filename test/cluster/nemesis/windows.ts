@@ -17,8 +17,14 @@ export function within(at: number, spans: readonly Span[]): boolean {
 }
 
 /** The outages of faults whose target matches, each extended by `graceMs` (open ones: forever). */
-export function outages(faults: readonly FaultRecord[], matches: (fault: FaultRecord) => boolean, graceMs: number): Span[] {
-  return faults.filter(matches).flatMap((fault) => fault.outages.map((o) => ({ from: o.from, until: (o.until ?? Infinity) + graceMs })));
+export function outages(
+  faults: readonly FaultRecord[],
+  matches: (fault: FaultRecord) => boolean,
+  graceMs: number,
+): Span[] {
+  return faults
+    .filter(matches)
+    .flatMap((fault) => fault.outages.map((o) => ({ from: o.from, until: (o.until ?? Infinity) + graceMs })));
 }
 
 export const isRedisFault = (fault: FaultRecord) => spec(fault.kind).target === 'redis';
@@ -33,7 +39,12 @@ const isNodeFault = (pool: string) => (fault: FaultRecord) => {
  * When every node of `pool` was out at once: the intersection of the nodes' outages, each
  * extended by `recoveryMs` (a node that is back must pass its heartbeats before it serves).
  */
-export function poolOutages(faults: readonly FaultRecord[], pool: string, nodes: readonly string[], recoveryMs: number): Span[] {
+export function poolOutages(
+  faults: readonly FaultRecord[],
+  pool: string,
+  nodes: readonly string[],
+  recoveryMs: number,
+): Span[] {
   let common: Span[] | undefined;
   for (const node of nodes) {
     const spans = merge(outages(faults.filter(isNodeFault(pool)), (f) => f.target === `${pool}/${node}`, recoveryMs));
@@ -49,7 +60,8 @@ export function merge(spans: readonly Span[]): Span[] {
   const out: Span[] = [];
   for (const span of sorted) {
     const last = out.at(-1);
-    if (last && span.from <= last.until) out[out.length - 1] = { from: last.from, until: Math.max(last.until, span.until) };
+    if (last && span.from <= last.until)
+      out[out.length - 1] = { from: last.from, until: Math.max(last.until, span.until) };
     else out.push(span);
   }
   return out;

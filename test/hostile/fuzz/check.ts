@@ -32,7 +32,12 @@ export interface Outcome {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Sends the input and collects the answer; the connection is gone when this returns. */
-async function drive(port: number, input: FuzzInput, expect: number, methods: string[]): Promise<{ received: Buffer; closed: boolean; error?: string }> {
+async function drive(
+  port: number,
+  input: FuzzInput,
+  expect: number,
+  methods: string[],
+): Promise<{ received: Buffer; closed: boolean; error?: string }> {
   let client: RawClient;
   try {
     client = await RawClient.connect(port);
@@ -46,11 +51,14 @@ async function drive(port: number, input: FuzzInput, expect: number, methods: st
   }
   // The client waits for the answers it can expect (Node's server, like NGINX, gives up on the
   // requests of a client that ends its side first), then ends its side or leaves.
-  const answered = () => parseResponses(client.received, { methods }).responses.filter((r) => r.status >= 200).length >= expect;
-  for (const until = Date.now() + 1000; !client.isClosed && !answered() && Date.now() < until; ) await Promise.race([client.closed, sleep(5)]);
+  const answered = () =>
+    parseResponses(client.received, { methods }).responses.filter((r) => r.status >= 200).length >= expect;
+  for (const until = Date.now() + 1000; !client.isClosed && !answered() && Date.now() < until; )
+    await Promise.race([client.closed, sleep(5)]);
   if (input.halfClose && !client.isClosed) {
     client.socket.end();
-    for (const until = Date.now() + 5000; !client.isClosed && Date.now() < until; ) await Promise.race([client.closed, sleep(5)]);
+    for (const until = Date.now() + 5000; !client.isClosed && Date.now() < until; )
+      await Promise.race([client.closed, sleep(5)]);
   }
   const closed = client.isClosed;
   client.destroy();
@@ -61,7 +69,10 @@ async function drive(port: number, input: FuzzInput, expect: number, methods: st
 /** The upstream path, decoded and resolved the way an upstream may read it: where it ends up. */
 export function resolvedPath(url: string): { path: string; escaped: boolean } {
   const raw = url.split(/[?#]/, 1)[0]!;
-  const decoded = raw.replace(/%2f|%5c/gi, '/').replace(/\\/g, '/').replace(/%2e/gi, '.');
+  const decoded = raw
+    .replace(/%2f|%5c/gi, '/')
+    .replace(/\\/g, '/')
+    .replace(/%2e/gi, '.');
   const out: string[] = [];
   let escaped = false;
   for (const part of decoded.split('/').slice(1)) {
@@ -89,7 +100,8 @@ function confined(route: string | undefined, url: string): string | undefined {
 }
 
 /** Headers that only the gateway writes, or that belong to one connection. */
-const forbiddenUpstream = /^(x[-_]baton[-_].*|x_forwarded_.*|x_real_ip|x_request_id|transfer_encoding|content_length|proxy-connection|keep-alive|upgrade|http2-settings|trailer|expect|proxy-authorization)$/i;
+const forbiddenUpstream =
+  /^(x[-_]baton[-_].*|x_forwarded_.*|x_real_ip|x_request_id|transfer_encoding|content_length|proxy-connection|keep-alive|upgrade|http2-settings|trailer|expect|proxy-authorization)$/i;
 
 function headerFindings(request: ParsedRequest): string[] {
   const findings: string[] = [];
@@ -99,11 +111,18 @@ function headerFindings(request: ParsedRequest): string[] {
     if (name === 'x-baton-epoch') continue;
     if (forbiddenUpstream.test(name)) findings.push(`the upstream got the header ${name}`);
   }
-  if (names.filter((n) => n === 'x-baton-epoch').length > 1 || String(request.headers['x-baton-epoch'] ?? '').includes('999')) {
+  if (
+    names.filter((n) => n === 'x-baton-epoch').length > 1 ||
+    String(request.headers['x-baton-epoch'] ?? '').includes('999')
+  ) {
     findings.push(`a client-made X-Baton-Epoch reached the upstream: ${String(request.headers['x-baton-epoch'])}`);
   }
-  if (request.headers['x-forwarded-for'] !== '127.0.0.1') findings.push(`X-Forwarded-For is ${JSON.stringify(request.headers['x-forwarded-for'])}, not the client's address`);
-  if (names.filter((n) => n === 'content-length' || n === 'transfer-encoding').length > 1) findings.push(`the upstream got ${names.filter((n) => n === 'content-length' || n === 'transfer-encoding').join(' and ')}`);
+  if (request.headers['x-forwarded-for'] !== '127.0.0.1')
+    findings.push(`X-Forwarded-For is ${JSON.stringify(request.headers['x-forwarded-for'])}, not the client's address`);
+  if (names.filter((n) => n === 'content-length' || n === 'transfer-encoding').length > 1)
+    findings.push(
+      `the upstream got ${names.filter((n) => n === 'content-length' || n === 'transfer-encoding').join(' and ')}`,
+    );
   const te = request.headers.te;
   if (te !== undefined && te !== 'trailers') findings.push(`the upstream got TE: ${te}`);
   return findings;
@@ -124,7 +143,15 @@ export interface CheckContext {
 }
 
 export function checkContext(target: FuzzTarget, reference: ReferenceParser): CheckContext {
-  return { target, reference, history: new Map(), judged: target.upstream.requests().length, errorsSeen: [], eventsSeen: target.events.length, straysSeen: target.strays.length };
+  return {
+    target,
+    reference,
+    history: new Map(),
+    judged: target.upstream.requests().length,
+    errorsSeen: [],
+    eventsSeen: target.events.length,
+    straysSeen: target.strays.length,
+  };
 }
 
 /** How long an upstream request may wait for its access-log line before that is a finding. */
@@ -145,21 +172,38 @@ export async function check(ctx: CheckContext, input: FuzzInput): Promise<Outcom
   ctx.history.set(input.seed, expected);
   if (ctx.history.size > 200) ctx.history.delete(ctx.history.keys().next().value!);
   const methods = expected.requests.map((r) => r.method);
-  const answer = await drive(target.port, input, expected.requests.filter((r) => r.complete).length + (expected.error ? 1 : 0), methods);
+  const answer = await drive(
+    target.port,
+    input,
+    expected.requests.filter((r) => r.complete).length + (expected.error ? 1 : 0),
+    methods,
+  );
   if (answer.error) findings.push(answer.error);
 
   const parsed = parseResponses(answer.received, { methods, ended: answer.closed });
   const responses = parsed.responses.filter((r) => r.status >= 200);
-  if (parsed.error) findings.push(`malformed answer: ${parsed.error} (${JSON.stringify(parsed.rest.subarray(0, 80).toString('latin1'))})`);
-  if (input.halfClose && !answer.closed) findings.push('the client ended its side, but the gateway never closed the connection');
-  if (responses.length > expected.requests.length + 1) findings.push(`${responses.length} responses for ${expected.requests.length} requests`);
+  if (parsed.error)
+    findings.push(
+      `malformed answer: ${parsed.error} (${JSON.stringify(parsed.rest.subarray(0, 80).toString('latin1'))})`,
+    );
+  if (input.halfClose && !answer.closed)
+    findings.push('the client ended its side, but the gateway never closed the connection');
+  if (responses.length > expected.requests.length + 1)
+    findings.push(`${responses.length} responses for ${expected.requests.length} requests`);
 
   // Settle: every request the upstream took is over and logged, every answer with an id too.
   const all = target.upstream.requests();
-  const answeredIds = responses.map((r) => r.headers.find(([n]) => n === 'x-request-id')?.[1]).filter((id): id is string => id !== undefined);
+  const answeredIds = responses
+    .map((r) => r.headers.find(([n]) => n === 'x-request-id')?.[1])
+    .filter((id): id is string => id !== undefined);
   const settled = () =>
-    all.slice(upstreamBefore).every((r) => (r.complete || target.upstream.connections[r.connection]?.closed) && target.records.has(String(r.headers['x-request-id']))) &&
-    answeredIds.every((id) => target.records.has(id));
+    all
+      .slice(upstreamBefore)
+      .every(
+        (r) =>
+          (r.complete || target.upstream.connections[r.connection]?.closed) &&
+          target.records.has(String(r.headers['x-request-id'])),
+      ) && answeredIds.every((id) => target.records.has(id));
   for (const until = Date.now() + 3000; !settled() && Date.now() < until && target.alive(); ) await sleep(5);
   // A request smuggled inside a body would be parsed in the same read as the body: give it a moment.
   if (all.length > upstreamBefore) await sleep(10);
@@ -175,7 +219,8 @@ export async function check(ctx: CheckContext, input: FuzzInput): Promise<Outcom
     if (id === undefined) continue;
     const record = target.records.get(id);
     if (!record) findings.push(`answer ${response.status} for ${id} has no access-log line`);
-    else if (record.status !== response.status) findings.push(`answer ${response.status} for ${id}, but the access log says ${record.status}`);
+    else if (record.status !== response.status)
+      findings.push(`answer ${response.status} for ${id}, but the access log says ${record.status}`);
   }
 
   findings.push(...judgeUpstream(ctx, input.seed));
@@ -210,21 +255,30 @@ function judgeUpstream(ctx: CheckContext, current: number): string[] {
       findings.push(`${what}, which the access log does not have after ${(waited / 1000).toFixed(1)} s${from}`);
       continue;
     }
-    if (waited > 5000) findings.push(`${what}, logged only after ${(waited / 1000).toFixed(1)} s: ${JSON.stringify(record)}${from}`);
+    if (waited > 5000)
+      findings.push(`${what}, logged only after ${(waited / 1000).toFixed(1)} s: ${JSON.stringify(record)}${from}`);
     const sameId = all.slice(0, ctx.judged + 1).filter((r) => r.headers['x-request-id'] === id).length;
-    if (sameId > record.attempts) findings.push(`the upstream parsed ${id} ${sameId} times, the access log counts ${record.attempts} attempts${from}`);
+    if (sameId > record.attempts)
+      findings.push(
+        `the upstream parsed ${id} ${sameId} times, the access log counts ${record.attempts} attempts${from}`,
+      );
     const sent = seed === undefined ? undefined : ctx.history.get(seed)?.requests.find((r) => r.id === id);
-    if (seed !== undefined && ctx.history.has(seed) && !sent) findings.push(`${what}, which the client never sent as a request (smuggled)${from}`);
+    if (seed !== undefined && ctx.history.has(seed) && !sent)
+      findings.push(`${what}, which the client never sent as a request (smuggled)${from}`);
     if (sent) {
       if (sent.method !== request.method) findings.push(`${what}, but the client sent ${sent.method}${from}`);
     }
     if (sent && !sent.refused) {
       const body = request.body;
       if (request.complete && sent.complete && sha256(body) !== sent.sha256) {
-        findings.push(`${what} with a ${body.length}-byte body (sha256 ${sha256(body).slice(0, 12)}), but the client sent ${sent.bytes} bytes (${sent.sha256.slice(0, 12)})${from}`);
+        findings.push(
+          `${what} with a ${body.length}-byte body (sha256 ${sha256(body).slice(0, 12)}), but the client sent ${sent.bytes} bytes (${sent.sha256.slice(0, 12)})${from}`,
+        );
       }
-      if (request.complete && !sent.complete) findings.push(`${what} complete, but the client never finished its body${from}`);
-      if (!request.complete && sent.complete && record.status < 300) findings.push(`${what} with a cut body, yet the client got ${record.status}${from}`);
+      if (request.complete && !sent.complete)
+        findings.push(`${what} complete, but the client never finished its body${from}`);
+      if (!request.complete && sent.complete && record.status < 300)
+        findings.push(`${what} with a cut body, yet the client got ${record.status}${from}`);
     }
     if (record.method !== request.method) findings.push(`${what}, but the access log says ${record.method}${from}`);
     const escape = confined(record.route, request.url);

@@ -54,10 +54,47 @@ class Choices {
 
 const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 const oddMethods = ['get', 'Post', 'CONNECT', 'TRACE', 'PROPFIND', 'G ET', 'GET\t', 'X'.repeat(40)];
-const versions = ['HTTP/1.1', 'HTTP/1.1', 'HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/1.2', 'HTTP/2.0', 'http/1.1', 'HTTP/1.1 ', 'HTTP/01.1'];
+const versions = [
+  'HTTP/1.1',
+  'HTTP/1.1',
+  'HTTP/1.1',
+  'HTTP/1.1',
+  'HTTP/1.0',
+  'HTTP/1.2',
+  'HTTP/2.0',
+  'http/1.1',
+  'HTTP/1.1 ',
+  'HTTP/01.1',
+];
 
 const prefixes = ['/api', '/files', '/', '/other', '/apix', '/API'];
-const segments = ['x', 'users', '..', '.', '%2e%2e', '%2E', '.%2e', '%2F', '%2f', '%5C', '\\', '..;', ';v=1', 'a;b', '', '%00', '%zz', '%252F', '@scope%2Fname', 'a%20b', '%', '~', '*', '%C0%AE', 'é'];
+const segments = [
+  'x',
+  'users',
+  '..',
+  '.',
+  '%2e%2e',
+  '%2E',
+  '.%2e',
+  '%2F',
+  '%2f',
+  '%5C',
+  '\\',
+  '..;',
+  ';v=1',
+  'a;b',
+  '',
+  '%00',
+  '%zz',
+  '%252F',
+  '@scope%2Fname',
+  'a%20b',
+  '%',
+  '~',
+  '*',
+  '%C0%AE',
+  'é',
+];
 const queries = ['', '', '?q=1', '?q=../..%2F', '?', '#frag', '?a=%2F&b=..'];
 
 function path(c: Choices): string {
@@ -75,10 +112,40 @@ function path(c: Choices): string {
 }
 
 const goodHosts = ['fuzz.test', 'a.fuzz.test', 'A.Fuzz.Test:8080', '127.0.0.1', '[::1]:80', 'b.fuzz.test.'];
-const badHosts = ['evil.test/.fuzz.test', 'a.fuzz.test:1@evil.test', 'evil.test?.fuzz.test', 'evil.test#.fuzz.test', 'evil.test\\.fuzz.test', 'evil.test .fuzz.test', 'evil.test,a.fuzz.test', '', 'a.fuzz.test:65536', 'a..fuzz.test', '[::1', 'a%2f.fuzz.test', 'a_b.fuzz.test'];
+const badHosts = [
+  'evil.test/.fuzz.test',
+  'a.fuzz.test:1@evil.test',
+  'evil.test?.fuzz.test',
+  'evil.test#.fuzz.test',
+  'evil.test\\.fuzz.test',
+  'evil.test .fuzz.test',
+  'evil.test,a.fuzz.test',
+  '',
+  'a.fuzz.test:65536',
+  'a..fuzz.test',
+  '[::1',
+  'a%2f.fuzz.test',
+  'a_b.fuzz.test',
+];
 
 /** Header names Baton owns, replaces or drops, in spellings a client might try. */
-const owned = ['X-Forwarded-For', 'X_Forwarded_For', 'X-Forwarded-Host', 'x_forwarded_host', 'X-Real-IP', 'X_Real_IP', 'X-Baton-Epoch', 'X_Baton_Epoch', 'Forwarded', 'Proxy-Connection', 'Keep-Alive', 'TE', 'Trailer', 'Transfer_Encoding', 'Content_Length'];
+const owned = [
+  'X-Forwarded-For',
+  'X_Forwarded_For',
+  'X-Forwarded-Host',
+  'x_forwarded_host',
+  'X-Real-IP',
+  'X_Real_IP',
+  'X-Baton-Epoch',
+  'X_Baton_Epoch',
+  'Forwarded',
+  'Proxy-Connection',
+  'Keep-Alive',
+  'TE',
+  'Trailer',
+  'Transfer_Encoding',
+  'Content_Length',
+];
 
 function recase(c: Choices, name: string): string {
   switch (c.int(0, 5)) {
@@ -125,7 +192,8 @@ function bodyOf(seed: number, n: number, c: Choices): Buffer {
 function chunked(c: Choices, body: Buffer, n: number): Buffer {
   const out: Buffer[] = [];
   let at = 0;
-  const ext = () => (c.chance(0.15) ? c.pick([';a=b', ';a="q;\\"x"', ';', ' ;a', ';a=b;c', '\t;x', ';' + 'e'.repeat(200)]) : '');
+  const ext = () =>
+    c.chance(0.15) ? c.pick([';a=b', ';a="q;\\"x"', ';', ' ;a', ';a=b;c', '\t;x', ';' + 'e'.repeat(200)]) : '';
   const size = (length: number) => {
     const hex = length.toString(16);
     if (c.chance(0.05)) return `000${hex}`;
@@ -141,7 +209,8 @@ function chunked(c: Choices, body: Buffer, n: number): Buffer {
     out.push(Buffer.from(`${size(piece.length)}${ext()}\r\n`), piece, Buffer.from(c.chance(0.02) ? '\n' : '\r\n'));
   }
   let last = `0${ext()}\r\n`;
-  if (c.chance(0.1)) last += `${c.pick(['X-Trailer: 1', 'Content-Length: 5', 'Transfer-Encoding: chunked', 'Host: evil.test'])}\r\n`;
+  if (c.chance(0.1))
+    last += `${c.pick(['X-Trailer: 1', 'Content-Length: 5', 'Transfer-Encoding: chunked', 'Host: evil.test'])}\r\n`;
   last += '\r\n';
   if (c.chance(0.03)) {
     last = c.pick(['0\r\n', 'ffffffffffffffffff\r\n', 'g\r\n\r\n', '0\n\n']);
@@ -174,7 +243,18 @@ function request(seed: number, n: number, c: Choices, last: boolean): Buffer {
       payload = chunked(c, body, n);
       break;
     case 4: {
-      const value = c.pick([` ${body.length}`, `+${body.length}`, `0${body.length}`, `${body.length}, ${body.length}`, `${body.length},${body.length + 1}`, `${body.length + 3}`, `${Math.max(0, body.length - 3)}`, '-1', '1e2', '99999999999999999999']);
+      const value = c.pick([
+        ` ${body.length}`,
+        `+${body.length}`,
+        `0${body.length}`,
+        `${body.length}, ${body.length}`,
+        `${body.length},${body.length + 1}`,
+        `${body.length + 3}`,
+        `${Math.max(0, body.length - 3)}`,
+        '-1',
+        '1e2',
+        '99999999999999999999',
+      ]);
       lines.push(['Content-Length', value]);
       c.note(`request ${n}: Content-Length ${JSON.stringify(value)} for ${body.length} bytes`);
       break;
@@ -193,7 +273,21 @@ function request(seed: number, n: number, c: Choices, last: boolean): Buffer {
       break;
     }
     case 7: {
-      const value = c.pick(['Chunked', 'chunked, chunked', ' chunked', 'chunked ', 'chunked\t', 'gzip, chunked', 'identity', 'chunked, identity', 'xchunked', 'chunked;q=1', '"chunked"', 'chunk', 'identity, chunked']);
+      const value = c.pick([
+        'Chunked',
+        'chunked, chunked',
+        ' chunked',
+        'chunked ',
+        'chunked\t',
+        'gzip, chunked',
+        'identity',
+        'chunked, identity',
+        'xchunked',
+        'chunked;q=1',
+        '"chunked"',
+        'chunk',
+        'identity, chunked',
+      ]);
       lines.push(['Transfer-Encoding', value]);
       if (c.chance(0.3)) lines.push(['Transfer-Encoding', c.pick(['chunked', 'identity', ''])]);
       payload = c.chance(0.7) ? chunked(c, body, n) : body;
@@ -211,19 +305,44 @@ function request(seed: number, n: number, c: Choices, last: boolean): Buffer {
   if (c.chance(0.08)) lines.push(['Expect', c.pick(['100-continue', '100-Continue', 'nothing'])]);
   if (c.chance(0.1)) {
     const upgrade = c.pick(['h2c', 'websocket', 'foo/1, h2c', 'WebSocket']);
-    lines.push(['Connection', c.pick(['Upgrade, HTTP2-Settings', 'upgrade', 'keep-alive, Upgrade'])], ['Upgrade', upgrade]);
+    lines.push(
+      ['Connection', c.pick(['Upgrade, HTTP2-Settings', 'upgrade', 'keep-alive, Upgrade'])],
+      ['Upgrade', upgrade],
+    );
     if (upgrade.includes('h2c')) lines.push(['HTTP2-Settings', 'AAMAAABkAARAAAAAAAIAAAAA']);
-    if (upgrade.toLowerCase() === 'websocket') lines.push(['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='], ['Sec-WebSocket-Version', '13']);
+    if (upgrade.toLowerCase() === 'websocket')
+      lines.push(['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='], ['Sec-WebSocket-Version', '13']);
     c.note(`request ${n}: Upgrade ${upgrade}`);
   } else if (c.chance(0.15)) {
-    lines.push(['Connection', c.pick(['close', 'keep-alive', 'x-a, keep-alive', 'content-length', 'transfer-encoding', 'X-Request-Id', 'host, close'])]);
+    lines.push([
+      'Connection',
+      c.pick([
+        'close',
+        'keep-alive',
+        'x-a, keep-alive',
+        'content-length',
+        'transfer-encoding',
+        'X-Request-Id',
+        'host, close',
+      ]),
+    ]);
   }
   if (c.chance(0.2)) lines.push([c.pick(owned), c.pick(['10.0.0.1', 'evil.test', '999', 'trailers', 'chunked', '5'])]);
   if (c.chance(0.1)) lines.push(['X-A', 'x'.repeat(c.int(1, 200))]);
   if (last && c.chance(0.3)) lines.push(['Connection', 'close']);
   // Malformed lines, each refused by a strict parser.
   if (c.chance(0.05)) {
-    const raw = c.pick(['X-Folded: a\r\n b', 'Content-Length : 0', 'No-Colon', ' X-Lead: 1', 'X-Nul: a\0b', 'X-Bad\u00ff: 1', 'X-CR: a\rb', ': empty', 'X-Big: ' + 'b'.repeat(20_000)]);
+    const raw = c.pick([
+      'X-Folded: a\r\n b',
+      'Content-Length : 0',
+      'No-Colon',
+      ' X-Lead: 1',
+      'X-Nul: a\0b',
+      'X-Bad\u00ff: 1',
+      'X-CR: a\rb',
+      ': empty',
+      'X-Big: ' + 'b'.repeat(20_000),
+    ]);
     lines.splice(c.int(0, lines.length), 0, { raw });
     c.note(`request ${n}: line ${JSON.stringify(raw.slice(0, 30))}`);
   }
@@ -235,7 +354,11 @@ function request(seed: number, n: number, c: Choices, last: boolean): Buffer {
     }
   }
   const eol = () => (c.chance(0.01) ? '\n' : '\r\n');
-  const text = lines.map((line) => ('raw' in line ? line.raw : `${recase(c, line[0])}:${c.chance(0.9) ? ' ' : c.pick(['', '\t', '  '])}${line[1]}`)).join(eol());
+  const text = lines
+    .map((line) =>
+      'raw' in line ? line.raw : `${recase(c, line[0])}:${c.chance(0.9) ? ' ' : c.pick(['', '\t', '  '])}${line[1]}`,
+    )
+    .join(eol());
   const head = `${method} ${target} ${version}${eol()}${text}${lines.length ? eol() : ''}${eol()}`;
   return Buffer.concat([Buffer.from(head, 'latin1'), payload]);
 }

@@ -41,10 +41,24 @@ export interface ReferenceParser {
 export async function startReferenceParser(): Promise<ReferenceParser> {
   const byPort = new Map<number, { requests: ReferenceRequest[]; error?: string }>();
   // Host is checked below (not by Node) so that the refused request is recorded too.
-  const server = http.createServer({ maxHeaderSize: 16 * 1024, insecureHTTPParser: false, requireHostHeader: false, keepAliveTimeout: 2000 });
-  const idOf = (req: http.IncomingMessage) => (typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined);
+  const server = http.createServer({
+    maxHeaderSize: 16 * 1024,
+    insecureHTTPParser: false,
+    requireHostHeader: false,
+    keepAliveTimeout: 2000,
+  });
+  const idOf = (req: http.IncomingMessage) =>
+    typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined;
   const refuse = (req: http.IncomingMessage, res: http.ServerResponse, status: number) => {
-    sessionOf(req.socket)?.requests.push({ id: idOf(req), method: req.method ?? '', url: req.url ?? '', refused: true, complete: true, bytes: 0, sha256: sha256('') });
+    sessionOf(req.socket)?.requests.push({
+      id: idOf(req),
+      method: req.method ?? '',
+      url: req.url ?? '',
+      refused: true,
+      complete: true,
+      bytes: 0,
+      sha256: sha256(''),
+    });
     res.writeHead(status, { connection: 'close', 'content-length': '0' }).end();
   };
   const sessionOf = (socket: net.Socket) => byPort.get(socket.remotePort ?? -1);

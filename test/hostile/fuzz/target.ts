@@ -110,10 +110,18 @@ export async function startFuzzTarget(): Promise<FuzzTarget> {
           if (!port && !admin && !line.startsWith('  pool ')) strays.push(line);
           continue;
         }
-        const entry = JSON.parse(line) as { msg?: string; event?: { type: string; to?: string }; requestId?: string } & Record<string, unknown>;
+        const entry = JSON.parse(line) as {
+          msg?: string;
+          event?: { type: string; to?: string };
+          requestId?: string;
+        } & Record<string, unknown>;
         if (entry.msg === 'request' && entry.requestId) records.set(entry.requestId, entry as unknown as AccessRecord);
         // A node seen for the first time goes from unknown to up: that one is expected.
-        else if ((entry.event?.type === 'health' && entry.event.to !== 'up') || (entry.event?.type === 'breaker' && entry.event.to !== 'closed')) events.push(String(entry.msg));
+        else if (
+          (entry.event?.type === 'health' && entry.event.to !== 'up') ||
+          (entry.event?.type === 'breaker' && entry.event.to !== 'closed')
+        )
+          events.push(String(entry.msg));
         else if (typeof entry.level === 'number' && entry.level >= 40) strays.push(line);
       }
     });
