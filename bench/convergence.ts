@@ -80,7 +80,7 @@ for (let e = 0; e < events; e++) {
   await by.pools.controller.request(by.pools.get('db')!, 'failover', target);
   const deadline = performance.now() + 2000;
   while (seen.length < count && performance.now() < deadline) await new Promise((r) => setTimeout(r, 1));
-  unsubscribe.forEach((u) => u());
+  for (const u of unsubscribe) u();
   if (seen.length < count) throw new Error(`event ${e}: only ${seen.length} of ${count} instances switched`);
   spreads.push(Math.max(...seen) - Math.min(...seen));
 }

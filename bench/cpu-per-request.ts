@@ -83,7 +83,7 @@ try {
   const dir = mkdtempSync(join(tmpdir(), 'baton-cpu-'));
   const variants: { name: string; url: string; pid: number }[] = [];
   for (const name of positionals) {
-    let started;
+    let started: Awaited<ReturnType<typeof startNode>>;
     if (name.startsWith('baton')) {
       // "baton:KEY=value,KEY2=value" runs Baton with those environment variables.
       const env = Object.fromEntries(

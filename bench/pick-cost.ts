@@ -50,9 +50,9 @@ const contexts: PickContext[] = Array.from({ length: 4096 }, (_, i) =>
 function prepare(definition: PolicyDefinition, options: object, pool: FakePool): Policy {
   const policy = instantiate(definition, options, pool);
   // Give p2c-ewma a latency history, as a running gateway would have.
-  pool.nodes.forEach((node, i) =>
-    policy.observe?.(node, { kind: 'ok', latencyMs: 5 + (i % 20), failed: false }, 999_000),
-  );
+  pool.nodes.forEach((node, i) => {
+    policy.observe?.(node, { kind: 'ok', latencyMs: 5 + (i % 20), failed: false }, 999_000);
+  });
   return policy;
 }
 

@@ -21,7 +21,9 @@ function startUpstream(port: string, name: string): Promise<ChildProcess> {
 }
 
 const children: ChildProcess[] = [];
-const stopChildren = () => children.forEach((child) => child.kill('SIGTERM'));
+const stopChildren = () => {
+  for (const child of children) child.kill('SIGTERM');
+};
 try {
   for (const [index, port] of ports.entries()) children.push(await startUpstream(port, `web-${index + 1}`));
   console.log(`example upstreams on ports ${ports.join(', ')}`);

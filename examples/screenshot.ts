@@ -109,6 +109,7 @@ try {
   await page.selectOption('section[data-pool="web"] select[data-field="traffic-window"]', '120');
   await sleep(2500);
   const outage = page.locator('section[data-pool="web"] table.outages tbody tr').first();
+  // biome-ignore lint/performance/useDomNodeTextContent: this is playwright's Locator, not a DOM node
   console.log(`web outage: ${(await outage.innerText()).replace(/\s+/g, ' ')}`);
   await outage.locator('button').click();
   await page.mouse.move(0, 0);

@@ -54,7 +54,7 @@ export default definePolicy({
     return {
       pick(pool, ctx) {
         const active = activeNode(pool);
-        return active && active.usable && !ctx.tried.has(active.id) ? active : undefined;
+        return active?.usable && !ctx.tried.has(active.id) ? active : undefined;
       },
 
       elect(pool, now, intent) {

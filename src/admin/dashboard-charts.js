@@ -96,13 +96,13 @@ function powersOfTen(min, max) {
 
 function yRange(chart) {
   if (chart.log) {
-    return (u, min, max) =>
+    return (_u, min, max) =>
       min === null || max === null || !(max > 0)
         ? [0.1, 10]
         : [10 ** Math.floor(Math.log10(Math.max(min, 0.01))), 10 ** Math.ceil(Math.log10(max))];
   }
-  if (chart.percent) return (u, min, max) => [0, Math.min(100, Math.max(5, (max ?? 0) * 1.15))];
-  return (u, min, max) => [0, Math.max(chart.unit === '/s' ? 1 : 2, (max ?? 0) * 1.15)];
+  if (chart.percent) return (_u, _min, max) => [0, Math.min(100, Math.max(5, (max ?? 0) * 1.15))];
+  return (_u, _min, max) => [0, Math.max(chart.unit === '/s' ? 1 : 2, (max ?? 0) * 1.15)];
 }
 
 function buildChart(chart, nodeIds, width) {
@@ -127,7 +127,7 @@ function buildChart(chart, nodeIds, width) {
         space: 70,
         grid: { stroke: '#eceef2' },
         ticks: { stroke: '#dde1e8' },
-        values: (u, splits) => splits.map((s) => clock(s * 1000)),
+        values: (_u, splits) => splits.map((s) => clock(s * 1000)),
       },
       {
         stroke: '#5c6577',
@@ -135,12 +135,12 @@ function buildChart(chart, nodeIds, width) {
         grid: { stroke: '#eceef2' },
         ticks: { stroke: '#dde1e8' },
         // A log axis: lines and labels at the powers of ten only.
-        splits: chart.log ? (u, axis, min, max) => powersOfTen(min, max) : undefined,
-        values: (u, splits) => splits.map((v) => formatValue(v, chart.unit === '/s' ? '' : chart.unit)),
+        splits: chart.log ? (_u, _axis, min, max) => powersOfTen(min, max) : undefined,
+        values: (_u, splits) => splits.map((v) => formatValue(v, chart.unit === '/s' ? '' : chart.unit)),
       },
     ],
     series: [
-      { value: (u, ts) => (ts === null ? '–' : new Date(ts * 1000).toLocaleTimeString()) },
+      { value: (_u, ts) => (ts === null ? '–' : new Date(ts * 1000).toLocaleTimeString()) },
       ...lines.map((line) => ({
         label: line.label,
         stroke: line.color,
@@ -150,7 +150,7 @@ function buildChart(chart, nodeIds, width) {
         spanGaps: false,
         points: { show: false },
         // Values show while the pointer is over the chart; otherwise the legend is just names.
-        value: (u, v) => formatValue(v, chart.unit),
+        value: (_u, v) => formatValue(v, chart.unit),
       })),
     ],
   };

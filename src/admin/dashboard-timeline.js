@@ -175,7 +175,7 @@ export function createTimeline(container, poolName, onSelect) {
       marks,
       groupEvents(item.events, gap),
       (group) => group.map((e) => e.seq).join('-'),
-      (group) => {
+      (_group) => {
         const button = el('button', { type: 'button' });
         button.addEventListener('click', () => select(button.dataset.key, button.events));
         return button;

@@ -100,7 +100,9 @@ export function mergeSeries(held, doc, keep = 900) {
   const mergeEntity = (into, from) => {
     for (const [field, values] of Object.entries(from)) {
       const target = (into[field] ??= absent(held.points));
-      values.forEach((value, i) => (target[offset + i] = value));
+      values.forEach((value, i) => {
+        target[offset + i] = value;
+      });
     }
   };
   for (const name of Object.keys(held.pools)) if (!(name in doc.pools)) delete held.pools[name];

@@ -66,7 +66,9 @@ export class SeriesRing {
       const slot = second % SLOTS;
       if (second < 0 || this.#seconds[slot] !== second) continue;
       const at = slot * STRIDE;
-      COUNTERS.forEach((name, c) => (series[name][i] = this.#data[at + c]!));
+      COUNTERS.forEach((name, c) => {
+        series[name][i] = this.#data[at + c]!;
+      });
       const pairs = series.latency[i]!;
       for (let b = 0; b < LATENCY_BUCKETS; b++) {
         const count = this.#data[at + COUNTERS.length + b]!;

@@ -70,7 +70,9 @@ export function mergeWindows(windows: readonly RawWindow[]): RawWindow {
 function addInto(target: RawSeries, source: RawSeries, shift: number): void {
   for (const name of COUNTERS) {
     const into = target[name];
-    source[name].forEach((value, i) => (into[i + shift]! += value));
+    source[name].forEach((value, i) => {
+      into[i + shift]! += value;
+    });
   }
   source.latency.forEach((pairs, i) => {
     if (pairs.length > 0) target.latency[i + shift] = addHistograms(target.latency[i + shift]!, pairs);

@@ -256,8 +256,10 @@ function parseRoutes(
       routes.push(routeSettings(parsed.data, index, config, names));
       return;
     }
-    if (parsed.data.pool === undefined)
-      return void problems.push({ path: at('pool'), message: 'a route needs a pool (or redirect)' });
+    if (parsed.data.pool === undefined) {
+      problems.push({ path: at('pool'), message: 'a route needs a pool (or redirect)' });
+      return;
+    }
     if (!pools.has(parsed.data.pool)) return;
     routes.push(routeSettings(parsed.data, index, config, names));
   });

@@ -27,7 +27,8 @@ export function keyPairProblem(cert: string, key: string): string | undefined {
 export function caProblem(ca: string): string | undefined {
   try {
     tls.createSecureContext({ ca });
-    return new X509Certificate(ca) ? undefined : 'not a certificate';
+    new X509Certificate(ca);
+    return undefined;
   } catch (error) {
     return (error as Error).message;
   }
@@ -121,7 +122,7 @@ export function createTlsListener(options: TlsListenerOptions): TlsListener {
 export function verifiedPeerSubject(socket: tls.TLSSocket): string | undefined {
   if (!socket.authorized) return undefined;
   const peer = socket.getPeerCertificate();
-  if (!peer || !peer.subject) return undefined;
+  if (!peer?.subject) return undefined;
   return distinguishedName(peer.subject as unknown as Record<string, string | string[]>);
 }
 
@@ -135,9 +136,12 @@ export function distinguishedName(subject: Record<string, string | string[]>): s
 }
 
 function escapeDnValue(value: string): string {
-  return value
-    .replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)
-    .replace(/^[ #]/, (c) => `\\${c}`)
-    .replace(/ $/, '\\ ')
-    .replace(/[\u0000-\u001f\u007f]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return (
+    value
+      .replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)
+      .replace(/^[ #]/, (c) => `\\${c}`)
+      .replace(/ $/, '\\ ')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this escapes
+      .replace(/[\u0000-\u001f\u007f]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  );
 }

@@ -34,7 +34,7 @@ import type { WebSocketTunnels } from './websocket.ts';
  * request, one timer and two promises, and its listeners are shared functions, not closures.
  */
 
-const enum Phase {
+enum Phase {
   Connecting,
   Waiting,
   Streaming,

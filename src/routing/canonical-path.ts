@@ -98,7 +98,7 @@ function resolveSegments(path: string): string {
   }
   const last = segments[segments.length - 1];
   const endsInDir = segments.length > 1 && (last === '' || last === '.' || last === '..');
-  return '/' + out.join('/') + (endsInDir && out.length > 0 ? '/' : '');
+  return `/${out.join('/')}${endsInDir && out.length > 0 ? '/' : ''}`;
 }
 
 /** `path` with `%2F`/`%5C` as separators and `;` parameters dropped; undefined if a dot segment appears. */
@@ -112,5 +112,5 @@ function liberalReading(path: string): string | undefined {
       if (piece !== '') out.push(piece);
     }
   }
-  return '/' + out.join('/') + (path.length > 1 && path.endsWith('/') && out.length > 0 ? '/' : '');
+  return `/${out.join('/')}${path.length > 1 && path.endsWith('/') && out.length > 0 ? '/' : ''}`;
 }

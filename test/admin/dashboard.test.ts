@@ -127,7 +127,7 @@ browserTest('shows both nodes up, then a closed upstream as down with a health e
   await waitForText(nodeField(page, 'web', 'a', 'health'), 'up');
   await waitForText(nodeField(page, 'web', 'b', 'health'), 'up');
   await waitForText(page.locator('[data-field="store"]'), /memory · connected/);
-  await waitForText(nodeField(page, 'web', 'a', 'url'), a!.url + '/');
+  await waitForText(nodeField(page, 'web', 'a', 'url'), `${a!.url}/`);
   t.is(await poolField(page, 'web', 'policy').textContent(), 'round-robin');
   t.true(await poolField(page, 'web', 'active').isHidden(), 'no active node shown for a round-robin pool');
 

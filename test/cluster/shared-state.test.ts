@@ -98,11 +98,11 @@ async function subscriberRelay(
 /** When each instance switched to `active` (performance.now()). */
 function switchTimes(gateways: RunningGateway[], active: string): Array<number | undefined> {
   const times: Array<number | undefined> = gateways.map(() => undefined);
-  gateways.forEach((g, i) =>
+  gateways.forEach((g, i) => {
     g.gateway.events.subscribe((e: GatewayEvent) => {
       if (e.type === 'promotion' && e.to === active && times[i] === undefined) times[i] = performance.now();
-    }),
-  );
+    });
+  });
   return times;
 }
 

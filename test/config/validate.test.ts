@@ -82,7 +82,7 @@ test('health: false disables heartbeats; expect accepts classes and ranges', (t)
   t.is(settingsFor(config).pools.get('api')!.health, false);
   (config.pools.api as Record<string, unknown>).health = { expect: ['2xx', '300-304', 418] };
   const health = settingsFor(config).pools.get('api')!.health;
-  t.deepEqual(health && health.expect, [
+  t.deepEqual(health ? health.expect : undefined, [
     { min: 200, max: 299 },
     { min: 300, max: 304 },
     { min: 418, max: 418 },

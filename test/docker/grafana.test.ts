@@ -131,14 +131,12 @@ const withGrafanaVariables = (expr: string) => expr.replace(/\$__(rate_interval|
 function errorsIn(expr: string): string[] {
   const source = withGrafanaVariables(expr);
   const errors: string[] = [];
-  parser
-    .parse(source)
-    .iterate({
-      enter: (node) =>
-        void (
-          node.type.isError && errors.push(`syntax error at ${node.from}: ${source.slice(node.from, node.from + 20)}`)
-        ),
-    });
+  parser.parse(source).iterate({
+    enter: (node) =>
+      void (
+        node.type.isError && errors.push(`syntax error at ${node.from}: ${source.slice(node.from, node.from + 20)}`)
+      ),
+  });
   return errors;
 }
 
@@ -182,7 +180,7 @@ const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
 function documented(metric: string, value: string): boolean {
   const base = metric.replace(/_(bucket|sum|count)$/, '');
   const row = readme.split('\n').find((line) => line.startsWith(`| \`${base}\``));
-  return row !== undefined && row.includes(`\`${value}\``);
+  return row?.includes(`\`${value}\``) === true;
 }
 
 /** Prometheus adds these to every scraped series: they are never in Baton's own output. */

@@ -82,7 +82,7 @@ async function hangingUpstream(
 ): Promise<{ upstream: Upstream; aborted: number[]; received: number[] }> {
   const aborted: number[] = [];
   const received: number[] = [];
-  const upstream = await startUpstream('hang', (req, res) => {
+  const upstream = await startUpstream('hang', (_req, res) => {
     received.push(Date.now());
     res.on('close', () => {
       if (!res.writableFinished) aborted.push(Date.now());

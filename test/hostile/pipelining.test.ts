@@ -40,7 +40,7 @@ const closers: Array<[name: string, first: string, parsed: boolean]> = [
   ],
   [
     'a 413 for a body over maxBody',
-    'POST /big HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\nContent-Length: 100\r\n\r\n' + 'b'.repeat(100),
+    `POST /big HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\nContent-Length: 100\r\n\r\n${'b'.repeat(100)}`,
     true,
   ],
   [

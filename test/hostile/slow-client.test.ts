@@ -63,11 +63,9 @@ test('a streamed body that passes maxBody after the upstream started answering e
   });
   const client = await RawClient.connect(port(url));
   t.teardown(() => client.destroy());
-  client.write(
-    'POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n' + 'a'.repeat(1024) + '\r\n',
-  );
+  client.write(`POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n${'a'.repeat(1024)}\r\n`);
   await eventually(() => client.received.includes('started'), 3000);
-  const chunk = '400\r\n' + 'b'.repeat(1024) + '\r\n';
+  const chunk = `400\r\n${'b'.repeat(1024)}\r\n`;
   for (let i = 0; i < 5 && !client.isClosed; i++) {
     client.write(chunk);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -96,7 +94,7 @@ test('a streamed body that passes maxBody before the upstream answers gets 413 a
   const client = await RawClient.connect(port(url));
   t.teardown(() => client.destroy());
   client.write('POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n');
-  const chunk = '400\r\n' + 'b'.repeat(1024) + '\r\n';
+  const chunk = `400\r\n${'b'.repeat(1024)}\r\n`;
   for (let i = 0; i < 6 && !client.isClosed; i++) client.write(chunk);
   const response = await client.response('POST');
   t.is(response.status, 413);

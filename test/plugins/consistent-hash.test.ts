@@ -334,7 +334,7 @@ test('a node added to the pool (a reload) gets its share of keys from the same p
   const pool = fakePool(['n0', 'n1', 'n2'].map((id) => fakeNode(id)));
   pool.version = 1;
   const policy = instantiate(consistentHash, { key: 'header', header: 'x-key' }, pool);
-  keyNames(100).forEach((key) => policy.pick(pool, byHeader(key)));
+  for (const key of keyNames(100)) policy.pick(pool, byHeader(key));
   pool.nodes = [...pool.nodes, fakeNode('n3')];
   pool.version = 2;
   const ring = modelRing(pool.nodes);

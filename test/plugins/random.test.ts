@@ -121,7 +121,9 @@ test('one instance over time: the ramp ends and the cached table takes over', (t
     );
   const shares = [10_000, 12_500, 15_000, 20_000, 25_000].map(shareAt);
   const expected = [0.1 / 1.1, 0.25 / 1.25, 0.5 / 1.5, 0.5, 0.5];
-  shares.forEach((got, i) => t.true(Math.abs(got - expected[i]!) <= TOLERANCE, `${i}: ${got} vs ${expected[i]}`));
+  shares.forEach((got, i) => {
+    t.true(Math.abs(got - expected[i]!) <= TOLERANCE, `${i}: ${got} vs ${expected[i]}`);
+  });
 });
 
 test('options: durations in ms or with a unit; bad ones are rejected', (t) => {

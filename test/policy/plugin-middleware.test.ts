@@ -10,6 +10,7 @@ import { startUpstream } from '../helpers/upstream.ts';
 // The gateway hands request middleware Koa's own context (once the route is matched): it must
 // be a RequestContext, the small interface plugins are typed against. A compile-time check.
 type Routed = ParameterizedContext<GatewayState & { route: RouteSettings }>;
+// biome-ignore lint/suspicious/noExportsInTest: exported only so that tsc keeps the check
 export const koaContextIsARequestContext = (ctx: Routed): RequestContext => ctx;
 
 test('request middleware reads the route, canonical path, client and headers; answers itself or forwards', async (t) => {

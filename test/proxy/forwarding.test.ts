@@ -413,7 +413,9 @@ test('a node that never completes the TCP handshake costs one connect timeout, t
     await new Promise<string>((resolve) => child.stdout!.once('data', (d) => resolve(String(d).trim()))),
   );
   const fillers: net.Socket[] = [];
-  t.teardown(() => fillers.forEach((s) => s.destroy()));
+  t.teardown(() => {
+    for (const s of fillers) s.destroy();
+  });
   for (;;) {
     const socket = net.connect(silentPort, '127.0.0.1');
     socket.on('error', () => {});

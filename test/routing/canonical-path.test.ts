@@ -92,9 +92,9 @@ const escapes: Array<[escape: string, canonical: string]> = [
   ['%5b', '%5B'],
   ['%7b', '%7B'],
 ];
-for (const [escape, canonical] of escapes) {
-  test(`keep: /x${escape}y → /x${canonical}y`, (t) => {
-    t.is(canonicalTarget(`/x${escape}y`, 'keep')?.path, `/x${canonical}y`);
+for (const [encoded, canonical] of escapes) {
+  test(`keep: /x${encoded}y → /x${canonical}y`, (t) => {
+    t.is(canonicalTarget(`/x${encoded}y`, 'keep')?.path, `/x${canonical}y`);
   });
 }
 

@@ -100,6 +100,7 @@ const cluster = (verdict: Health) => ({
 /** How to bring a fresh real node into a state, and the same state written for the kit. */
 const conformance: Array<{
   name: string;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a drive step may be synchronous
   drive(node: UpstreamNode, clock: FakeClock): Promise<unknown> | void;
   fake: FakeNodeState;
 }> = [

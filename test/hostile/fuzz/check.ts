@@ -281,8 +281,8 @@ function judgeUpstream(ctx: CheckContext, current: number): string[] {
         findings.push(`${what} with a cut body, yet the client got ${record.status}${from}`);
     }
     if (record.method !== request.method) findings.push(`${what}, but the access log says ${record.method}${from}`);
-    const escape = confined(record.route, request.url);
-    if (escape) findings.push(`${escape}${from}`);
+    const escaped = confined(record.route, request.url);
+    if (escaped) findings.push(`${escaped}${from}`);
     findings.push(...headerFindings(request).map((f) => `${f} (${id})${from}`));
   }
   return findings;

@@ -193,7 +193,7 @@ function chunked(c: Choices, body: Buffer, n: number): Buffer {
   const out: Buffer[] = [];
   let at = 0;
   const ext = () =>
-    c.chance(0.15) ? c.pick([';a=b', ';a="q;\\"x"', ';', ' ;a', ';a=b;c', '\t;x', ';' + 'e'.repeat(200)]) : '';
+    c.chance(0.15) ? c.pick([';a=b', ';a="q;\\"x"', ';', ' ;a', ';a=b;c', '\t;x', `;${'e'.repeat(200)}`]) : '';
   const size = (length: number) => {
     const hex = length.toString(16);
     if (c.chance(0.05)) return `000${hex}`;
@@ -341,7 +341,7 @@ function request(seed: number, n: number, c: Choices, last: boolean): Buffer {
       'X-Bad\u00ff: 1',
       'X-CR: a\rb',
       ': empty',
-      'X-Big: ' + 'b'.repeat(20_000),
+      `X-Big: ${'b'.repeat(20_000)}`,
     ]);
     lines.splice(c.int(0, lines.length), 0, { raw });
     c.note(`request ${n}: line ${JSON.stringify(raw.slice(0, 30))}`);
