@@ -298,18 +298,18 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
     const pool = this.#pool;
     this.#attempt += 1;
     this.#tried.add(node.id);
-    node.inflight += 1;
+    node.begin();
     let result: AttemptResult;
     try {
       result = (await node.breakerState.run(() => this.#send(node, now, leg))) ?? breakerRejected;
     } catch (error) {
-      node.attemptEnded();
+      node.end();
       throw error;
     }
     // Its outcome is known before anything reacts to it (an ejection wakes the race's rescue,
     // which must not take a failed try for one still waiting: that is the retry rule's call).
     if (leg) leg.over = true;
-    void result.done.then(() => node.attemptEnded());
+    void result.done.then(() => node.end());
     this.#ctx.state.attempts.push(
       leg?.hedge ? { node: node.id, outcome: result.outcome, hedge: true } : { node: node.id, outcome: result.outcome },
     );
