@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type Router from '@koa/router';
 import type { GatewaySettings, ListenerSettings } from './config/types.ts';
 import { buildAdminApp, type AdminViews } from './admin/server.ts';
 import { createMetrics, type GatewayMetrics } from './admin/metrics.ts';
@@ -33,13 +32,11 @@ export interface GatewayOptions {
   readonly logger?: Logger;
   /** Use this store instead of the one the settings describe (tests share one between gateways). */
   readonly store?: StateStore;
-  /** Mount extra admin routes (metrics, dashboard). */
-  readonly extendAdmin?: (router: Router, gateway: Gateway) => void;
   /** Workers: heartbeats sent once per machine (src/workers/). Absent: this gateway probes. */
   readonly heartbeats?: HeartbeatShare;
   /** Workers: the admin API shows the machine (every worker) rather than this process. */
   readonly adminViews?: AdminViews;
-  /** Called after every forwarding attempt (metrics). */
+  /** Called after every forwarding attempt, after the metrics (tests read the outcomes through it). */
   readonly onAttempt?: (pool: Pool, node: UpstreamNode, outcome: AttemptOutcome, retry: boolean) => void;
 }
 
@@ -206,7 +203,6 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
           views: options.adminViews,
           now: () => clock.now(),
           certificates,
-          extend: options.extendAdmin ? (router) => options.extendAdmin!(router, gateway) : undefined,
         });
         // The same slowloris guards as the data port: the admin API is a socket like any other.
         admin = http.createServer(serverOptions(initial), adminApp.callback());
