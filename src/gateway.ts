@@ -236,7 +236,13 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
         routes: next.routes.length,
         restartNeeded: needsRestart(previous, next),
       };
-      bus.emit({ type: 'reload', time: Date.now(), instance: store.instanceId, reason: describeReload(result) });
+      bus.emit({
+        type: 'reload',
+        scope: 'local',
+        time: clock.now(),
+        instance: store.instanceId,
+        reason: describeReload(result),
+      });
       return result;
     },
     async stop() {

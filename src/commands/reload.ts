@@ -41,6 +41,7 @@ export async function reloadFrom(
     for (const problem of error.problems) err(`  ${formatProblem(problem)}`);
     gateway.events.emit({
       type: 'reload',
+      scope: 'local',
       time: Date.now(),
       instance: gateway.store.instanceId,
       to: 'refused',

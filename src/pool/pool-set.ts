@@ -1,6 +1,5 @@
 import type { PoolSettings } from '../config/types.ts';
 import type { EventBus } from '../events/bus.ts';
-import type { GatewayEvent } from '../events/types.ts';
 import type { HeartbeatShare } from '../health/heartbeat-share.ts';
 import type { LocalTransition } from '../health/node-health.ts';
 import { BucketRotation } from '../breaker/breaker.ts';
@@ -10,6 +9,16 @@ import type { StateStore, StoreChange } from '../state/types.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { ActiveController } from './active-controller.ts';
+import {
+  breakerEvent,
+  clusterHealthEvent,
+  connectionEvent,
+  drainEvent,
+  instanceEvent,
+  localHealthEvent,
+  promotionEvent,
+  type EventBody,
+} from './pool-events.ts';
 import { Pool, agentKey, createAgent } from './pool.ts';
 import { UpstreamNode, type NodeWiring } from './upstream-node.ts';
 
@@ -241,26 +250,18 @@ export class PoolSet {
     pool.changed();
   }
 
-  #emit(event: Omit<GatewayEvent, 'time' | 'instance'>): void {
-    this.#deps.bus.emit({ time: Date.now(), instance: this.#deps.store.instanceId, ...event });
+  #emit(event: EventBody): void {
+    this.#deps.bus.emit({ time: this.#deps.clock.now(), instance: this.#deps.store.instanceId, ...event });
   }
 
   #onLocalHealth(poolName: string, node: UpstreamNode, transition: LocalTransition): void {
-    this.#emit({
-      type: 'health',
-      pool: poolName,
-      node: node.id,
-      from: transition.from,
-      to: transition.to,
-      detectedAfterMs: transition.detectedAfterMs === undefined ? undefined : Math.round(transition.detectedAfterMs),
-      reason: `local: ${transition.reason}`,
-    });
+    this.#emit(localHealthEvent(poolName, node.id, transition));
     this.#deps.store.reportHealth(poolName, node.id, transition.to, transition.reason);
     this.#changed(poolName);
   }
 
   #onBreaker(poolName: string, node: UpstreamNode, state: BreakerState): void {
-    this.#emit({ type: 'breaker', pool: poolName, node: node.id, to: state, reason: `circuit breaker ${state}` });
+    this.#emit(breakerEvent(poolName, node.id, state));
     this.#changed(poolName);
   }
 
@@ -280,14 +281,7 @@ export class PoolSet {
         node.setClusterHealth(change.health);
         // Only who votes it down changed: nothing to announce, nothing to re-elect.
         if (change.previous === change.health.verdict) return;
-        this.#emit({
-          type: 'health',
-          pool: change.pool,
-          node: change.node,
-          from: change.previous,
-          to: change.health.verdict,
-          reason: `cluster: ${change.health.reason}`,
-        });
+        this.#emit(clusterHealthEvent(change));
         return this.#changed(change.pool);
       }
       case 'active': {
@@ -297,14 +291,7 @@ export class PoolSet {
         // The winner applied its own change already, so announce by epoch, once per epoch.
         if ((this.#announced.get(change.pool) ?? 0) < change.state.epoch) {
           this.#announced.set(change.pool, change.state.epoch);
-          this.#emit({
-            type: 'promotion',
-            pool: change.pool,
-            from: change.previous?.active ?? undefined,
-            to: change.state.active ?? undefined,
-            epoch: change.state.epoch,
-            reason: `${change.state.by}: ${change.state.reason}`,
-          });
+          this.#emit(promotionEvent(change));
         }
         return this.#changed(change.pool);
       }
@@ -314,24 +301,14 @@ export class PoolSet {
         const node = this.#pools.get(change.pool)?.node(change.node);
         if (!node) return;
         node.draining = change.draining;
-        this.#emit({
-          type: 'drain',
-          pool: change.pool,
-          node: change.node,
-          to: change.draining ? 'draining' : 'enabled',
-          reason: `${change.draining ? 'drained' : 'enabled'} by an operator on ${change.by}`,
-        });
+        this.#emit(drainEvent(change));
         return this.#changed(change.pool);
       }
       case 'connection':
-        this.#emit({ type: 'store', reason: change.reason, to: change.connected ? 'connected' : 'disconnected' });
+        this.#emit(connectionEvent(change));
         return this.#refreshFromStore();
       case 'instance':
-        return this.#emit({
-          type: 'instance',
-          reason: `instance ${change.instance} ${change.joined ? 'joined' : 'left'}`,
-          to: change.instance,
-        });
+        return this.#emit(instanceEvent(change));
     }
   }
 

@@ -107,6 +107,7 @@ export function runSupervisor(options: SupervisorOptions): void {
         if (slot.number === LEAD_WORKER) for (const event of events) slot.channel?.send({ kind: 'event', event });
         emit({
           type: 'worker',
+          scope: 'local',
           time: Date.now(),
           instance: `${machineId}-w${slot.number}`,
           from: 'crashed',
@@ -196,6 +197,7 @@ export function runSupervisor(options: SupervisorOptions): void {
     err(`baton: ${reason}`);
     emit({
       type: 'worker',
+      scope: 'local',
       time: Date.now(),
       instance: `${machineId}-w${slot.number}`,
       from: 'running',
@@ -238,6 +240,7 @@ export function runSupervisor(options: SupervisorOptions): void {
       for (const problem of error.problems) err(`  ${formatProblem(problem)}`);
       emit({
         type: 'reload',
+        scope: 'local',
         time: Date.now(),
         instance: machineId,
         to: 'refused',
