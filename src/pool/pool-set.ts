@@ -4,22 +4,13 @@ import type { HeartbeatShare } from '../health/heartbeat-share.ts';
 import type { LocalTransition } from '../health/node-health.ts';
 import { BucketRotation } from '../breaker/breaker.ts';
 import type { BreakerState, PoolInfo } from '../policy/types.ts';
-import { ranksAbove } from '../state/active-order.ts';
-import type { StateStore, StoreChange } from '../state/types.ts';
+import type { StateStore } from '../state/types.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { ActiveController } from './active-controller.ts';
-import {
-  breakerEvent,
-  clusterHealthEvent,
-  connectionEvent,
-  drainEvent,
-  instanceEvent,
-  localHealthEvent,
-  promotionEvent,
-  type EventBody,
-} from './pool-events.ts';
+import { breakerEvent, localHealthEvent, type EventBody } from './pool-events.ts';
 import { Pool, agentKey, createAgent } from './pool.ts';
+import { StoreSync } from './store-sync.ts';
 import { UpstreamNode, type NodeWiring } from './upstream-node.ts';
 
 /** What a reload did to the pools, by name. */
@@ -59,7 +50,7 @@ export interface PoolSetDeps {
 /**
  * All pools of one gateway and the wiring between them and the outside: local health changes
  * go to the store and the event bus; the store's changes (cluster verdicts, active nodes,
- * suspicions from other instances) come back into the nodes and pools.
+ * suspicions from other instances) come back into the nodes and pools through StoreSync.
  */
 export class PoolSet {
   readonly #deps: PoolSetDeps;
@@ -67,8 +58,7 @@ export class PoolSet {
   readonly #rotations = new Map<number, BucketRotation>();
   /** Disposals waiting for removed nodes to finish their in-flight requests. */
   readonly #retiring = new Set<() => void>();
-  /** Highest epoch announced as a promotion event, per pool. */
-  readonly #announced = new Map<string, number>();
+  readonly #sync: StoreSync;
   readonly controller: ActiveController;
   #unsubscribe: (() => void) | undefined;
   #unsubscribeHeartbeats: (() => void) | undefined;
@@ -81,6 +71,13 @@ export class PoolSet {
       clock: deps.clock,
       log: deps.log,
       activate: (pool, node) => deps.activate(pool, node),
+    });
+    this.#sync = new StoreSync({
+      store: deps.store,
+      pools: () => this.#pools.values(),
+      pool: (name) => this.#pools.get(name),
+      emit: (event) => this.#emit(event),
+      changed: (pool) => this.#changed(pool.name),
     });
   }
 
@@ -140,7 +137,9 @@ export class PoolSet {
 
   start(): void {
     this.#started = true;
-    this.#unsubscribe = this.#deps.store.onChange((change) => this.#onStoreChange(change));
+    this.#unsubscribe = this.#deps.store.onChange((change) => {
+      if (this.#started) this.#sync.apply(change);
+    });
     const share = this.#deps.heartbeats;
     if (share && !share.probing) {
       this.#unsubscribeHeartbeats = share.subscribe((result) =>
@@ -232,14 +231,8 @@ export class PoolSet {
   }
 
   #startPool(pool: Pool): void {
-    const state = this.#deps.store.activeState(pool.name);
-    pool.setActiveState(state);
-    this.#announced.set(pool.name, state?.epoch ?? 0);
-    for (const node of pool.nodes) {
-      node.setClusterHealth(this.#deps.store.clusterHealth(pool.name, node.id));
-      node.draining = this.#deps.store.drained(pool.name, node.id);
-      node.start();
-    }
+    this.#sync.adopt(pool);
+    for (const node of pool.nodes) node.start();
     this.controller.evaluate(pool);
   }
 
@@ -272,52 +265,12 @@ export class PoolSet {
     this.controller.evaluate(pool);
   }
 
-  #onStoreChange(change: StoreChange): void {
-    if (!this.#started) return;
-    switch (change.type) {
-      case 'health': {
-        const node = this.#pools.get(change.pool)?.node(change.node);
-        if (!node) return;
-        node.setClusterHealth(change.health);
-        // Only who votes it down changed: nothing to announce, nothing to re-elect.
-        if (change.previous === change.health.verdict) return;
-        this.#emit(clusterHealthEvent(change));
-        return this.#changed(change.pool);
-      }
-      case 'active': {
-        const pool = this.#pools.get(change.pool);
-        if (!pool) return;
-        if (!pool.activeState || !ranksAbove(pool.activeState, change.state)) pool.setActiveState(change.state);
-        // The winner applied its own change already, so announce by epoch, once per epoch.
-        if ((this.#announced.get(change.pool) ?? 0) < change.state.epoch) {
-          this.#announced.set(change.pool, change.state.epoch);
-          this.#emit(promotionEvent(change));
-        }
-        return this.#changed(change.pool);
-      }
-      case 'suspect':
-        return this.#pools.get(change.pool)?.node(change.node)?.probeNow();
-      case 'drain': {
-        const node = this.#pools.get(change.pool)?.node(change.node);
-        if (!node) return;
-        node.draining = change.draining;
-        this.#emit(drainEvent(change));
-        return this.#changed(change.pool);
-      }
-      case 'connection':
-        this.#emit(connectionEvent(change));
-        return this.#refreshFromStore();
-      case 'instance':
-        return this.#emit(instanceEvent(change));
-    }
-  }
-
   /**
    * Drains or enables a node on every instance, through the store. 'pending': the store is
    * unreachable; applied here now, and everywhere when it returns.
    */
   async setDrain(pool: Pool, node: UpstreamNode, draining: boolean): Promise<'cluster' | 'pending'> {
-    node.draining = draining;
+    this.#sync.drainHere(node, draining);
     this.#changed(pool.name);
     const scope = await this.#deps.store.setDrain(pool.name, node.id, draining);
     if (scope === 'pending')
@@ -326,15 +279,5 @@ export class PoolSet {
         `${draining ? 'drain' : 'enable'} applied on this instance; the store is unreachable, it is sent when it returns`,
       );
     return scope;
-  }
-
-  /** After a (re)connection or the loss of the store: take what the store's cache says now. */
-  #refreshFromStore(): void {
-    for (const pool of this.#pools.values()) {
-      for (const node of pool.nodes) node.setClusterHealth(this.#deps.store.clusterHealth(pool.name, node.id));
-      const state = this.#deps.store.activeState(pool.name);
-      if (state) pool.setActiveState(state);
-      this.#changed(pool.name);
-    }
   }
 }
