@@ -10,31 +10,10 @@ import type { Logger } from '../util/logger.ts';
 import { ActiveController } from './active-controller.ts';
 import { breakerEvent, localHealthEvent, type EventBody } from './pool-events.ts';
 import { Pool, agentKey, createAgent } from './pool.ts';
+import { planReload, type ReloadSummary } from './reconcile.ts';
+import { Retirement } from './retirement.ts';
 import { StoreSync } from './store-sync.ts';
 import { UpstreamNode, type NodeWiring } from './upstream-node.ts';
-
-/** What a reload did to the pools, by name. */
-export interface ReloadSummary {
-  readonly added: string[];
-  readonly removed: string[];
-  readonly changed: string[];
-  readonly unchanged: string[];
-}
-
-/** Removed nodes are disposed once idle, checked this often, and after this long at most. */
-const RETIRE_POLL_MS = 100;
-const RETIRE_WAIT_MS = 5 * 60_000;
-
-/** Equal settings (the policy compared by name and options): the pool stays untouched. */
-function samePool(a: PoolSettings, b: PoolSettings): boolean {
-  const key = (s: PoolSettings) =>
-    JSON.stringify({
-      ...s,
-      policy: { name: s.policy.name, options: s.policy.ref.options },
-      nodes: s.nodes.map((n) => ({ ...n, url: n.url.href })),
-    });
-  return key(a) === key(b);
-}
 
 export interface PoolSetDeps {
   readonly clock: Clock;
@@ -56,8 +35,7 @@ export class PoolSet {
   readonly #deps: PoolSetDeps;
   readonly #pools = new Map<string, Pool>();
   readonly #rotations = new Map<number, BucketRotation>();
-  /** Disposals waiting for removed nodes to finish their in-flight requests. */
-  readonly #retiring = new Set<() => void>();
+  readonly #retirement: Retirement;
   readonly #sync: StoreSync;
   readonly controller: ActiveController;
   #unsubscribe: (() => void) | undefined;
@@ -66,6 +44,7 @@ export class PoolSet {
 
   constructor(deps: PoolSetDeps) {
     this.#deps = deps;
+    this.#retirement = new Retirement(deps.clock);
     this.controller = new ActiveController({
       store: deps.store,
       clock: deps.clock,
@@ -103,36 +82,31 @@ export class PoolSet {
    * a reload never cuts a request off.
    */
   reconcile(settings: ReadonlyMap<string, PoolSettings>): ReloadSummary {
-    const summary: ReloadSummary = { added: [], removed: [], changed: [], unchanged: [] };
-    for (const next of settings.values()) {
-      const current = this.#pools.get(next.name);
-      if (!current) {
-        const pool = this.#createPool(next, undefined);
-        this.#pools.set(next.name, pool);
-        if (this.#started) this.#startPool(pool);
-        summary.added.push(next.name);
-      } else if (samePool(current.settings, next)) {
-        summary.unchanged.push(next.name);
-      } else {
-        const pool = this.#createPool(next, current);
-        this.#pools.set(next.name, pool);
-        this.#retire(
-          current.nodes.filter((node) => !pool.nodes.includes(node)),
-          current,
-          false,
-        );
-        if (this.#started) this.#startPool(pool);
-        summary.changed.push(next.name);
-      }
+    const current = new Map([...this.#pools].map(([name, pool]) => [name, pool.settings]));
+    const plan = planReload(current, settings);
+    for (const name of plan.added) {
+      const pool = this.#createPool(settings.get(name)!, undefined);
+      this.#pools.set(name, pool);
+      if (this.#started) this.#startPool(pool);
     }
-    for (const [name, pool] of [...this.#pools]) {
-      if (settings.has(name)) continue;
+    for (const name of plan.changed) {
+      const previous = this.#pools.get(name)!;
+      const pool = this.#createPool(settings.get(name)!, previous);
+      this.#pools.set(name, pool);
+      this.#retire(
+        previous.nodes.filter((node) => !pool.nodes.includes(node)),
+        previous,
+        false,
+      );
+      if (this.#started) this.#startPool(pool);
+    }
+    for (const name of plan.removed) {
+      const pool = this.#pools.get(name)!;
       this.#pools.delete(name);
       this.#retire(pool.nodes, pool, true);
-      summary.removed.push(name);
     }
     this.#publishTopology();
-    return summary;
+    return plan;
   }
 
   start(): void {
@@ -156,7 +130,7 @@ export class PoolSet {
     this.controller.stop();
     for (const pool of this.#pools.values()) this.#disposePool(pool);
     this.#pools.clear();
-    for (const retire of this.#retiring) retire();
+    this.#retirement.finishAll();
     for (const rotation of this.#rotations.values()) rotation.stop();
     this.#rotations.clear();
   }
@@ -214,20 +188,11 @@ export class PoolSet {
 
   /** Stops probing `nodes` now; disposes them (and the pool's policy/agent) when idle. */
   #retire(nodes: readonly UpstreamNode[], pool: Pool, wholePool: boolean): void {
-    for (const node of nodes) node.stopProbing();
     pool.policy.dispose?.();
-    const finish = () => {
-      this.#retiring.delete(finish);
+    this.#retirement.retire(nodes, () => {
       for (const node of nodes) node.dispose();
       if (wholePool) pool.agent.destroy();
-    };
-    this.#retiring.add(finish);
-    const waitUntilIdle = (waited: number) => {
-      if (!this.#retiring.has(finish)) return;
-      if (nodes.every((node) => node.inflight === 0) || waited >= RETIRE_WAIT_MS) return finish();
-      this.#deps.clock.schedule(RETIRE_POLL_MS, () => waitUntilIdle(waited + RETIRE_POLL_MS));
-    };
-    waitUntilIdle(0);
+    });
   }
 
   #startPool(pool: Pool): void {
