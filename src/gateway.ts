@@ -78,6 +78,8 @@ export interface Gateway {
   readonly pools: PoolSet;
   readonly metrics: GatewayMetrics;
   readonly inflightRequests: number;
+  /** The gateway's time (events are stamped with it). */
+  readonly clock: Clock;
 }
 
 /** Idle websocket tunnels are closed after this long. */
@@ -173,6 +175,7 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
   let admin: http.Server | undefined;
   const gateway: Gateway = {
     events: bus,
+    clock,
     store,
     pools,
     metrics,

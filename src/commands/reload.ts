@@ -42,7 +42,7 @@ export async function reloadFrom(
     gateway.events.emit({
       type: 'reload',
       scope: 'local',
-      time: Date.now(),
+      time: gateway.clock.now(),
       instance: gateway.store.instanceId,
       to: 'refused',
       reason: `reload refused: ${error.problems.map(formatProblem).join('; ')}`,

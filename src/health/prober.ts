@@ -12,14 +12,14 @@ export interface ProbeTarget {
 /** `startedAt` (the prober's clock): when the probe went out; set by the Prober. */
 export type ProbeResult = { ok: boolean; detail: string; startedAt?: number };
 
-/** One heartbeat: GET the health path, pass when the status is expected, within the timeout. */
-export function probeOnce(target: ProbeTarget, settings: HealthSettings): Promise<ProbeResult> {
+/** One heartbeat: GET the health path, pass when the status is expected, within the timeout (on `clock`). */
+export function probeOnce(target: ProbeTarget, settings: HealthSettings, clock: Clock): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let settled = false;
     const finish = (result: ProbeResult) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      cancelTimeout();
       resolve(result);
     };
     const client = target.url.protocol === 'https:' ? https : http;
@@ -32,10 +32,10 @@ export function probeOnce(target: ProbeTarget, settings: HealthSettings): Promis
       agent: target.agent,
       headers: { 'user-agent': 'baton-heartbeat', accept: '*/*' },
     });
-    const timer = setTimeout(() => {
+    const cancelTimeout = clock.schedule(settings.timeoutMs, () => {
       finish({ ok: false, detail: `timeout after ${settings.timeoutMs}ms` });
       req.destroy();
-    }, settings.timeoutMs);
+    });
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
       res.on('error', () => finish({ ok: false, detail: 'response aborted' }));
@@ -107,7 +107,7 @@ export class Prober {
     this.#cancel = undefined;
     this.#inFlight = true;
     const started = this.#clock.now();
-    const result = await probeOnce(this.#target, this.#settings);
+    const result = await probeOnce(this.#target, this.#settings, this.#clock);
     this.#inFlight = false;
     if (!this.#running) return;
     this.#onResult({ ...result, startedAt: started });

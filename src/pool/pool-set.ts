@@ -183,7 +183,7 @@ export class PoolSet {
     });
     const info: PoolInfo = { name: settings.name, nodes: settings.nodes };
     const { definition, options } = settings.policy.ref;
-    return new Pool(settings, nodes, definition.create(options, info), agent);
+    return new Pool(settings, nodes, definition.create(options, info), agent, this.#deps.clock);
   }
 
   /** Stops probing `nodes` now; disposes them (and the pool's policy/agent) when idle. */

@@ -108,7 +108,7 @@ export function runSupervisor(options: SupervisorOptions): void {
         emit({
           type: 'worker',
           scope: 'local',
-          time: Date.now(),
+          time: clock.now(),
           instance: `${machineId}-w${slot.number}`,
           from: 'crashed',
           to: 'started',
@@ -198,7 +198,7 @@ export function runSupervisor(options: SupervisorOptions): void {
     emit({
       type: 'worker',
       scope: 'local',
-      time: Date.now(),
+      time: clock.now(),
       instance: `${machineId}-w${slot.number}`,
       from: 'running',
       to: 'crashed',
@@ -241,7 +241,7 @@ export function runSupervisor(options: SupervisorOptions): void {
       emit({
         type: 'reload',
         scope: 'local',
-        time: Date.now(),
+        time: clock.now(),
         instance: machineId,
         to: 'refused',
         reason: `reload refused: ${error.problems.map(formatProblem).join('; ')}`,
