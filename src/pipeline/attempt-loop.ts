@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { ParameterizedContext } from 'koa';
 import type { AttemptOutcome, PickContext } from '../policy/types.ts';
+import { eligibleNodes } from '../policy/eligible.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { UpstreamNode } from '../pool/upstream-node.ts';
 import { isHttp2, responseGone } from '../proxy/client-response.ts';
@@ -106,11 +107,11 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
 
   // --- AttemptOwner: asked by the running attempt ---------------------------------------
 
-  /** Hold back a retryable status only when a retry can happen and some node would take it. */
+  /** Hold back a retryable status only when a retry can happen and some node could take it. */
   holdStatus(status: number): boolean {
     if (!this.#pool.settings.retry.statuses.includes(status)) return false;
     const now = this.#deps.clock.now();
-    return this.#mayRetry('status', now) && this.#pool.policy.pick(this.#pool, this.#pickContext(now)) !== undefined;
+    return this.#mayRetry('status', now) && this.#anotherNodeCould(now);
   }
 
   responseHeaders(): readonly string[] {
@@ -133,6 +134,20 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
       tried,
       now,
     };
+  }
+
+  /**
+   * A peek, not a pick: a policy's pick may move its state on (round-robin's counter), so
+   * asking it whether it would pick is not free. In an active-passive pool only the active
+   * node serves; in others, any node the policies choose from (usable, not yet tried).
+   */
+  #anotherNodeCould(now: number): boolean {
+    const pool = this.#pool;
+    if (pool.activePassive) {
+      const active = pool.active === null ? undefined : pool.node(pool.active);
+      return active !== undefined && active.usable && !this.#tried.has(active.id);
+    }
+    return eligibleNodes(pool, this.#pickContext(now)).length > 0;
   }
 
   #pick(now: number): UpstreamNode | undefined {
