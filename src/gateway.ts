@@ -8,6 +8,7 @@ import { Listener, type CertificateStatus } from './listen/listener.ts';
 import type { TlsContexts } from './listen/tls.ts';
 import { statusDocument, type StatusDocument } from './admin/status.ts';
 import { EventBus } from './events/bus.ts';
+import { logEvents } from './events/event-log.ts';
 import type { HeartbeatShare } from './health/heartbeat-share.ts';
 import { buildApp } from './pipeline/app.ts';
 import { whenResponseOver } from './pipeline/in-turn.ts';
@@ -92,7 +93,7 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
   const bus = new EventBus();
   const store = options.store ?? createStore(initial.cluster, { clock, log });
   const plugins = new PluginHost(bus, log);
-  bus.subscribe((event) => log.info({ event }, `${event.type}: ${event.reason}`));
+  logEvents(bus, log, store);
   const pools = new PoolSet({
     clock,
     store,
