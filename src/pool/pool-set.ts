@@ -2,18 +2,18 @@ import type { PoolSettings } from '../config/types.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { HeartbeatShare } from '../health/heartbeat-share.ts';
 import type { LocalTransition } from '../health/node-health.ts';
-import { BucketRotation } from '../breaker/breaker.ts';
 import type { BreakerState, PoolInfo } from '../policy/types.ts';
 import type { StateStore } from '../state/types.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { ActiveController } from './active-controller.ts';
 import { breakerEvent, localHealthEvent, type EventBody } from './pool-events.ts';
-import { Pool, agentKey, createAgent } from './pool.ts';
+import { PoolBuilder } from './pool-builder.ts';
+import type { Pool } from './pool.ts';
 import { planReload, type ReloadSummary } from './reconcile.ts';
 import { Retirement } from './retirement.ts';
 import { StoreSync } from './store-sync.ts';
-import { UpstreamNode, type NodeWiring } from './upstream-node.ts';
+import type { UpstreamNode } from './upstream-node.ts';
 
 export interface PoolSetDeps {
   readonly clock: Clock;
@@ -34,7 +34,7 @@ export interface PoolSetDeps {
 export class PoolSet {
   readonly #deps: PoolSetDeps;
   readonly #pools = new Map<string, Pool>();
-  readonly #rotations = new Map<number, BucketRotation>();
+  readonly #builder: PoolBuilder;
   readonly #retirement: Retirement;
   readonly #sync: StoreSync;
   readonly controller: ActiveController;
@@ -45,6 +45,18 @@ export class PoolSet {
   constructor(deps: PoolSetDeps) {
     this.#deps = deps;
     this.#retirement = new Retirement(deps.clock);
+    this.#builder = new PoolBuilder({
+      clock: deps.clock,
+      store: deps.store,
+      probing: deps.heartbeats?.probing ?? true,
+      hooks: (pool) => ({
+        onLocalHealth: (n, t) => this.#onLocalHealth(pool, n, t),
+        onBreaker: (n, s) => this.#onBreaker(pool, n, s),
+        onTrialSlotFree: () => this.#pools.get(pool)?.changed(),
+        onHeartbeat: (n, result) =>
+          deps.heartbeats?.publish({ pool, node: n.id, ok: result.ok, detail: result.detail }),
+      }),
+    });
     this.controller = new ActiveController({
       store: deps.store,
       clock: deps.clock,
@@ -131,59 +143,15 @@ export class PoolSet {
     for (const pool of this.#pools.values()) this.#disposePool(pool);
     this.#pools.clear();
     this.#retirement.finishAll();
-    for (const rotation of this.#rotations.values()) rotation.stop();
-    this.#rotations.clear();
+    this.#builder.stop();
   }
 
   #publishTopology(): void {
     this.#deps.store.setTopology(new Map(this.all().map((pool) => [pool.name, pool.nodes.map((node) => node.id)])));
   }
 
-  /** One bucket timer per breaker window length, shared by every pool that uses it. */
-  #rotation(settings: PoolSettings): BucketRotation | undefined {
-    if (!settings.breaker) return undefined;
-    const window = settings.breaker.windowMs;
-    let rotation = this.#rotations.get(window);
-    if (!rotation) {
-      rotation = new BucketRotation(window);
-      this.#rotations.set(window, rotation);
-    }
-    return rotation;
-  }
-
   #createPool(settings: PoolSettings, previous: Pool | undefined): Pool {
-    // A change of TLS settings needs new connections. The old agent is left to its idle
-    // timeout: the requests still in flight on it finish on the connections they have.
-    const agent =
-      previous && agentKey(previous.settings) === agentKey(settings) ? previous.agent : createAgent(settings);
-    const wiring: NodeWiring = {
-      clock: this.#deps.clock,
-      agent,
-      health: settings.health,
-      passive: settings.passive,
-      breaker: settings.breaker,
-      rotation: this.#rotation(settings),
-      storeTime: (local) => local + (this.#deps.store.now() - this.#deps.clock.now()),
-      probing: this.#deps.heartbeats?.probing ?? true,
-      hooks: {
-        onLocalHealth: (n, t) => this.#onLocalHealth(settings.name, n, t),
-        onBreaker: (n, s) => this.#onBreaker(settings.name, n, s),
-        onTrialSlotFree: () => this.#pools.get(settings.name)?.changed(),
-        onHeartbeat: (n, result) =>
-          this.#deps.heartbeats?.publish({ pool: settings.name, node: n.id, ok: result.ok, detail: result.detail }),
-      },
-    };
-    const nodes = settings.nodes.map((node) => {
-      const kept = previous?.node(node.id);
-      if (kept && kept.url.href === node.url.href) {
-        kept.reconfigure(node, wiring);
-        return kept;
-      }
-      return new UpstreamNode(node, wiring);
-    });
-    const info: PoolInfo = { name: settings.name, nodes: settings.nodes };
-    const { definition, options } = settings.policy.ref;
-    return new Pool(settings, nodes, definition.create(options, info), agent, this.#deps.clock);
+    return this.#builder.build(settings, previous);
   }
 
   /** Stops probing `nodes` now; disposes them (and the pool's policy/agent) when idle. */
