@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { HealthSettings } from '../config/types.ts';
 import type { Clock } from '../util/clock.ts';
+import { timeoutVerdict } from './probe-timeout.ts';
 
 export interface ProbeTarget {
   readonly url: URL;
@@ -12,7 +13,10 @@ export interface ProbeTarget {
 /** `startedAt` (the prober's clock): when the probe went out; set by the Prober. */
 export type ProbeResult = { ok: boolean; detail: string; startedAt?: number };
 
-/** One heartbeat: GET the health path, pass when the status is expected, within the timeout. */
+/**
+ * One heartbeat: GET the health path, pass when the status is expected, within the timeout (a
+ * timeout that fired late because this process stalled is extended: see probe-timeout.ts).
+ */
 export function probeOnce(target: ProbeTarget, settings: HealthSettings): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let settled = false;
@@ -32,10 +36,21 @@ export function probeOnce(target: ProbeTarget, settings: HealthSettings): Promis
       agent: target.agent,
       headers: { 'user-agent': 'baton-heartbeat', accept: '*/*' },
     });
-    const timer = setTimeout(() => {
+    let extensions = 0;
+    let dueAt = performance.now() + settings.timeoutMs;
+    const onTimeout = () => {
+      if (
+        timeoutVerdict({ dueAt, firedAt: performance.now(), timeoutMs: settings.timeoutMs, extensions }) === 'extend'
+      ) {
+        extensions += 1;
+        dueAt = performance.now() + settings.timeoutMs;
+        timer = setTimeout(onTimeout, settings.timeoutMs);
+        return;
+      }
       finish({ ok: false, detail: `timeout after ${settings.timeoutMs}ms` });
       req.destroy();
-    }, settings.timeoutMs);
+    };
+    let timer = setTimeout(onTimeout, settings.timeoutMs);
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
       res.on('error', () => finish({ ok: false, detail: 'response aborted' }));
