@@ -106,9 +106,13 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
 
   // --- AttemptOwner: asked by the running attempt ---------------------------------------
 
-  /** Hold back a retryable status only when a retry can happen and some node would take it. */
-  holdStatus(status: number): boolean {
+  /**
+   * Hold back a retryable status when another leg of a hedge race may still answer (the client
+   * should get that answer, not this one), or when a retry can happen and some node would take it.
+   */
+  holdStatus(status: number, othersInFlight = false): boolean {
     if (!this.#pool.settings.retry.statuses.includes(status)) return false;
+    if (othersInFlight) return true;
     const now = this.#deps.clock.now();
     return this.#mayRetry('status', now) && this.#pool.policy.pick(this.#pool, this.#pickContext(now)) !== undefined;
   }
