@@ -8,7 +8,7 @@ import type { StatusRange } from './types.ts';
 /**
  * The shape of `gateway.config.ts` in zod. Objects are strict (an unknown key is an error,
  * because a typo such as `retires:` must not be silently ignored). Durations and sizes come
- * out in milliseconds and bytes. Defaults are not applied here but in normalize.ts, because a
+ * out in milliseconds and bytes. Defaults are not applied here but in pool-settings.ts, because a
  * pool's defaults depend on its policy.
  */
 
