@@ -16,19 +16,18 @@ import {
   retryDefaults,
   timeoutDefaults,
 } from './defaults.ts';
+import type { PoolSettings, ResolvedPolicy } from './types.ts';
 import type {
   BreakerSettings,
   HealthSettings,
   HedgeSettings,
   NodeSettings,
   PassiveSettings,
-  PoolSettings,
-  ResolvedPolicy,
   RetrySettings,
   StatusRange,
   TimeoutSettings,
   UpstreamTlsSettings,
-} from './types.ts';
+} from '../vocabulary.ts';
 import type { PoolDefaults } from '../policy/types.ts';
 
 /**

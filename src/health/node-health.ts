@@ -1,5 +1,5 @@
 import type { Clock } from '../util/clock.ts';
-import type { AttemptOutcome, Health } from '../policy/types.ts';
+import type { AttemptOutcome, Health } from '../vocabulary.ts';
 import {
   initialHealth,
   nextHealth,
