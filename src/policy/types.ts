@@ -116,6 +116,12 @@ export interface Policy {
 /** Pool settings a policy wants unless the user sets them (hot standby wants fast heartbeats). */
 export type PoolDefaults = PoolSectionsConfig;
 
+/**
+ * The options type of a policy that declares no schema: only `{}`, as the gateway refuses any
+ * option for it ("takes no options"), so `roundRobin({ slowStart: '1s' })` is a type error too.
+ */
+export type NoOptions = ZodType<Record<string, never>, Record<string, never>>;
+
 export interface PolicyDefinition<S extends ZodType = ZodType> {
   readonly name: string;
   /** A zod schema for the options; errors are reported at `pools.<pool>.policy.<option>`. */

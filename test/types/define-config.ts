@@ -95,6 +95,8 @@ hotStandby({ failback: 'sometimes' });
 hotStandby({ failbak: 'manual' });
 // @ts-expect-error slowStart is a duration
 weightedRoundRobin({ slowStart: true });
+// @ts-expect-error round-robin takes no options (the gateway refuses any)
+roundRobin({ slowStart: '1s' });
 
 defineConfig({
   listen: { port: 0 },
