@@ -301,7 +301,7 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
     node.inflight += 1;
     let result: AttemptResult;
     try {
-      result = (await node.breakerState.run(() => this.#send(node, now, leg))) ?? breakerRejected;
+      result = (await node.circuit.run(() => this.#send(node, now, leg))) ?? breakerRejected;
     } catch (error) {
       node.attemptEnded();
       throw error;

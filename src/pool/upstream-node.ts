@@ -103,7 +103,8 @@ export class UpstreamNode implements NodeView {
     }
   }
 
-  get breakerState(): NodeBreaker {
+  /** The circuit breaker itself; `breaker` is its state, the one policies read. */
+  get circuit(): NodeBreaker {
     return this.#breaker;
   }
 
@@ -190,11 +191,11 @@ export class UpstreamNode implements NodeView {
   }
 
   get breaker(): BreakerState {
-    return this.breakerState.state;
+    return this.circuit.state;
   }
 
   get usable(): boolean {
-    if (this.draining || !this.breakerState.admits) return false;
+    if (this.draining || !this.circuit.admits) return false;
     if (this.localHealth.probation) return this.inflight === 0;
     return this.health !== 'down';
   }

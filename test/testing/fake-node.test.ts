@@ -151,13 +151,13 @@ const conformance: Array<{
   },
   {
     name: 'breaker open',
-    drive: (node) => node.breakerState.run(guarded({ ...failed, kind: 'reset' })),
+    drive: (node) => node.circuit.run(guarded({ ...failed, kind: 'reset' })),
     fake: { local: 'unknown', cluster: 'unknown', breaker: 'open' },
   },
   {
     name: 'breaker half-open',
     drive: async (node) => {
-      await node.breakerState.run(guarded({ ...failed, kind: 'reset' }));
+      await node.circuit.run(guarded({ ...failed, kind: 'reset' }));
       await eventually(() => node.breaker === 'half-open', 5000);
     },
     fake: { local: 'unknown', cluster: 'unknown', breaker: 'half-open' },
@@ -165,9 +165,9 @@ const conformance: Array<{
   {
     name: 'breaker half-open, its trial under way',
     drive: async (node) => {
-      await node.breakerState.run(guarded({ ...failed, kind: 'reset' }));
+      await node.circuit.run(guarded({ ...failed, kind: 'reset' }));
       await eventually(() => node.breaker === 'half-open', 5000);
-      void node.breakerState.run(() => sleep(60_000, { outcome: ok }, { ref: false }));
+      void node.circuit.run(() => sleep(60_000, { outcome: ok }, { ref: false }));
     },
     fake: { local: 'unknown', cluster: 'unknown', breaker: 'half-open', trialInFlight: true },
   },
