@@ -319,7 +319,7 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
       pool.hedging.answered(result.outcome.latencyMs, this.#deps.clock.now());
       node.answered();
     }
-    node.observe(result.outcome);
+    node.recordOutcome(result.outcome);
     pool.policy.observe?.(node, result.outcome, this.#deps.clock.now());
     this.#deps.onAttempt?.(pool, node, result.outcome, this.#attempt > 1 && !leg?.hedge);
     return result;

@@ -218,8 +218,9 @@ export class UpstreamNode implements NodeView {
     if (this.healthTracker.probation) this.#wiring.hooks.onTrialSlotFree(this);
   }
 
-  observe(outcome: AttemptOutcome): void {
-    this.healthTracker.observe(outcome);
+  /** How an attempt on this node ended (passive health); a failure also asks for a heartbeat now. */
+  recordOutcome(outcome: AttemptOutcome): void {
+    this.healthTracker.recordOutcome(outcome);
     if (outcome.failed) this.#prober?.probeNow();
   }
 
