@@ -3,7 +3,7 @@ import { parseDuration, parseSize } from '../util/units.ts';
 import { isPolicyRef } from '../policy/define.ts';
 import { canonicalTarget } from '../routing/canonical-path.ts';
 import { validHost } from '../routing/host.ts';
-import type { StatusRange } from './types.ts';
+import type { StatusRange } from '../vocabulary.ts';
 
 /**
  * The shape of `gateway.config.ts` in zod. Objects are strict (an unknown key is an error,

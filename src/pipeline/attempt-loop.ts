@@ -305,7 +305,7 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
     node.inflight += 1;
     let result: AttemptResult;
     try {
-      result = (await node.breakerState.run(() => this.#send(node, now, leg))) ?? breakerRejected;
+      result = (await node.circuit.run(() => this.#send(node, now, leg))) ?? breakerRejected;
     } catch (error) {
       node.attemptEnded();
       throw error;
@@ -323,7 +323,7 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
       pool.hedging.answered(result.outcome.latencyMs, this.#deps.clock.now());
       node.answered();
     }
-    node.observe(result.outcome);
+    node.recordOutcome(result.outcome);
     pool.policy.observe?.(node, result.outcome, this.#deps.clock.now());
     this.#deps.onAttempt?.(pool, node, result.outcome, this.#attempt > 1 && !leg?.hedge);
     return result;
