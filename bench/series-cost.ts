@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { TrafficSeries } from '../src/admin/traffic-series.ts';
-import type { RequestRecord } from '../src/pipeline/observe.ts';
+import type { RequestRecord } from '../src/pipeline/record-request.ts';
 import type { AttemptOutcome } from '../src/policy/types.ts';
 import type { PoolSet } from '../src/pool/pool-set.ts';
 import type { Clock } from '../src/util/clock.ts';

@@ -1,6 +1,6 @@
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GatewayEvent } from '../events/types.ts';
-import type { RequestRecord } from '../pipeline/observe.ts';
+import type { RequestRecord } from '../pipeline/record-request.ts';
 import type { AttemptOutcome } from '../policy/types.ts';
 import type { PoolSet } from '../pool/pool-set.ts';
 import type { StateStore } from '../state/types.ts';

@@ -1,4 +1,4 @@
-import type { RequestRecord } from '../pipeline/observe.ts';
+import type { RequestRecord } from '../pipeline/record-request.ts';
 import type { AttemptOutcome } from '../policy/types.ts';
 import type { PoolSet } from '../pool/pool-set.ts';
 import type { Clock } from '../util/clock.ts';

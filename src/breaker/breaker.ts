@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import CircuitBreaker from 'opossum';
-import type { BreakerSettings } from '../config/types.ts';
-import type { AttemptOutcome, BreakerState } from '../policy/types.ts';
+import type { AttemptOutcome, BreakerSettings, BreakerState } from '../vocabulary.ts';
 
 /** Buckets in the rolling window (opossum's default). */
 const BUCKETS = 10;

@@ -1,12 +1,12 @@
+import type { Http2Settings } from './types.ts';
 import type {
   BreakerSettings,
   HealthSettings,
   HedgeSettings,
-  Http2Settings,
   PassiveSettings,
   RetrySettings,
   TimeoutSettings,
-} from './types.ts';
+} from '../vocabulary.ts';
 
 /**
  * Built-in defaults, in one place so the README's config reference can be checked against

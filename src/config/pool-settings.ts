@@ -16,19 +16,18 @@ import {
   retryDefaults,
   timeoutDefaults,
 } from './defaults.ts';
+import type { PoolSettings, ResolvedPolicy } from './types.ts';
 import type {
   BreakerSettings,
   HealthSettings,
   HedgeSettings,
   NodeSettings,
   PassiveSettings,
-  PoolSettings,
-  ResolvedPolicy,
   RetrySettings,
   StatusRange,
   TimeoutSettings,
   UpstreamTlsSettings,
-} from './types.ts';
+} from '../vocabulary.ts';
 import type { PoolDefaults } from '../policy/types.ts';
 
 /**
@@ -38,18 +37,29 @@ import type { PoolDefaults } from '../policy/types.ts';
 
 type Parsed<S extends ZodType> = Exclude<ZodOutput<S>, false>;
 
-function defined<T extends object>(value: T): Partial<T> {
+/**
+ * The fields of one section the user (or the policy) set. It takes every field of the settings
+ * type by name, so a settings field added without its line in the converter fails to compile.
+ */
+function defined<T extends object>(value: { [K in keyof T]-?: T[K] | undefined }): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function healthFrom(p: Parsed<typeof healthSchema>): Partial<HealthSettings> {
   const expect: StatusRange[] | undefined =
     p.expect === undefined ? undefined : Array.isArray(p.expect) ? p.expect : [p.expect];
-  return defined({ path: p.path, intervalMs: p.interval, timeoutMs: p.timeout, rise: p.rise, fall: p.fall, expect });
+  return defined<HealthSettings>({
+    path: p.path,
+    intervalMs: p.interval,
+    timeoutMs: p.timeout,
+    rise: p.rise,
+    fall: p.fall,
+    expect,
+  });
 }
 
 function passiveFrom(p: Parsed<typeof passiveSchema>): Partial<PassiveSettings> {
-  return defined({
+  return defined<PassiveSettings>({
     failures: p.failures,
     statuses: p.statuses,
     ejectTimeMs: p.ejectTime,
@@ -58,7 +68,7 @@ function passiveFrom(p: Parsed<typeof passiveSchema>): Partial<PassiveSettings> 
 }
 
 function breakerFrom(p: Parsed<typeof breakerSchema>): Partial<BreakerSettings> {
-  return defined({
+  return defined<BreakerSettings>({
     errorThresholdPercentage: p.errorThresholdPercentage,
     volumeThreshold: p.volumeThreshold,
     resetTimeoutMs: p.resetTimeout,
@@ -67,7 +77,7 @@ function breakerFrom(p: Parsed<typeof breakerSchema>): Partial<BreakerSettings> 
 }
 
 function retryFrom(p: ZodOutput<typeof retrySchema>): Partial<RetrySettings> {
-  return defined({
+  return defined<RetrySettings>({
     attempts: p.attempts,
     nonIdempotent: p.nonIdempotent,
     bufferBody: p.bufferBody,
@@ -78,11 +88,11 @@ function retryFrom(p: ZodOutput<typeof retrySchema>): Partial<RetrySettings> {
 }
 
 function hedgeFrom(p: Parsed<typeof hedgeSchema>): Partial<HedgeSettings> {
-  return defined({ after: p.after, max: p.max, budget: p.budget });
+  return defined<HedgeSettings>({ after: p.after, max: p.max, budget: p.budget });
 }
 
 function timeoutsFrom(p: ZodOutput<typeof timeoutsSchema>): Partial<TimeoutSettings> {
-  return defined({ connectMs: p.connect, responseMs: p.response });
+  return defined<TimeoutSettings>({ connectMs: p.connect, responseMs: p.response });
 }
 
 /** Merges one section; `false` from the user (or, failing that, from the policy) disables it. */

@@ -3,12 +3,12 @@ import { parseDuration, parseSize } from '../util/units.ts';
 import { isPolicyRef } from '../policy/define.ts';
 import { canonicalTarget } from '../routing/canonical-path.ts';
 import { validHost } from '../routing/host.ts';
-import type { StatusRange } from './types.ts';
+import type { StatusRange } from '../vocabulary.ts';
 
 /**
  * The shape of `gateway.config.ts` in zod. Objects are strict (an unknown key is an error,
  * because a typo such as `retires:` must not be silently ignored). Durations and sizes come
- * out in milliseconds and bytes. Defaults are not applied here but in normalize.ts, because a
+ * out in milliseconds and bytes. Defaults are not applied here but in pool-settings.ts, because a
  * pool's defaults depend on its policy.
  */
 

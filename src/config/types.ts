@@ -1,22 +1,59 @@
 import type { PolicyRef } from '../policy/types.ts';
 import type { Plugin } from '../policy/plugin.ts';
 import type { LogLevel } from '../util/logger.ts';
+import type {
+  BreakerSettings,
+  Duration,
+  EscapedSlashes,
+  HealthSettings,
+  HedgeSettings,
+  NodeConfig,
+  NodeSettings,
+  PassiveSettings,
+  Pem,
+  PemSettings,
+  PoolSectionsConfig,
+  RetrySettings,
+  Size,
+  TimeoutSettings,
+  UpstreamTlsConfig,
+  UpstreamTlsSettings,
+} from '../vocabulary.ts';
+
+// The leaf shapes live in vocabulary.ts (shared with policy, health, breaker, proxy); they are
+// published from here, next to the config types that use them.
+export type {
+  Duration,
+  Size,
+  StatusMatch,
+  EscapedSlashes,
+  Pem,
+  NodeConfig,
+  HealthConfig,
+  PassiveConfig,
+  BreakerConfig,
+  RetryConfig,
+  HedgeConfig,
+  TimeoutsConfig,
+  PoolSectionsConfig,
+  UpstreamTlsConfig,
+  StatusRange,
+  NodeSettings,
+  HealthSettings,
+  PassiveSettings,
+  BreakerSettings,
+  RetrySettings,
+  HedgeSettings,
+  TimeoutSettings,
+  PemSettings,
+  UpstreamTlsSettings,
+} from '../vocabulary.ts';
 
 /**
  * Two shapes live here: what a user writes in `gateway.config.ts` (the *Config types, with
  * optional fields, durations as strings) and what the gateway runs on after validation
  * (the *Settings types: every default filled in, durations in milliseconds).
  */
-
-/** `250` (milliseconds), `'250ms'`, `'5s'`, `'1m'`. */
-export type Duration = number | string;
-/** `65536` (bytes), `'64kb'`, `'1mb'`. */
-export type Size = number | string;
-/** A status code, a class such as `'2xx'`, or an inclusive range such as `'200-399'`. */
-export type StatusMatch = number | string;
-
-/** What `%2F` and `%5C` in a request path become (see `server.escapedSlashes`). */
-export type EscapedSlashes = 'keep' | 'decode' | 'reject';
 
 export interface ListenConfig {
   host?: string;
@@ -28,9 +65,6 @@ export interface ListenConfig {
   /** Offer HTTP/2 (ALPN `h2`) next to HTTP/1.1 on a TLS listener. Default true. */
   http2?: boolean;
 }
-
-/** PEM text (starting with `-----BEGIN`) or the path of a PEM file (relative to the config file). */
-export type Pem = string;
 
 export interface ListenerTlsConfig {
   /** The default certificate (chain) and its key. */
@@ -45,19 +79,6 @@ export interface ListenerTlsConfig {
   minVersion?: 'TLSv1.2' | 'TLSv1.3';
   /** OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are not affected). */
   ciphers?: string;
-}
-
-/** TLS to a pool's `https://` nodes. */
-export interface UpstreamTlsConfig {
-  /** CA(s) that sign the nodes' certificates (a private CA); default: Node's public CAs. */
-  ca?: Pem;
-  /** The name the nodes' certificates are checked against (and sent as SNI); default: the node URL's host. */
-  servername?: string;
-  /** `false` accepts any certificate (testing only). Default true. */
-  rejectUnauthorized?: boolean;
-  /** A client certificate and key for nodes that require mTLS. */
-  cert?: Pem;
-  key?: Pem;
 }
 
 export interface Http2Config {
@@ -130,95 +151,12 @@ export interface ClusterConfig {
   localFailover?: boolean;
 }
 
-export interface NodeConfig {
-  url: string;
-  /** Stable name across instances and reloads; defaults to host:port. */
-  id?: string;
-  weight?: number;
-  /** 0 = primary; higher tiers are used only when every lower tier is unusable. */
-  tier?: number;
-  standby?: 'hot' | 'cold';
-}
-
-export interface HealthConfig {
-  path?: string;
-  interval?: Duration;
-  timeout?: Duration;
-  /** Consecutive passing probes before a down node is up again. */
-  rise?: number;
-  /** Consecutive failing probes before an up node is down. */
-  fall?: number;
-  /** Statuses that count as passing; default 200-399. */
-  expect?: StatusMatch | StatusMatch[];
-}
-
-export interface PassiveConfig {
-  /** Consecutive failed requests (reset, timeout, listed status) before the node is ejected. */
-  failures?: number;
-  statuses?: number[];
-  /** First ejection length; each repeated ejection lasts this times the count, capped. */
-  ejectTime?: Duration;
-  maxEjectTime?: Duration;
-}
-
-export interface BreakerConfig {
-  errorThresholdPercentage?: number;
-  volumeThreshold?: number;
-  resetTimeout?: Duration;
-  window?: Duration;
-}
-
-export interface RetryConfig {
-  /** Total tries per request, the first included. */
-  attempts?: number;
-  /** Retry POST/PATCH/… after the request may have reached the upstream (only safe with idempotency keys). */
-  nonIdempotent?: boolean;
-  /** Bodies up to this size are kept for replay; larger ones stream and are never replayed. */
-  bufferBody?: Size;
-  /** When no node is usable, wait this long for a recovery or failover before answering 503. */
-  waitForNode?: Duration;
-  /** Overall budget for one request, retries and waiting included. */
-  deadline?: Duration;
-  /** Upstream statuses that count as a failed try (and are retried when allowed). */
-  statuses?: number[];
-}
-
-export interface HedgeConfig {
-  /**
-   * How long to wait for response headers before sending the same request to another node:
-   * a duration, or `'auto'` (learned per pool from recent latencies: the p95, with a floor).
-   */
-  after?: Duration | 'auto';
-  /** Extra copies of one request at most (each one is a try, counted in `retry.attempts`). */
-  max?: number;
-  /** Hedges at most this share of requests (a token bucket): `'5%'`, or a number of percent. */
-  budget?: string | number;
-}
-
-export interface TimeoutsConfig {
-  /** TCP connect to a node. */
-  connect?: Duration;
-  /**
-   * From the end of the request to the response headers (for a websocket handshake: to the
-   * 101 or another answer), and the longest pause inside the response body while the client
-   * keeps up.
-   */
-  response?: Duration;
-}
-
 /** What `policy:` accepts: a name, a name with options, or a value from a policy factory. */
 export type PolicyChoice = string | ({ name: string } & Record<string, unknown>) | PolicyRef;
 
-export interface PoolConfig {
+export interface PoolConfig extends PoolSectionsConfig {
   policy: PolicyChoice;
   nodes: NodeConfig[];
-  health?: HealthConfig | false;
-  passive?: PassiveConfig | false;
-  breaker?: BreakerConfig | false;
-  retry?: RetryConfig;
-  /** Hedged requests for requests that may be sent twice; `false` turns them off. */
-  hedge?: HedgeConfig | false;
-  timeouts?: TimeoutsConfig;
   /** TLS settings for `https://` nodes. */
   tls?: UpstreamTlsConfig;
 }
@@ -274,73 +212,9 @@ export type ConfigFn<P extends string = string> = (env: ConfigEnv) => BatonConfi
 // ---------------------------------------------------------------------------------------
 // Normalized settings: what validation produces and the gateway runs on.
 
-export interface StatusRange {
-  readonly min: number;
-  readonly max: number;
-}
-
-export interface NodeSettings {
-  readonly id: string;
-  readonly url: URL;
-  readonly weight: number;
-  readonly tier: number;
-  readonly standby: 'hot' | 'cold' | undefined;
-}
-
-export interface HealthSettings {
-  readonly path: string;
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-  readonly rise: number;
-  readonly fall: number;
-  readonly expect: readonly StatusRange[];
-}
-
-export interface PassiveSettings {
-  readonly failures: number;
-  readonly statuses: readonly number[];
-  readonly ejectTimeMs: number;
-  readonly maxEjectTimeMs: number;
-}
-
-export interface BreakerSettings {
-  readonly errorThresholdPercentage: number;
-  readonly volumeThreshold: number;
-  readonly resetTimeoutMs: number;
-  readonly windowMs: number;
-}
-
-export interface RetrySettings {
-  readonly attempts: number;
-  readonly nonIdempotent: boolean;
-  readonly bufferBody: number;
-  readonly waitForNodeMs: number;
-  readonly deadlineMs: number;
-  readonly statuses: readonly number[];
-}
-
-export interface HedgeSettings {
-  /** A fixed delay in ms, or 'auto' (learned per pool). */
-  readonly after: number | 'auto';
-  readonly max: number;
-  /** The share of requests that may be hedged, 0..1. */
-  readonly budget: number;
-}
-
-export interface TimeoutSettings {
-  readonly connectMs: number;
-  readonly responseMs: number;
-}
-
 export interface ResolvedPolicy {
   readonly name: string;
   readonly ref: PolicyRef;
-}
-
-/** PEM text, and the file it was read from (watched by --watch), if any. */
-export interface PemSettings {
-  readonly pem: string;
-  readonly file: string | undefined;
 }
 
 export interface CertificateSettings {
@@ -365,14 +239,6 @@ export interface ListenerSettings {
   readonly trustedProxies: readonly string[];
   readonly tls: ListenerTlsSettings | undefined;
   readonly http2: boolean;
-}
-
-export interface UpstreamTlsSettings {
-  readonly ca: PemSettings | undefined;
-  readonly servername: string | undefined;
-  readonly rejectUnauthorized: boolean;
-  readonly cert: PemSettings | undefined;
-  readonly key: PemSettings | undefined;
 }
 
 export interface Http2Settings {

@@ -90,7 +90,8 @@ export type ValidationResult = { ok: true; settings: GatewaySettings } | { ok: f
 
 /**
  * Raw config object in, settings or every problem out. Plugins are already loaded. Pure but
- * for reading the PEM files the config names (tls-settings.ts says why).
+ * for reading the PEM files the config names (tls-settings.ts says why) and for the default
+ * instance id, which is this host's name and process id.
  */
 export function validateConfig(raw: unknown, options: ValidateOptions): ValidationResult {
   const problems: ConfigProblem[] = [];

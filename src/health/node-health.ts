@@ -1,5 +1,5 @@
 import type { Clock } from '../util/clock.ts';
-import type { AttemptOutcome, Health } from '../policy/types.ts';
+import type { AttemptOutcome, Health } from '../vocabulary.ts';
 import {
   initialHealth,
   nextHealth,
@@ -94,7 +94,8 @@ export class NodeHealth {
     this.#apply({ type: 'probe', ok, detail });
   }
 
-  observe(outcome: AttemptOutcome): void {
+  /** A finished attempt, for passive health (`probe` takes heartbeats). */
+  recordOutcome(outcome: AttemptOutcome): void {
     // The common case, a success that changes nothing, costs no allocation on the request path.
     const state = this.#state;
     if (outcome.kind === 'ok') this.#lastPass = this.#clock.now();

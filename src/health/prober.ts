@@ -1,7 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { HealthSettings } from '../config/types.ts';
-import type { Clock } from '../util/clock.ts';
+import { systemClock, type Clock } from '../util/clock.ts';
+import { timeoutVerdict } from './probe-timeout.ts';
 
 export interface ProbeTarget {
   readonly url: URL;
@@ -12,8 +13,16 @@ export interface ProbeTarget {
 /** `startedAt` (the prober's clock): when the probe went out; set by the Prober. */
 export type ProbeResult = { ok: boolean; detail: string; startedAt?: number };
 
-/** One heartbeat: GET the health path, pass when the status is expected, within the timeout (on `clock`). */
-export function probeOnce(target: ProbeTarget, settings: HealthSettings, clock: Clock): Promise<ProbeResult> {
+/**
+ * One heartbeat: GET the health path, pass when the status is expected, within the timeout, on
+ * `clock` (a timeout that fired late because this process stalled is extended: see
+ * probe-timeout.ts).
+ */
+export function probeOnce(
+  target: ProbeTarget,
+  settings: HealthSettings,
+  clock: Clock = systemClock(),
+): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let settled = false;
     const finish = (result: ProbeResult) => {
@@ -32,10 +41,19 @@ export function probeOnce(target: ProbeTarget, settings: HealthSettings, clock: 
       agent: target.agent,
       headers: { 'user-agent': 'baton-heartbeat', accept: '*/*' },
     });
-    const cancelTimeout = clock.schedule(settings.timeoutMs, () => {
+    let extensions = 0;
+    let dueAt = clock.now() + settings.timeoutMs;
+    const onTimeout = () => {
+      if (timeoutVerdict({ dueAt, firedAt: clock.now(), timeoutMs: settings.timeoutMs, extensions }) === 'extend') {
+        extensions += 1;
+        dueAt = clock.now() + settings.timeoutMs;
+        cancelTimeout = clock.schedule(settings.timeoutMs, onTimeout);
+        return;
+      }
       finish({ ok: false, detail: `timeout after ${settings.timeoutMs}ms` });
       req.destroy();
-    });
+    };
+    let cancelTimeout = clock.schedule(settings.timeoutMs, onTimeout);
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
       res.on('error', () => finish({ ok: false, detail: 'response aborted' }));

@@ -1,5 +1,4 @@
-import type { PassiveSettings } from '../config/types.ts';
-import type { Health } from '../policy/types.ts';
+import type { Health, PassiveSettings } from '../vocabulary.ts';
 
 /**
  * The local health verdict of one node as a pure state machine: heartbeat results, passive

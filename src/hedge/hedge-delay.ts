@@ -1,4 +1,4 @@
-import type { HedgeSettings } from '../config/types.ts';
+import type { HedgeSettings } from '../vocabulary.ts';
 
 /**
  * How long a request waits for response headers before it is hedged. Pure.

@@ -1,4 +1,4 @@
-import type { HedgeSettings, TimeoutSettings } from '../config/types.ts';
+import type { HedgeSettings, TimeoutSettings } from '../vocabulary.ts';
 import { deposit, fullBudget, withdraw, type BudgetState } from './hedge-budget.ts';
 import { hedgeDelay, LEARNED_QUANTILE, MIN_SAMPLES } from './hedge-delay.ts';
 import { LatencyWindow } from './latency-window.ts';

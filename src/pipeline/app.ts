@@ -6,7 +6,7 @@ import { forward, type ForwardDeps } from './forward.ts';
 import { guard } from './guard.ts';
 import { identify } from './identify.ts';
 import { matchRoute } from './match-route.ts';
-import { observe, type RequestRecord } from './observe.ts';
+import { recordRequest, type RequestRecord } from './record-request.ts';
 import type { GatewayState, ListenerInfo, Runtime } from './state.ts';
 
 export interface AppDeps extends ForwardDeps {
@@ -25,7 +25,7 @@ export function buildApp(deps: AppDeps): Koa<GatewayState> {
   // X-Forwarded-* are believed only from trusted proxies, decided by our own code.
   app.proxy = false;
   app.silent = true;
-  app.use(observe(deps.onRequest, deps.log, deps.accessLog));
+  app.use(recordRequest(deps.onRequest, deps.log, deps.accessLog));
   app.use(errorBoundary(deps.log, deps.draining));
   app.use(admit([identify(deps.runtime, deps.listener), guard, matchRoute]));
   app.use(forward(deps));

@@ -107,9 +107,13 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
 
   // --- AttemptOwner: asked by the running attempt ---------------------------------------
 
-  /** Hold back a retryable status only when a retry can happen and some node could take it. */
-  holdStatus(status: number): boolean {
+  /**
+   * Hold back a retryable status when another leg of a hedge race may still answer (the client
+   * should get that answer, not this one), or when a retry can happen and some node could take it.
+   */
+  holdStatus(status: number, othersInFlight = false): boolean {
     if (!this.#pool.settings.retry.statuses.includes(status)) return false;
+    if (othersInFlight) return true;
     const now = this.#deps.clock.now();
     return this.#mayRetry('status', now) && this.#anotherNodeCould(now);
   }
@@ -316,7 +320,7 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
     node.begin();
     let result: AttemptResult;
     try {
-      result = (await node.breakerState.run(() => this.#send(node, now, leg))) ?? breakerRejected;
+      result = (await node.circuit.run(() => this.#send(node, now, leg))) ?? breakerRejected;
     } catch (error) {
       node.end();
       throw error;
@@ -334,7 +338,7 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
       pool.hedging.answered(result.outcome.latencyMs, this.#deps.clock.now());
       node.answered();
     }
-    node.observe(result.outcome);
+    node.recordOutcome(result.outcome);
     pool.policy.observe?.(node, result.outcome, this.#deps.clock.now());
     this.#deps.onAttempt?.(pool, node, result.outcome, this.#attempt > 1 && !leg?.hedge);
     return result;

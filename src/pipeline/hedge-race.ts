@@ -7,7 +7,8 @@ import type { AttemptHandle, AttemptOwner } from '../proxy/forwarder.ts';
  * before the winner writes a byte to the client.
  */
 export interface RaceHost {
-  holdStatus(status: number): boolean;
+  /** `othersInFlight`: another leg of the race may still answer. */
+  holdStatus(status: number, othersInFlight: boolean): boolean;
   responseHeaders(): readonly string[];
   /** A leg won; `losers` were cancelled for it (bookkeeping: metrics, suspicion). */
   decided(winner: Leg, losers: readonly Leg[]): void;
@@ -57,7 +58,8 @@ export class Leg implements AttemptOwner {
   }
 
   holdStatus(status: number): boolean {
-    return this.race.host.holdStatus(status);
+    const othersInFlight = [...this.race.legs].some((leg) => leg !== this && !leg.over);
+    return this.race.host.holdStatus(status, othersInFlight);
   }
 
   responseHeaders(): readonly string[] {

@@ -5,15 +5,16 @@ import {
   policyRefBrand,
   type PolicyDefinition,
   type PolicyFactory,
+  type NoOptions,
   type PolicyRef,
 } from './types.ts';
 
 /**
  * Declares a policy. The result is both the definition (register it in a plugin, or name it
  * in the config) and a factory for choosing it by value with type-checked options:
- * `policy: myPolicy({ … })`.
+ * `policy: myPolicy({ … })`. Without `options`, the factory takes none (`NoOptions`).
  */
-export function definePolicy<S extends ZodType = ZodType>(definition: PolicyDefinition<S>): PolicyFactory<S> {
+export function definePolicy<S extends ZodType = NoOptions>(definition: PolicyDefinition<S>): PolicyFactory<S> {
   const factory = ((options?: unknown): PolicyRef => ({
     [policyRefBrand]: true,
     definition: factory as unknown as PolicyDefinition,

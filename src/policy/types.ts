@@ -1,15 +1,16 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ZodType, ZodInput, ZodOutput } from '../config/zod.ts';
-import type { PoolConfig } from '../config/types.ts';
+import type { Health, BreakerState, AttemptOutcome, PoolSectionsConfig } from '../vocabulary.ts';
+
+// A node's states and how an attempt ended live in vocabulary.ts (health, breaker and proxy
+// use them too); they are part of the policy contract, so published from here.
+export type { Health, BreakerState, OutcomeKind, AttemptOutcome } from '../vocabulary.ts';
 
 /**
  * The policy contract. A policy is what a plugin author writes: a small object whose `pick`
  * chooses a node for one attempt. It reads health, breaker and load through read-only views
  * and never does I/O, so it can be tested with plain objects and a number for `now`.
  */
-
-export type Health = 'up' | 'down' | 'unknown';
-export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /** What the config says about a node. */
 export interface NodeInfo {
@@ -84,30 +85,6 @@ export interface PickContext {
   readonly now: number;
 }
 
-/**
- * How one attempt ended. `connect` and `breaker-open` mean the request provably never reached
- * the node; `reset`, `timeout` and `bad-response` mean it may have.
- */
-export type OutcomeKind =
-  | 'ok'
-  | 'status'
-  | 'connect'
-  | 'timeout'
-  | 'reset'
-  | 'bad-response'
-  | 'breaker-open'
-  | 'aborted';
-
-export interface AttemptOutcome {
-  readonly kind: OutcomeKind;
-  /** Upstream status, when headers arrived. */
-  readonly status?: number;
-  readonly latencyMs: number;
-  /** Counts against the node (health, breaker); 4xx and client aborts never do. */
-  readonly failed: boolean;
-  readonly detail?: string;
-}
-
 /** An active-passive policy's answer: make `to` the active node. */
 export interface Election {
   readonly to: string;
@@ -137,7 +114,13 @@ export interface Policy {
 }
 
 /** Pool settings a policy wants unless the user sets them (hot standby wants fast heartbeats). */
-export type PoolDefaults = Partial<Pick<PoolConfig, 'health' | 'passive' | 'breaker' | 'retry' | 'hedge' | 'timeouts'>>;
+export type PoolDefaults = PoolSectionsConfig;
+
+/**
+ * The options type of a policy that declares no schema: only `{}`, as the gateway refuses any
+ * option for it ("takes no options"), so `roundRobin({ slowStart: '1s' })` is a type error too.
+ */
+export type NoOptions = ZodType<Record<string, never>, Record<string, never>>;
 
 export interface PolicyDefinition<S extends ZodType = ZodType> {
   readonly name: string;

@@ -55,7 +55,8 @@ export class UpstreamNode implements NodeView {
   standby: 'hot' | 'cold' | undefined;
   readonly target: ProxyTarget;
   draining = false;
-  readonly localHealth: NodeHealth;
+  /** This instance's health tracking (heartbeats, passive observations); `local` is its verdict. */
+  readonly healthTracker: NodeHealth;
   #breaker: NodeBreaker;
   #breakerKey: string;
   #clusterHealth: ClusterHealth | undefined;
@@ -72,7 +73,7 @@ export class UpstreamNode implements NodeView {
     this.standby = settings.standby;
     this.target = proxyTarget(settings.url);
     this.#wiring = wiring;
-    this.localHealth = new NodeHealth(healthRules(wiring), wiring.clock, (transition) =>
+    this.healthTracker = new NodeHealth(healthRules(wiring), wiring.clock, (transition) =>
       this.#wiring.hooks.onLocalHealth(this, transition),
     );
     this.#breakerKey = JSON.stringify(wiring.breaker);
@@ -89,7 +90,7 @@ export class UpstreamNode implements NodeView {
     this.tier = settings.tier;
     this.standby = settings.standby;
     this.#wiring = wiring;
-    this.localHealth.updateRules(healthRules(wiring));
+    this.healthTracker.updateRules(healthRules(wiring));
     if (JSON.stringify(wiring.breaker) !== this.#breakerKey) {
       this.#breaker.shutdown();
       this.#breakerKey = JSON.stringify(wiring.breaker);
@@ -103,7 +104,8 @@ export class UpstreamNode implements NodeView {
     }
   }
 
-  get breakerState(): NodeBreaker {
+  /** The circuit breaker itself; `breaker` is its state, the one policies read. */
+  get circuit(): NodeBreaker {
     return this.#breaker;
   }
 
@@ -126,7 +128,7 @@ export class UpstreamNode implements NodeView {
 
   #onHeartbeat(result: ProbeResult): void {
     this.#suspect({ type: 'probe', ok: result.ok, startedAt: result.startedAt ?? 0 }, result.detail);
-    this.localHealth.probe(result.ok, result.detail);
+    this.healthTracker.probe(result.ok, result.detail);
   }
 
   // --- Latency-aware suspicion (see health/suspicion.ts) ----------------------------------
@@ -158,19 +160,21 @@ export class UpstreamNode implements NodeView {
     this.#suspicion = step.state;
     if (step.action === 'probe') this.#prober?.probeNow();
     else if (step.action === 'eject')
-      this.localHealth.ejectHung(`hung: lost ${SUSPICION_LOSSES} hedges in a row, then a heartbeat failed (${detail})`);
+      this.healthTracker.ejectHung(
+        `hung: lost ${SUSPICION_LOSSES} hedges in a row, then a heartbeat failed (${detail})`,
+      );
   }
 
   get local(): Health {
-    return this.localHealth.verdict;
+    return this.healthTracker.verdict;
   }
 
   get cluster(): Health {
-    return this.#clusterHealth?.verdict ?? this.localHealth.verdict;
+    return this.#clusterHealth?.verdict ?? this.healthTracker.verdict;
   }
 
   get health(): Health {
-    const local = this.localHealth.verdict;
+    const local = this.healthTracker.verdict;
     const cluster = this.cluster;
     if (local === 'down' || cluster === 'down') return 'down';
     return local === 'up' || cluster === 'up' ? 'up' : 'unknown';
@@ -180,22 +184,22 @@ export class UpstreamNode implements NodeView {
   get upSince(): number | undefined {
     if (this.health !== 'up') return undefined;
     const cluster = this.#clusterHealth;
-    return cluster?.verdict === 'up' ? cluster.since : this.#wiring.storeTime(this.localHealth.since);
+    return cluster?.verdict === 'up' ? cluster.since : this.#wiring.storeTime(this.healthTracker.since);
   }
 
   /** While passive detection keeps the node out: when that ends (store time). */
   get ejectedUntil(): number | undefined {
-    const until = this.localHealth.ejectedUntil;
+    const until = this.healthTracker.ejectedUntil;
     return until > this.#wiring.clock.now() ? this.#wiring.storeTime(until) : undefined;
   }
 
   get breaker(): BreakerState {
-    return this.breakerState.state;
+    return this.circuit.state;
   }
 
   get usable(): boolean {
-    if (this.draining || !this.breakerState.admits) return false;
-    if (this.localHealth.probation) return this.inflight === 0;
+    if (this.draining || !this.circuit.admits) return false;
+    if (this.healthTracker.probation) return this.inflight === 0;
     return this.health !== 'down';
   }
 
@@ -221,11 +225,12 @@ export class UpstreamNode implements NodeView {
   /** An attempt on this node is over (its response finished or failed): pairs with begin(). */
   end(): void {
     this.#inflight -= 1;
-    if (this.localHealth.probation) this.#wiring.hooks.onTrialSlotFree(this);
+    if (this.healthTracker.probation) this.#wiring.hooks.onTrialSlotFree(this);
   }
 
-  observe(outcome: AttemptOutcome): void {
-    this.localHealth.observe(outcome);
+  /** How an attempt on this node ended (passive health); a failure also asks for a heartbeat now. */
+  recordOutcome(outcome: AttemptOutcome): void {
+    this.healthTracker.recordOutcome(outcome);
     if (outcome.failed) this.#prober?.probeNow();
   }
 
@@ -245,7 +250,7 @@ export class UpstreamNode implements NodeView {
 
   dispose(): void {
     this.#prober?.stop();
-    this.localHealth.dispose();
+    this.healthTracker.dispose();
     this.#breaker.shutdown();
   }
 }

@@ -1,4 +1,4 @@
-import type { AttemptOutcome } from '../policy/types.ts';
+import type { AttemptOutcome } from '../vocabulary.ts';
 
 /**
  * The decisions of an attempt, pure, with the time and byte counts passed in.

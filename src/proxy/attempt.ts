@@ -1,7 +1,7 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
-import type { AttemptOutcome } from '../policy/types.ts';
+import type { AttemptOutcome } from '../vocabulary.ts';
 import {
   attemptOf,
   onBodyClose,

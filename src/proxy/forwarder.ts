@@ -1,6 +1,6 @@
 import type { Agent, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { AttemptOutcome } from '../policy/types.ts';
+import type { AttemptOutcome } from '../vocabulary.ts';
 import { Attempt } from './attempt.ts';
 import type { ProxyTarget } from './target.ts';
 import type { TunnelTag, WebSocketTunnels } from './websocket.ts';

@@ -1,4 +1,4 @@
-import type { EscapedSlashes } from '../config/types.ts';
+import type { EscapedSlashes } from '../vocabulary.ts';
 
 export type { EscapedSlashes };
 

@@ -1,4 +1,4 @@
-import type { Health } from '../policy/types.ts';
+import type { Health } from '../vocabulary.ts';
 
 /**
  * The state shared by every gateway instance: each instance's verdict on each node (from

@@ -1,4 +1,4 @@
-import type { Health } from '../policy/types.ts';
+import type { Health } from '../vocabulary.ts';
 
 /**
  * The cluster verdict from the live instances' votes: down while at least `quorum` of them

@@ -1,4 +1,4 @@
-import type { Health } from '../policy/types.ts';
+import type { Health } from '../vocabulary.ts';
 
 export interface Vote {
   readonly pool: string;

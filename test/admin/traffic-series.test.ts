@@ -1,6 +1,6 @@
 import test from 'ava';
 import { TrafficSeries } from '../../src/admin/traffic-series.ts';
-import type { RequestRecord } from '../../src/pipeline/observe.ts';
+import type { RequestRecord } from '../../src/pipeline/record-request.ts';
 import type { AttemptOutcome } from '../../src/policy/types.ts';
 import type { PoolSet } from '../../src/pool/pool-set.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';

@@ -244,3 +244,44 @@ test.serial('a request stuck on a node that goes down is hedged at once, even be
   t.true(took < 15_000, `answered after ${took} ms; the response timeout is 30 s`);
   await eventually(() => hang.aborted.length === hang.received.length, 5000);
 });
+
+test.serial(
+  'a hedge answered with a retryable status waits for the first try still in flight: 200, not 503',
+  async (t) => {
+    // The first try's node is slow but healthy; the hedge lands on a node that says 503. The race
+    // must not hand the client that 503 while the slow node can still answer.
+    const slow = await startUpstream('slow', (_req, res) => {
+      setTimeout(() => res.end('{"node":"slow"}'), 400);
+    });
+    const unavailable = await startUpstream('unavailable', (_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end('{"node":"unavailable"}');
+    });
+    t.teardown(() => Promise.all([slow.close(), unavailable.close()]));
+    const { url } = await startGateway(t, {
+      pools: {
+        api: {
+          policy: 'round-robin',
+          nodes: [
+            { url: slow.url, id: 'slow' },
+            { url: unavailable.url, id: 'unavailable' },
+          ],
+          health: false,
+          passive: false,
+          breaker: false,
+          hedge: { after: '50ms' },
+        },
+      },
+      routes: [{ path: '/', pool: 'api' }],
+    });
+    const replies = [];
+    for (let i = 0; i < 6; i++) replies.push(await request(`${url}/r/${i}`));
+    t.deepEqual(
+      replies.map((r) => r.status),
+      [200, 200, 200, 200, 200, 200],
+    );
+    t.true(replies.every((r) => r.json().node === 'slow'));
+    // Round-robin put some first tries on the slow node: those were hedged onto the 503 node.
+    t.true(unavailable.requests.length >= 3, `${unavailable.requests.length} requests reached the 503 node`);
+  },
+);

@@ -120,7 +120,7 @@ test('a local transition is announced as a local event and voted into the store'
   const h = await harness(t, { web: { nodes: ['a'] } });
   await h.start();
   const node = h.set.get('web')!.node('a')!;
-  node.observe({ kind: 'ok', status: 200, latencyMs: 1, failed: false });
+  node.recordOutcome({ kind: 'ok', status: 200, latencyMs: 1, failed: false });
   await flush();
   t.like(
     h.events.find((e) => e.type === 'health' && e.scope === 'local'),

@@ -48,7 +48,7 @@ test('on probation, the trial request holds the node until end() frees the slot'
   const clock = new FakeClock(0);
   const freed: string[] = [];
   const a = node(t, clock, freed);
-  a.observe(failed);
+  a.recordOutcome(failed);
   clock.advance(1000);
   t.true(a.usable, 'probation, idle: takes a trial request');
   a.begin();

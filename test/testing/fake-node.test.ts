@@ -105,16 +105,16 @@ const conformance: Array<{
   fake: FakeNodeState;
 }> = [
   { name: 'new, no verdict', drive: () => {}, fake: { local: 'unknown', cluster: 'unknown' } },
-  { name: 'a request succeeded', drive: (node) => node.observe(ok), fake: { local: 'up', cluster: 'up' } },
+  { name: 'a request succeeded', drive: (node) => node.recordOutcome(ok), fake: { local: 'up', cluster: 'up' } },
   {
     name: 'ejected: connection refused',
-    drive: (node) => node.observe(failed),
+    drive: (node) => node.recordOutcome(failed),
     fake: { local: 'down', cluster: 'down' },
   },
   {
     name: 'after the ejection: probation, idle',
     drive: (node, clock) => {
-      node.observe(failed);
+      node.recordOutcome(failed);
       clock.advance(1000);
     },
     fake: { local: 'unknown', cluster: 'unknown', probation: true },
@@ -122,7 +122,7 @@ const conformance: Array<{
   {
     name: 'probation with its trial request under way',
     drive: (node, clock) => {
-      node.observe(failed);
+      node.recordOutcome(failed);
       clock.advance(1000);
       node.begin();
     },
@@ -131,7 +131,7 @@ const conformance: Array<{
   {
     name: 'up locally, down in the cluster',
     drive: (node) => {
-      node.observe(ok);
+      node.recordOutcome(ok);
       node.setClusterHealth(cluster('down'));
     },
     fake: { local: 'up', cluster: 'down' },
@@ -144,20 +144,20 @@ const conformance: Array<{
   {
     name: 'draining',
     drive: (node) => {
-      node.observe(ok);
+      node.recordOutcome(ok);
       node.draining = true;
     },
     fake: { draining: true },
   },
   {
     name: 'breaker open',
-    drive: (node) => node.breakerState.run(guarded({ ...failed, kind: 'reset' })),
+    drive: (node) => node.circuit.run(guarded({ ...failed, kind: 'reset' })),
     fake: { local: 'unknown', cluster: 'unknown', breaker: 'open' },
   },
   {
     name: 'breaker half-open',
     drive: async (node) => {
-      await node.breakerState.run(guarded({ ...failed, kind: 'reset' }));
+      await node.circuit.run(guarded({ ...failed, kind: 'reset' }));
       await eventually(() => node.breaker === 'half-open', 5000);
     },
     fake: { local: 'unknown', cluster: 'unknown', breaker: 'half-open' },
@@ -165,9 +165,9 @@ const conformance: Array<{
   {
     name: 'breaker half-open, its trial under way',
     drive: async (node) => {
-      await node.breakerState.run(guarded({ ...failed, kind: 'reset' }));
+      await node.circuit.run(guarded({ ...failed, kind: 'reset' }));
       await eventually(() => node.breaker === 'half-open', 5000);
-      void node.breakerState.run(() => sleep(60_000, { outcome: ok }, { ref: false }));
+      void node.circuit.run(() => sleep(60_000, { outcome: ok }, { ref: false }));
     },
     fake: { local: 'unknown', cluster: 'unknown', breaker: 'half-open', trialInFlight: true },
   },

@@ -13,7 +13,7 @@ import { spawnOwned } from '../../helpers/spawn-owned.ts';
  * so that Host matching, prefix confinement and stripPath are all in play.
  */
 
-/** One access-log line (src/pipeline/observe.ts RequestRecord). */
+/** One access-log line (src/pipeline/record-request.ts RequestRecord). */
 export interface AccessRecord {
   readonly requestId: string;
   readonly method: string;

@@ -55,7 +55,7 @@ function onResponseClose(this: ServerResponse & { [observationOf]?: Observation 
  * response is over (streamed bodies included), hands one record to the metrics and, when
  * enabled, writes one access-log line. Outermost, so it also sees the error boundary's answers.
  */
-export function observe(onRequest: (record: RequestRecord) => void, log: Logger, accessLog: () => boolean): Step {
+export function recordRequest(onRequest: (record: RequestRecord) => void, log: Logger, accessLog: () => boolean): Step {
   const report = (observation: Observation, durationMs: number) => {
     const record = recordOf(observation.ctx, durationMs);
     onRequest(record);

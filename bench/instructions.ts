@@ -1,0 +1,191 @@
+/**
+ * CPU cost per proxied request as machine instructions, counted by valgrind's callgrind: unlike
+ * seconds, the count hardly moves with whatever else the machine is doing, so a before/after
+ * comparison holds on a busy, shared machine where throughput runs disagree by ±30 %.
+ *
+ * Each proxy runs alone under callgrind (a small GET, round-robin over two upstreams outside
+ * valgrind). After a warm-up (JIT tiers settle), the counters are zeroed, `--requests` requests
+ * are sent (`--concurrency` at a time, keep-alive), and the instructions counted meanwhile are
+ * divided by the requests. Proxies: `raw` (http-proxy alone, the baseline), `baton` (this
+ * checkout), and with `--compare <dir>` `baton@base` (another checkout, run from its sources).
+ *
+ *   node --import tsx bench/instructions.ts [--requests 3000] [--warmup 3000] [--compare ../base]
+ *
+ * Needs valgrind (Debian: valgrind). Slow: node runs ~50x slower under callgrind.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startNode, stopAll } from './lib/processes.ts';
+
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '3000' },
+    warmup: { type: 'string', default: '3000' },
+    concurrency: { type: 'string', default: '4' },
+    compare: { type: 'string' },
+    only: { type: 'string' },
+  },
+});
+const root = fileURLToPath(new URL('..', import.meta.url));
+const requests = Number(values.requests);
+
+function batonConfig(ports: string[], checkout: string): string {
+  const index = pathToFileURL(join(checkout, 'src/index.ts')).href;
+  return `import { defineConfig } from '${index}';
+export default defineConfig({
+  listen: { host: '127.0.0.1', port: 0 },
+  admin: false,
+  log: { level: 'info', access: false },
+  pools: { hello: { policy: 'round-robin', nodes: [${ports.map((p) => `{ url: 'http://127.0.0.1:${p}' }`).join(', ')}] } },
+  routes: [{ path: '/', pool: 'hello' }],
+});`;
+}
+
+/** Starts `args` (a node command line) under callgrind, counting nothing until zeroed. */
+function underCallgrind(args: string[], ready: RegExp, outFile: string) {
+  return new Promise<{ child: ChildProcess; match: RegExpMatchArray }>((resolve, reject) => {
+    const child = spawn(
+      'valgrind',
+      [
+        '--tool=callgrind',
+        `--callgrind-out-file=${outFile}`,
+        // V8 writes and rewrites machine code: valgrind must notice.
+        '--smc-check=all-non-file',
+        '--dump-instr=no',
+        process.execPath,
+        ...args,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } },
+    );
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const onData = (data: Buffer) => {
+      out += data.toString();
+      const match = out.match(ready);
+      if (match) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve({ child, match });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) =>
+      reject(new Error(`${args.join(' ')} exited with ${code}:\n${out}\n${err.slice(-2000)}`)),
+    );
+  });
+}
+
+/** `count` GETs, `concurrency` at a time, on keep-alive connections; throws on any non-200. */
+async function send(url: string, count: number, concurrency: number): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      next += 1;
+      const status = await new Promise<number>((resolve, reject) => {
+        http
+          .get(url, { agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          })
+          .on('error', reject);
+      });
+      if (status !== 200) throw new Error(`${url}: status ${status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  agent.destroy();
+}
+
+/** Total instructions (Ir) in a callgrind dump. */
+function instructions(file: string): number {
+  const text = readFileSync(file, 'utf8');
+  const line = /^(?:summary|totals): (\d+)/m.exec(text);
+  if (!line) throw new Error(`no totals in ${file}`);
+  return Number(line[1]);
+}
+
+async function measure(name: string, args: string[], ready: RegExp, dir: string): Promise<number> {
+  const outFile = join(dir, `${name.replace(/\W/g, '_')}.callgrind`);
+  const started = await underCallgrind(args, ready, outFile);
+  try {
+    const url = started.match[1]!.startsWith('http') ? `${started.match[1]}/` : `http://127.0.0.1:${started.match[1]}/`;
+    const concurrency = Number(values.concurrency);
+    await send(url, Number(values.warmup), concurrency);
+    execFileSync('callgrind_control', ['--zero', String(started.child.pid)]);
+    await send(url, requests, concurrency);
+    execFileSync('callgrind_control', ['--dump', String(started.child.pid)]);
+    // The dump after zeroing gets a numbered suffix: the newest file is ours.
+    const dumps = execFileSync('sh', ['-c', `ls -t ${outFile}*`], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    return instructions(dumps[0]!) / requests;
+  } finally {
+    started.child.kill('SIGKILL');
+  }
+}
+
+async function main() {
+  const children: ChildProcess[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'baton-instructions-'));
+  try {
+    const upstreams = await startNode(
+      ['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')],
+      /listening (\d+) (\d+)/,
+    );
+    children.push(upstreams.child);
+    const ports = [upstreams.match[1]!, upstreams.match[2]!];
+    const setups: Array<[string, string[], RegExp]> = [
+      [
+        'raw',
+        ['--import', 'tsx', join(root, 'bench/lib/raw-proxy.ts'), ...ports.map((p) => `http://127.0.0.1:${p}`)],
+        /listening (\d+)/,
+      ],
+    ];
+    const checkouts: Array<[string, string]> = [['baton', root]];
+    if (values.compare) checkouts.push(['baton@base', values.compare]);
+    for (const [name, checkout] of checkouts) {
+      const file = join(dir, `${name.replace(/\W/g, '_')}.config.ts`);
+      writeFileSync(file, batonConfig(ports, checkout));
+      // From the sources, the same way for both checkouts (the older one may predate dist/).
+      setups.push([
+        name,
+        ['--conditions=baton-source', '--import', 'tsx', join(checkout, 'src/cli.ts'), 'start', '--config', file],
+        /Baton listening on (http:\/\/\S+)/,
+      ]);
+    }
+    const only = values.only ? new Set(values.only.split(',')) : undefined;
+    const perRequest: Record<string, number> = {};
+    for (const [name, args, ready] of setups) {
+      if (only && !only.has(name)) continue;
+      perRequest[name] = await measure(name, args, ready, dir);
+      process.stderr.write(`${name}: ${Math.round(perRequest[name]!)} instructions per request\n`);
+    }
+    const raw = perRequest.raw;
+    console.log(
+      '\n| proxy | instructions per request | × raw http-proxy | raw / it (requests per instruction, as × raw) |',
+    );
+    console.log('|---|---:|---:|---:|');
+    for (const [name, ir] of Object.entries(perRequest)) {
+      const ratio = raw ? ir / raw : NaN;
+      console.log(
+        `| ${name} | ${Math.round(ir).toLocaleString('en')} | ${ratio.toFixed(2)} | ${(1 / ratio).toFixed(2)} |`,
+      );
+    }
+    if (perRequest.baton && perRequest['baton@base']) {
+      console.log(
+        `\nthis checkout / base: ${(perRequest.baton / perRequest['baton@base']).toFixed(3)} × the instructions per request`,
+      );
+    }
+  } finally {
+    stopAll(children);
+  }
+}
+
+await main();
