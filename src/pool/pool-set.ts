@@ -27,9 +27,11 @@ export interface PoolSetDeps {
 }
 
 /**
- * All pools of one gateway and the wiring between them and the outside: local health changes
- * go to the store and the event bus; the store's changes (cluster verdicts, active nodes,
- * suspicions from other instances) come back into the nodes and pools through StoreSync.
+ * All pools of one gateway, by name, and the wiring between them and the outside: local health
+ * changes go to the store and the event bus; the store's changes (cluster verdicts, active
+ * nodes, drains, suspicions from other instances) come back into the nodes and pools through
+ * StoreSync. Its parts: PoolBuilder makes a pool, planReload says what a reload changes,
+ * Retirement disposes of removed nodes once idle, ActiveController runs elections.
  */
 export class PoolSet {
   readonly #deps: PoolSetDeps;
