@@ -1,22 +1,17 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type Router from '@koa/router';
-import type { GatewaySettings, ListenerSettings } from './config/types.ts';
-import { buildAdminApp, type AdminViews } from './admin/server.ts';
+import type { GatewaySettings } from './config/types.ts';
+import type { AdminViews } from './admin/server.ts';
 import { createMetrics, type GatewayMetrics } from './admin/metrics.ts';
-import { ConfigError } from './config/validate.ts';
-import { Listener, type CertificateStatus } from './listen/listener.ts';
-import type { TlsContexts } from './listen/tls.ts';
+import type { Listener, CertificateStatus } from './listen/listener.ts';
 import { statusDocument, type StatusDocument } from './admin/status.ts';
 import { EventBus } from './events/bus.ts';
+import { logEvents } from './events/event-log.ts';
 import type { HeartbeatShare } from './health/heartbeat-share.ts';
-import { buildApp } from './pipeline/app.ts';
-import { whenResponseOver } from './pipeline/in-turn.ts';
 import type { Runtime } from './pipeline/state.ts';
-import { upgradeHandler } from './pipeline/upgrade.ts';
 import { PluginHost } from './policy/plugin-host.ts';
 import type { AttemptOutcome } from './policy/types.ts';
-import { PoolSet, type ReloadSummary } from './pool/pool-set.ts';
+import { PoolSet } from './pool/pool-set.ts';
 import type { Pool } from './pool/pool.ts';
 import type { UpstreamNode } from './pool/upstream-node.ts';
 import { Forwarder } from './proxy/forwarder.ts';
@@ -26,20 +21,31 @@ import { createStore } from './state/create-store.ts';
 import type { StateStore } from './state/types.ts';
 import { systemClock, type Clock } from './util/clock.ts';
 import { createLogger, type Logger } from './util/logger.ts';
+import { startAdminServer } from './gateway/admin-server.ts';
+import {
+  describeReload,
+  needsRestart,
+  prepareCertificates,
+  restartsListener,
+  type ReloadResult,
+} from './gateway/reload-plan.ts';
+import { buildListeners } from './gateway/listeners.ts';
+import { RequestDrain } from './gateway/request-drain.ts';
+import { applyServerLimits } from './gateway/server-limits.ts';
 import { createTrustedProxies } from './util/trusted-proxies.ts';
+
+export type { ReloadResult } from './gateway/reload-plan.ts';
 
 export interface GatewayOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
   /** Use this store instead of the one the settings describe (tests share one between gateways). */
   readonly store?: StateStore;
-  /** Mount extra admin routes (metrics, dashboard). */
-  readonly extendAdmin?: (router: Router, gateway: Gateway) => void;
   /** Workers: heartbeats sent once per machine (src/workers/). Absent: this gateway probes. */
   readonly heartbeats?: HeartbeatShare;
   /** Workers: the admin API shows the machine (every worker) rather than this process. */
   readonly adminViews?: AdminViews;
-  /** Called after every forwarding attempt (metrics). */
+  /** Called after every forwarding attempt, after the metrics (tests read the outcomes through it). */
   readonly onAttempt?: (pool: Pool, node: UpstreamNode, outcome: AttemptOutcome, retry: boolean) => void;
 }
 
@@ -58,12 +64,6 @@ export interface Listening {
   readonly adminPort: number | undefined;
 }
 
-/** What a reload changed, and what it could not change without a restart. */
-export interface ReloadResult extends ReloadSummary {
-  readonly routes: number;
-  readonly restartNeeded: string[];
-}
-
 export interface Gateway {
   start(): Promise<Listening>;
   /** Graceful: stop accepting, let in-flight requests finish (up to the drain timeout), close. */
@@ -80,6 +80,8 @@ export interface Gateway {
   readonly pools: PoolSet;
   readonly metrics: GatewayMetrics;
   readonly inflightRequests: number;
+  /** The gateway's time (events are stamped with it). */
+  readonly clock: Clock;
 }
 
 /** Idle websocket tunnels are closed after this long. */
@@ -92,7 +94,7 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
   const bus = new EventBus();
   const store = options.store ?? createStore(initial.cluster, { clock, log });
   const plugins = new PluginHost(bus, log);
-  bus.subscribe((event) => log.info({ event }, `${event.type}: ${event.reason}`));
+  logEvents(bus, log, store);
   const pools = new PoolSet({
     clock,
     store,
@@ -112,69 +114,34 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
   pools.build(initial.pools);
   let runtime = runtimeFor(initial, pools, plugins);
 
-  let draining = false;
   let ready = false;
-  let inflight = 0;
-  let drained: (() => void) | undefined;
+  const requests = new RequestDrain(clock);
   const tunnels = new WebSocketTunnels(TUNNEL_IDLE_MS);
   const forwarder = new Forwarder(tunnels);
   // A websocket must not outlive its node's demotion: a fencing epoch means nothing to a tunnel.
   bus.subscribe((event) => {
     if (event.type === 'promotion' && event.pool) tunnels.closeDemoted(event.pool, event.to);
   });
-  const requestOver = () => {
-    inflight -= 1;
-    if (draining && inflight === 0) drained?.();
-  };
-  const httpsPort = () => listeners.find((listener) => listener.secure)?.port;
-  listeners = initial.listeners.map((settings, index) => {
-    const app = buildApp({
-      forwarder,
-      clock,
-      log,
-      accessLog: () => runtime.settings.log.access,
-      draining: () => draining,
-      runtime: () => runtime,
-      listener: {
-        index,
-        secure: settings.tls !== undefined,
-        clientCertificates: (settings.tls?.clientCertificate ?? 'none') !== 'none',
-        httpsPort,
-      },
-      onRequest: (record) => metrics.onRequest(record),
-      onAttempt: (pool, node, outcome, retry) => {
-        metrics.onAttempt(pool.name, node.id, outcome, retry);
-        options.onAttempt?.(pool, node, outcome, retry);
-      },
-      onHedge: (pool, node, event) => metrics.onHedge(pool.name, node.id, event),
-    });
-    const handle = app.callback();
-    return new Listener(
-      settings,
-      {
-        serverOptions: serverOptions(initial),
-        onRequest: (req, res) => {
-          inflight += 1;
-          whenResponseOver(res, requestOver);
-          void handle(req, res);
-        },
-        upgradeHandler: (server) => upgradeHandler({ server, handle, tunnels }),
-        http2: {
-          settings: initial.server.http2,
-          maxHeaderSize: initial.server.maxHeaderSize,
-          idleTimeoutMs: initial.server.keepAliveTimeoutMs,
-          now: () => clock.now(),
-          onFlood: (kind, address) =>
-            log.warn({ client: address, flood: kind }, `HTTP/2 connection closed: too many ${kind} (server.http2)`),
-        },
-      },
-      initial.server.headersTimeoutMs,
-    );
+  listeners = buildListeners(initial, {
+    forwarder,
+    clock,
+    log,
+    accessLog: () => runtime.settings.log.access,
+    runtime: () => runtime,
+    onRequest: (record) => metrics.onRequest(record),
+    onAttempt: (pool, node, outcome, retry) => {
+      metrics.onAttempt(pool.name, node.id, outcome, retry);
+      options.onAttempt?.(pool, node, outcome, retry);
+    },
+    onHedge: (pool, node, event) => metrics.onHedge(pool.name, node.id, event),
+    requests,
+    tunnels,
   });
 
   let admin: http.Server | undefined;
   const gateway: Gateway = {
     events: bus,
+    clock,
     store,
     pools,
     metrics,
@@ -182,7 +149,7 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
       return runtime.settings;
     },
     get inflightRequests() {
-      return inflight;
+      return requests.inflight;
     },
     status: () => statusDocument(store, pools, clock.now(), certificates()),
     certificates,
@@ -191,28 +158,17 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
       pools.start();
       for (const listener of listeners) await listener.listen();
       if (initial.admin) {
-        const adminApp = buildAdminApp({
-          token: initial.admin.token,
-          tokenForReads: initial.admin.tokenForReads,
-          listenHost: initial.admin.host,
-          allowedHosts: initial.admin.allowedHosts,
-          maxEventStreams: initial.admin.maxEventStreams,
+        admin = await startAdminServer(initial, initial.admin, {
           store,
           pools: () => pools,
           bus,
           log,
-          ready: () => ready && !draining,
+          ready: () => ready && !requests.draining,
           metrics,
           views: options.adminViews,
           now: () => clock.now(),
           certificates,
-          extend: options.extendAdmin ? (router) => options.extendAdmin!(router, gateway) : undefined,
         });
-        // The same slowloris guards as the data port: the admin API is a socket like any other.
-        admin = http.createServer(serverOptions(initial), adminApp.callback());
-        admin.on('connection', (socket) => socket.on('error', () => socket.destroy()));
-        // Exclusive: with workers, only one of them serves the admin API, on a socket of its own.
-        await listen(admin, initial.admin.port, initial.admin.host, true);
       }
       ready = true;
       return addresses(listeners, admin, initial);
@@ -229,30 +185,27 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
         if (settings && !restartsListener(listener.settings, settings)) listener.apply(settings, contexts[index]);
       });
       const servers = listeners.map((listener) => listener.http1);
-      for (const each of admin ? [...servers, admin] : servers) {
-        each.headersTimeout = next.server.headersTimeoutMs;
-        each.requestTimeout = next.server.requestTimeoutMs;
-        each.keepAliveTimeout = next.server.keepAliveTimeoutMs;
-      }
+      applyServerLimits(admin ? [...servers, admin] : servers, next);
       log.level = next.log.level;
       const result: ReloadResult = {
         ...summary,
         routes: next.routes.length,
         restartNeeded: needsRestart(previous, next),
       };
-      bus.emit({ type: 'reload', time: Date.now(), instance: store.instanceId, reason: describeReload(result) });
+      bus.emit({
+        type: 'reload',
+        scope: 'local',
+        time: clock.now(),
+        instance: store.instanceId,
+        reason: describeReload(result),
+      });
       return result;
     },
     async stop() {
-      if (draining) return;
-      draining = true;
+      if (requests.draining) return;
+      const drained = requests.drain(runtime.settings.server.drainTimeoutMs);
       for (const listener of listeners) listener.close();
-      if (inflight > 0) {
-        await new Promise<void>((resolve) => {
-          drained = resolve;
-          clock.schedule(runtime.settings.server.drainTimeoutMs, resolve);
-        });
-      }
+      await drained;
       for (const listener of listeners) listener.closeAllConnections();
       tunnels.closeAll();
       if (admin) {
@@ -268,20 +221,6 @@ export function createGateway(initial: GatewaySettings, options: GatewayOptions 
   return gateway;
 }
 
-function serverOptions(settings: GatewaySettings): http.ServerOptions {
-  return {
-    headersTimeout: settings.server.headersTimeoutMs,
-    requestTimeout: settings.server.requestTimeoutMs,
-    keepAliveTimeout: settings.server.keepAliveTimeoutMs,
-    maxHeaderSize: settings.server.maxHeaderSize,
-    // How often Node enforces headersTimeout/requestTimeout (default 30 s, which would let a
-    // slowloris client keep a socket for up to 30 s beyond the timeout).
-    connectionsCheckingInterval: 1000,
-    insecureHTTPParser: false,
-    requireHostHeader: true,
-  };
-}
-
 function runtimeFor(settings: GatewaySettings, pools: PoolSet, plugins: PluginHost): Runtime {
   return {
     settings,
@@ -290,74 +229,6 @@ function runtimeFor(settings: GatewaySettings, pools: PoolSet, plugins: PluginHo
     trusted: settings.listeners.map((listener) => createTrustedProxies(listener.trustedProxies)),
     middleware: plugins.middleware(),
   };
-}
-
-/** Settings a running gateway cannot take over: its sockets and its store are fixed at start. */
-function needsRestart(before: GatewaySettings, after: GatewaySettings): string[] {
-  const changed: string[] = [];
-  const differs = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b);
-  if (
-    before.listeners.length !== after.listeners.length ||
-    before.listeners.some((listener, i) => restartsListener(listener, after.listeners[i]!))
-  ) {
-    changed.push('listen');
-  }
-  if (differs(before.admin, after.admin)) changed.push('admin');
-  if (differs(before.cluster, after.cluster)) changed.push('cluster');
-  if (before.server.maxHeaderSize !== after.server.maxHeaderSize) changed.push('server.maxHeaderSize');
-  if (before.workers !== after.workers) changed.push('workers');
-  if (differs(before.server.http2, after.server.http2)) changed.push('server.http2');
-  return changed;
-}
-
-/**
- * What a listener cannot change while it runs: its address, TLS or not, HTTP/2 or not, and
- * whether it asks for client certificates. Certificates, keys and CAs are swapped.
- */
-function restartsListener(before: ListenerSettings, after: ListenerSettings): boolean {
-  return (
-    before.host !== after.host ||
-    before.port !== after.port ||
-    (before.tls === undefined) !== (after.tls === undefined) ||
-    before.http2 !== after.http2 ||
-    before.tls?.clientCertificate !== after.tls?.clientCertificate
-  );
-}
-
-/** The secure contexts of the next settings, per listener; a certificate OpenSSL refuses is a ConfigError. */
-function prepareCertificates(listeners: readonly Listener[], next: GatewaySettings): Array<TlsContexts | undefined> {
-  return listeners.map((listener, index) => {
-    const settings = next.listeners[index];
-    if (!settings || restartsListener(listener.settings, settings)) return undefined;
-    try {
-      return listener.prepare(settings);
-    } catch (error) {
-      throw new ConfigError([
-        { path: `listen[${index}].tls`, message: `certificate refused: ${(error as Error).message}` },
-      ]);
-    }
-  });
-}
-
-function describeReload(result: ReloadResult): string {
-  const parts = [
-    result.added.length ? `added ${result.added.join(', ')}` : '',
-    result.changed.length ? `changed ${result.changed.join(', ')}` : '',
-    result.removed.length ? `removed ${result.removed.join(', ')}` : '',
-    `${result.unchanged.length} pools unchanged, ${result.routes} routes`,
-    result.restartNeeded.length ? `needs a restart to change: ${result.restartNeeded.join(', ')}` : '',
-  ];
-  return `configuration reloaded: ${parts.filter(Boolean).join('; ')}`;
-}
-
-function listen(server: http.Server, port: number, host: string, exclusive = false): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, host, exclusive }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 function addresses(

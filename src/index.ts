@@ -52,4 +52,4 @@ export type {
   BreakerState,
 } from './policy/types.ts';
 export type { Plugin, RequestContext, RequestMiddleware, RouteState } from './policy/plugin.ts';
-export type { GatewayEvent, GatewayEventType } from './events/types.ts';
+export type { EventScope, GatewayEvent, GatewayEventType } from './events/types.ts';

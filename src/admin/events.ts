@@ -71,6 +71,7 @@ export class EventStreams {
       if (Number.isNaN(resumeAfter) || seq > resumeAfter) send(event, seq);
     }
     const unsubscribe = this.#bus.subscribe(send);
+    // Wall time on purpose: it keeps a real socket (and the proxies on its way) from idling out.
     const keepalive = setInterval(() => write(': keepalive\n\n'), KEEPALIVE_MS);
     keepalive.unref();
     res.once('close', () => {

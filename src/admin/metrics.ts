@@ -40,7 +40,7 @@ export function createMetrics(
 ): GatewayMetrics {
   const registry = new Registry();
   const traffic = new TrafficSeries(pools, clock);
-  const history = new EventHistory(Date.now());
+  const history = new EventHistory(clock.now());
   collectDefaultMetrics({ register: registry, prefix: 'baton_' });
   const requests = new Counter({
     name: 'baton_requests_total',
@@ -121,8 +121,7 @@ export function createMetrics(
       history.add(event, seq);
       if (event.type === 'promotion' && event.pool) failovers.inc({ pool: event.pool });
       if (event.type === 'health' && event.pool && event.node && event.to) {
-        const scope = event.reason.startsWith('cluster') ? 'cluster' : 'local';
-        transitions.inc({ pool: event.pool, node: event.node, scope, to: event.to });
+        transitions.inc({ pool: event.pool, node: event.node, scope: event.scope, to: event.to });
         if (event.detectedAfterMs !== undefined) detection.observe({ pool: event.pool }, event.detectedAfterMs / 1000);
       }
     },

@@ -34,8 +34,6 @@ export interface AdminDeps {
   readonly now?: () => number;
   /** The TLS listeners' certificates (for /status). */
   readonly certificates?: () => CertificateStatus[];
-  /** Extra routes (metrics, dashboard) mounted by the gateway. */
-  readonly extend?: (router: Router) => void;
   /** Workers: the machine's views (all workers together) instead of this process's. */
   readonly views?: AdminViews;
 }
@@ -76,7 +74,6 @@ export function buildAdminApp(deps: AdminDeps): Koa {
   poolActions(router, deps);
   trafficRoutes(router, deps);
   mountDashboard(router);
-  deps.extend?.(router);
 
   app.use(async (ctx, next) => {
     try {

@@ -103,7 +103,7 @@ interface NodeState {
   ejected: boolean;
 }
 
-const isCluster = (event: HistoryEvent) => event.reason.startsWith('cluster:');
+const isCluster = (event: HistoryEvent) => event.scope === 'cluster';
 const asHealth = (value: string | undefined): Health => (value === 'up' || value === 'down' ? value : 'unknown');
 
 function bandOf(state: NodeState): BandState {

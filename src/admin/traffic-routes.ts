@@ -16,6 +16,8 @@ interface TrafficDeps {
   readonly store: StateStore;
   readonly metrics: GatewayMetrics;
   readonly views?: Pick<AdminViews, 'series'>;
+  /** The gateway's clock, which stamps events; Date.now by default. */
+  readonly now?: () => number;
 }
 
 const DEFAULT_WINDOW_MS = HISTORY_MS;
@@ -36,7 +38,7 @@ export function trafficRoutes(router: Router, deps: TrafficDeps): void {
   router.get('/timeline', (ctx) => {
     const name = poolParam(ctx, (pool) => deps.pools().get(pool) !== undefined);
     const windowMs = windowParam(ctx);
-    const now = Date.now(); // events carry wall-clock times
+    const now = (deps.now ?? Date.now)(); // the clock that stamps the events
     const pools: Record<string, PoolTimeline> = {};
     for (const pool of deps.pools().all()) {
       if (name === undefined || pool.name === name)

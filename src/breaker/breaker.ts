@@ -15,6 +15,7 @@ export class BucketRotation {
 
   constructor(windowMs: number) {
     this.emitter.setMaxListeners(0);
+    // Wall time: opossum's rolling window, which these ticks drive, is timed by opossum itself.
     this.#timer = setInterval(() => this.emitter.emit('rotate'), Math.max(10, Math.floor(windowMs / BUCKETS)));
     this.#timer.unref();
   }

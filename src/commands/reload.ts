@@ -41,7 +41,8 @@ export async function reloadFrom(
     for (const problem of error.problems) err(`  ${formatProblem(problem)}`);
     gateway.events.emit({
       type: 'reload',
-      time: Date.now(),
+      scope: 'local',
+      time: gateway.clock.now(),
       instance: gateway.store.instanceId,
       to: 'refused',
       reason: `reload refused: ${error.problems.map(formatProblem).join('; ')}`,

@@ -12,8 +12,16 @@ export type GatewayEventType =
   | 'reload' // the configuration was reloaded (or a reload was refused)
   | 'worker'; // a worker process (workers > 1) crashed or was replaced
 
+/**
+ * Whose view an event reports: 'local' is what this instance saw by itself (its heartbeats and
+ * traffic, its breaker, its store connection, its reload, its workers); 'cluster' is what the
+ * shared store decided or carried (the cluster verdict, the active node, a drain, membership).
+ */
+export type EventScope = 'local' | 'cluster';
+
 export interface GatewayEvent {
   readonly type: GatewayEventType;
+  readonly scope: EventScope;
   /** Epoch milliseconds. */
   readonly time: number;
   /** The instance that observed (or caused) the event. */

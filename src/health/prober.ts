@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { HealthSettings } from '../config/types.ts';
-import type { Clock } from '../util/clock.ts';
+import { systemClock, type Clock } from '../util/clock.ts';
 import { timeoutVerdict } from './probe-timeout.ts';
 
 export interface ProbeTarget {
@@ -14,16 +14,21 @@ export interface ProbeTarget {
 export type ProbeResult = { ok: boolean; detail: string; startedAt?: number };
 
 /**
- * One heartbeat: GET the health path, pass when the status is expected, within the timeout (a
- * timeout that fired late because this process stalled is extended: see probe-timeout.ts).
+ * One heartbeat: GET the health path, pass when the status is expected, within the timeout, on
+ * `clock` (a timeout that fired late because this process stalled is extended: see
+ * probe-timeout.ts).
  */
-export function probeOnce(target: ProbeTarget, settings: HealthSettings): Promise<ProbeResult> {
+export function probeOnce(
+  target: ProbeTarget,
+  settings: HealthSettings,
+  clock: Clock = systemClock(),
+): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let settled = false;
     const finish = (result: ProbeResult) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      cancelTimeout();
       resolve(result);
     };
     const client = target.url.protocol === 'https:' ? https : http;
@@ -37,20 +42,18 @@ export function probeOnce(target: ProbeTarget, settings: HealthSettings): Promis
       headers: { 'user-agent': 'baton-heartbeat', accept: '*/*' },
     });
     let extensions = 0;
-    let dueAt = performance.now() + settings.timeoutMs;
+    let dueAt = clock.now() + settings.timeoutMs;
     const onTimeout = () => {
-      if (
-        timeoutVerdict({ dueAt, firedAt: performance.now(), timeoutMs: settings.timeoutMs, extensions }) === 'extend'
-      ) {
+      if (timeoutVerdict({ dueAt, firedAt: clock.now(), timeoutMs: settings.timeoutMs, extensions }) === 'extend') {
         extensions += 1;
-        dueAt = performance.now() + settings.timeoutMs;
-        timer = setTimeout(onTimeout, settings.timeoutMs);
+        dueAt = clock.now() + settings.timeoutMs;
+        cancelTimeout = clock.schedule(settings.timeoutMs, onTimeout);
         return;
       }
       finish({ ok: false, detail: `timeout after ${settings.timeoutMs}ms` });
       req.destroy();
     };
-    let timer = setTimeout(onTimeout, settings.timeoutMs);
+    let cancelTimeout = clock.schedule(settings.timeoutMs, onTimeout);
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
       res.on('error', () => finish({ ok: false, detail: 'response aborted' }));
@@ -122,7 +125,7 @@ export class Prober {
     this.#cancel = undefined;
     this.#inFlight = true;
     const started = this.#clock.now();
-    const result = await probeOnce(this.#target, this.#settings);
+    const result = await probeOnce(this.#target, this.#settings, this.#clock);
     this.#inFlight = false;
     if (!this.#running) return;
     this.#onResult({ ...result, startedAt: started });

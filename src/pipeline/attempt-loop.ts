@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { ParameterizedContext } from 'koa';
 import type { AttemptOutcome, PickContext } from '../policy/types.ts';
+import { eligibleNodes } from '../policy/eligible.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { UpstreamNode } from '../pool/upstream-node.ts';
 import { isHttp2, responseGone } from '../proxy/client-response.ts';
@@ -108,13 +109,13 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
 
   /**
    * Hold back a retryable status when another leg of a hedge race may still answer (the client
-   * should get that answer, not this one), or when a retry can happen and some node would take it.
+   * should get that answer, not this one), or when a retry can happen and some node could take it.
    */
   holdStatus(status: number, othersInFlight = false): boolean {
     if (!this.#pool.settings.retry.statuses.includes(status)) return false;
     if (othersInFlight) return true;
     const now = this.#deps.clock.now();
-    return this.#mayRetry('status', now) && this.#pool.policy.pick(this.#pool, this.#pickContext(now)) !== undefined;
+    return this.#mayRetry('status', now) && this.#anotherNodeCould(now);
   }
 
   responseHeaders(): readonly string[] {
@@ -137,6 +138,20 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
       tried,
       now,
     };
+  }
+
+  /**
+   * A peek, not a pick: a policy's pick may move its state on (round-robin's counter), so
+   * asking it whether it would pick is not free. In an active-passive pool only the active
+   * node serves; in others, any node the policies choose from (usable, not yet tried).
+   */
+  #anotherNodeCould(now: number): boolean {
+    const pool = this.#pool;
+    if (pool.activePassive) {
+      const active = pool.active === null ? undefined : pool.node(pool.active);
+      return active !== undefined && active.usable && !this.#tried.has(active.id);
+    }
+    return eligibleNodes(pool, this.#pickContext(now)).length > 0;
   }
 
   #pick(now: number): UpstreamNode | undefined {
@@ -302,18 +317,18 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
     const pool = this.#pool;
     this.#attempt += 1;
     this.#tried.add(node.id);
-    node.inflight += 1;
+    node.begin();
     let result: AttemptResult;
     try {
       result = (await node.circuit.run(() => this.#send(node, now, leg))) ?? breakerRejected;
     } catch (error) {
-      node.attemptEnded();
+      node.end();
       throw error;
     }
     // Its outcome is known before anything reacts to it (an ejection wakes the race's rescue,
     // which must not take a failed try for one still waiting: that is the retry rule's call).
     if (leg) leg.over = true;
-    void result.done.then(() => node.attemptEnded());
+    void result.done.then(() => node.end());
     this.#ctx.state.attempts.push(
       leg?.hedge ? { node: node.id, outcome: result.outcome, hedge: true } : { node: node.id, outcome: result.outcome },
     );

@@ -1,40 +1,19 @@
 import type { PoolSettings } from '../config/types.ts';
 import type { EventBus } from '../events/bus.ts';
-import type { GatewayEvent } from '../events/types.ts';
 import type { HeartbeatShare } from '../health/heartbeat-share.ts';
 import type { LocalTransition } from '../health/node-health.ts';
-import { BucketRotation } from '../breaker/breaker.ts';
 import type { BreakerState, PoolInfo } from '../policy/types.ts';
-import { ranksAbove } from '../state/active-order.ts';
-import type { StateStore, StoreChange } from '../state/types.ts';
+import type { StateStore } from '../state/types.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { ActiveController } from './active-controller.ts';
-import { Pool, agentKey, createAgent } from './pool.ts';
-import { UpstreamNode, type NodeWiring } from './upstream-node.ts';
-
-/** What a reload did to the pools, by name. */
-export interface ReloadSummary {
-  readonly added: string[];
-  readonly removed: string[];
-  readonly changed: string[];
-  readonly unchanged: string[];
-}
-
-/** Removed nodes are disposed once idle, checked this often, and after this long at most. */
-const RETIRE_POLL_MS = 100;
-const RETIRE_WAIT_MS = 5 * 60_000;
-
-/** Equal settings (the policy compared by name and options): the pool stays untouched. */
-function samePool(a: PoolSettings, b: PoolSettings): boolean {
-  const key = (s: PoolSettings) =>
-    JSON.stringify({
-      ...s,
-      policy: { name: s.policy.name, options: s.policy.ref.options },
-      nodes: s.nodes.map((n) => ({ ...n, url: n.url.href })),
-    });
-  return key(a) === key(b);
-}
+import { breakerEvent, localHealthEvent, type EventBody } from './pool-events.ts';
+import { PoolBuilder } from './pool-builder.ts';
+import type { Pool } from './pool.ts';
+import { planReload, type ReloadSummary } from './reconcile.ts';
+import { Retirement } from './retirement.ts';
+import { StoreSync } from './store-sync.ts';
+import type { UpstreamNode } from './upstream-node.ts';
 
 export interface PoolSetDeps {
   readonly clock: Clock;
@@ -48,18 +27,18 @@ export interface PoolSetDeps {
 }
 
 /**
- * All pools of one gateway and the wiring between them and the outside: local health changes
- * go to the store and the event bus; the store's changes (cluster verdicts, active nodes,
- * suspicions from other instances) come back into the nodes and pools.
+ * All pools of one gateway, by name, and the wiring between them and the outside: local health
+ * changes go to the store and the event bus; the store's changes (cluster verdicts, active
+ * nodes, drains, suspicions from other instances) come back into the nodes and pools through
+ * StoreSync. Its parts: PoolBuilder makes a pool, planReload says what a reload changes,
+ * Retirement disposes of removed nodes once idle, ActiveController runs elections.
  */
 export class PoolSet {
   readonly #deps: PoolSetDeps;
   readonly #pools = new Map<string, Pool>();
-  readonly #rotations = new Map<number, BucketRotation>();
-  /** Disposals waiting for removed nodes to finish their in-flight requests. */
-  readonly #retiring = new Set<() => void>();
-  /** Highest epoch announced as a promotion event, per pool. */
-  readonly #announced = new Map<string, number>();
+  readonly #builder: PoolBuilder;
+  readonly #retirement: Retirement;
+  readonly #sync: StoreSync;
   readonly controller: ActiveController;
   #unsubscribe: (() => void) | undefined;
   #unsubscribeHeartbeats: (() => void) | undefined;
@@ -67,11 +46,31 @@ export class PoolSet {
 
   constructor(deps: PoolSetDeps) {
     this.#deps = deps;
+    this.#retirement = new Retirement(deps.clock);
+    this.#builder = new PoolBuilder({
+      clock: deps.clock,
+      store: deps.store,
+      probing: deps.heartbeats?.probing ?? true,
+      hooks: (pool) => ({
+        onLocalHealth: (n, t) => this.#onLocalHealth(pool, n, t),
+        onBreaker: (n, s) => this.#onBreaker(pool, n, s),
+        onTrialSlotFree: () => this.#pools.get(pool)?.changed(),
+        onHeartbeat: (n, result) =>
+          deps.heartbeats?.publish({ pool, node: n.id, ok: result.ok, detail: result.detail }),
+      }),
+    });
     this.controller = new ActiveController({
       store: deps.store,
       clock: deps.clock,
       log: deps.log,
       activate: (pool, node) => deps.activate(pool, node),
+    });
+    this.#sync = new StoreSync({
+      store: deps.store,
+      pools: () => this.#pools.values(),
+      pool: (name) => this.#pools.get(name),
+      emit: (event) => this.#emit(event),
+      changed: (pool) => this.#changed(pool.name),
     });
   }
 
@@ -97,41 +96,38 @@ export class PoolSet {
    * a reload never cuts a request off.
    */
   reconcile(settings: ReadonlyMap<string, PoolSettings>): ReloadSummary {
-    const summary: ReloadSummary = { added: [], removed: [], changed: [], unchanged: [] };
-    for (const next of settings.values()) {
-      const current = this.#pools.get(next.name);
-      if (!current) {
-        const pool = this.#createPool(next, undefined);
-        this.#pools.set(next.name, pool);
-        if (this.#started) this.#startPool(pool);
-        summary.added.push(next.name);
-      } else if (samePool(current.settings, next)) {
-        summary.unchanged.push(next.name);
-      } else {
-        const pool = this.#createPool(next, current);
-        this.#pools.set(next.name, pool);
-        this.#retire(
-          current.nodes.filter((node) => !pool.nodes.includes(node)),
-          current,
-          false,
-        );
-        if (this.#started) this.#startPool(pool);
-        summary.changed.push(next.name);
-      }
+    const current = new Map([...this.#pools].map(([name, pool]) => [name, pool.settings]));
+    const plan = planReload(current, settings);
+    for (const name of plan.added) {
+      const pool = this.#createPool(settings.get(name)!, undefined);
+      this.#pools.set(name, pool);
+      if (this.#started) this.#startPool(pool);
     }
-    for (const [name, pool] of [...this.#pools]) {
-      if (settings.has(name)) continue;
+    for (const name of plan.changed) {
+      const previous = this.#pools.get(name)!;
+      const pool = this.#createPool(settings.get(name)!, previous);
+      this.#pools.set(name, pool);
+      this.#retire(
+        previous.nodes.filter((node) => !pool.nodes.includes(node)),
+        previous,
+        false,
+      );
+      if (this.#started) this.#startPool(pool);
+    }
+    for (const name of plan.removed) {
+      const pool = this.#pools.get(name)!;
       this.#pools.delete(name);
       this.#retire(pool.nodes, pool, true);
-      summary.removed.push(name);
     }
     this.#publishTopology();
-    return summary;
+    return plan;
   }
 
   start(): void {
     this.#started = true;
-    this.#unsubscribe = this.#deps.store.onChange((change) => this.#onStoreChange(change));
+    this.#unsubscribe = this.#deps.store.onChange((change) => {
+      if (this.#started) this.#sync.apply(change);
+    });
     const share = this.#deps.heartbeats;
     if (share && !share.probing) {
       this.#unsubscribeHeartbeats = share.subscribe((result) =>
@@ -148,89 +144,30 @@ export class PoolSet {
     this.controller.stop();
     for (const pool of this.#pools.values()) this.#disposePool(pool);
     this.#pools.clear();
-    for (const retire of this.#retiring) retire();
-    for (const rotation of this.#rotations.values()) rotation.stop();
-    this.#rotations.clear();
+    this.#retirement.finishAll();
+    this.#builder.stop();
   }
 
   #publishTopology(): void {
     this.#deps.store.setTopology(new Map(this.all().map((pool) => [pool.name, pool.nodes.map((node) => node.id)])));
   }
 
-  /** One bucket timer per breaker window length, shared by every pool that uses it. */
-  #rotation(settings: PoolSettings): BucketRotation | undefined {
-    if (!settings.breaker) return undefined;
-    const window = settings.breaker.windowMs;
-    let rotation = this.#rotations.get(window);
-    if (!rotation) {
-      rotation = new BucketRotation(window);
-      this.#rotations.set(window, rotation);
-    }
-    return rotation;
-  }
-
   #createPool(settings: PoolSettings, previous: Pool | undefined): Pool {
-    // A change of TLS settings needs new connections. The old agent is left to its idle
-    // timeout: the requests still in flight on it finish on the connections they have.
-    const agent =
-      previous && agentKey(previous.settings) === agentKey(settings) ? previous.agent : createAgent(settings);
-    const wiring: NodeWiring = {
-      clock: this.#deps.clock,
-      agent,
-      health: settings.health,
-      passive: settings.passive,
-      breaker: settings.breaker,
-      rotation: this.#rotation(settings),
-      storeTime: (local) => local + (this.#deps.store.now() - this.#deps.clock.now()),
-      probing: this.#deps.heartbeats?.probing ?? true,
-      hooks: {
-        onLocalHealth: (n, t) => this.#onLocalHealth(settings.name, n, t),
-        onBreaker: (n, s) => this.#onBreaker(settings.name, n, s),
-        onTrialSlotFree: () => this.#pools.get(settings.name)?.changed(),
-        onHeartbeat: (n, result) =>
-          this.#deps.heartbeats?.publish({ pool: settings.name, node: n.id, ok: result.ok, detail: result.detail }),
-      },
-    };
-    const nodes = settings.nodes.map((node) => {
-      const kept = previous?.node(node.id);
-      if (kept && kept.url.href === node.url.href) {
-        kept.reconfigure(node, wiring);
-        return kept;
-      }
-      return new UpstreamNode(node, wiring);
-    });
-    const info: PoolInfo = { name: settings.name, nodes: settings.nodes };
-    const { definition, options } = settings.policy.ref;
-    return new Pool(settings, nodes, definition.create(options, info), agent);
+    return this.#builder.build(settings, previous);
   }
 
   /** Stops probing `nodes` now; disposes them (and the pool's policy/agent) when idle. */
   #retire(nodes: readonly UpstreamNode[], pool: Pool, wholePool: boolean): void {
-    for (const node of nodes) node.stopProbing();
     pool.policy.dispose?.();
-    const finish = () => {
-      this.#retiring.delete(finish);
+    this.#retirement.retire(nodes, () => {
       for (const node of nodes) node.dispose();
       if (wholePool) pool.agent.destroy();
-    };
-    this.#retiring.add(finish);
-    const waitUntilIdle = (waited: number) => {
-      if (!this.#retiring.has(finish)) return;
-      if (nodes.every((node) => node.inflight === 0) || waited >= RETIRE_WAIT_MS) return finish();
-      this.#deps.clock.schedule(RETIRE_POLL_MS, () => waitUntilIdle(waited + RETIRE_POLL_MS));
-    };
-    waitUntilIdle(0);
+    });
   }
 
   #startPool(pool: Pool): void {
-    const state = this.#deps.store.activeState(pool.name);
-    pool.setActiveState(state);
-    this.#announced.set(pool.name, state?.epoch ?? 0);
-    for (const node of pool.nodes) {
-      node.setClusterHealth(this.#deps.store.clusterHealth(pool.name, node.id));
-      node.draining = this.#deps.store.drained(pool.name, node.id);
-      node.start();
-    }
+    this.#sync.adopt(pool);
+    for (const node of pool.nodes) node.start();
     this.controller.evaluate(pool);
   }
 
@@ -241,26 +178,18 @@ export class PoolSet {
     pool.changed();
   }
 
-  #emit(event: Omit<GatewayEvent, 'time' | 'instance'>): void {
-    this.#deps.bus.emit({ time: Date.now(), instance: this.#deps.store.instanceId, ...event });
+  #emit(event: EventBody): void {
+    this.#deps.bus.emit({ time: this.#deps.clock.now(), instance: this.#deps.store.instanceId, ...event });
   }
 
   #onLocalHealth(poolName: string, node: UpstreamNode, transition: LocalTransition): void {
-    this.#emit({
-      type: 'health',
-      pool: poolName,
-      node: node.id,
-      from: transition.from,
-      to: transition.to,
-      detectedAfterMs: transition.detectedAfterMs === undefined ? undefined : Math.round(transition.detectedAfterMs),
-      reason: `local: ${transition.reason}`,
-    });
+    this.#emit(localHealthEvent(poolName, node.id, transition));
     this.#deps.store.reportHealth(poolName, node.id, transition.to, transition.reason);
     this.#changed(poolName);
   }
 
   #onBreaker(poolName: string, node: UpstreamNode, state: BreakerState): void {
-    this.#emit({ type: 'breaker', pool: poolName, node: node.id, to: state, reason: `circuit breaker ${state}` });
+    this.#emit(breakerEvent(poolName, node.id, state));
     this.#changed(poolName);
   }
 
@@ -271,76 +200,12 @@ export class PoolSet {
     this.controller.evaluate(pool);
   }
 
-  #onStoreChange(change: StoreChange): void {
-    if (!this.#started) return;
-    switch (change.type) {
-      case 'health': {
-        const node = this.#pools.get(change.pool)?.node(change.node);
-        if (!node) return;
-        node.setClusterHealth(change.health);
-        // Only who votes it down changed: nothing to announce, nothing to re-elect.
-        if (change.previous === change.health.verdict) return;
-        this.#emit({
-          type: 'health',
-          pool: change.pool,
-          node: change.node,
-          from: change.previous,
-          to: change.health.verdict,
-          reason: `cluster: ${change.health.reason}`,
-        });
-        return this.#changed(change.pool);
-      }
-      case 'active': {
-        const pool = this.#pools.get(change.pool);
-        if (!pool) return;
-        if (!pool.activeState || !ranksAbove(pool.activeState, change.state)) pool.setActiveState(change.state);
-        // The winner applied its own change already, so announce by epoch, once per epoch.
-        if ((this.#announced.get(change.pool) ?? 0) < change.state.epoch) {
-          this.#announced.set(change.pool, change.state.epoch);
-          this.#emit({
-            type: 'promotion',
-            pool: change.pool,
-            from: change.previous?.active ?? undefined,
-            to: change.state.active ?? undefined,
-            epoch: change.state.epoch,
-            reason: `${change.state.by}: ${change.state.reason}`,
-          });
-        }
-        return this.#changed(change.pool);
-      }
-      case 'suspect':
-        return this.#pools.get(change.pool)?.node(change.node)?.probeNow();
-      case 'drain': {
-        const node = this.#pools.get(change.pool)?.node(change.node);
-        if (!node) return;
-        node.draining = change.draining;
-        this.#emit({
-          type: 'drain',
-          pool: change.pool,
-          node: change.node,
-          to: change.draining ? 'draining' : 'enabled',
-          reason: `${change.draining ? 'drained' : 'enabled'} by an operator on ${change.by}`,
-        });
-        return this.#changed(change.pool);
-      }
-      case 'connection':
-        this.#emit({ type: 'store', reason: change.reason, to: change.connected ? 'connected' : 'disconnected' });
-        return this.#refreshFromStore();
-      case 'instance':
-        return this.#emit({
-          type: 'instance',
-          reason: `instance ${change.instance} ${change.joined ? 'joined' : 'left'}`,
-          to: change.instance,
-        });
-    }
-  }
-
   /**
    * Drains or enables a node on every instance, through the store. 'pending': the store is
    * unreachable; applied here now, and everywhere when it returns.
    */
   async setDrain(pool: Pool, node: UpstreamNode, draining: boolean): Promise<'cluster' | 'pending'> {
-    node.draining = draining;
+    this.#sync.drainHere(node, draining);
     this.#changed(pool.name);
     const scope = await this.#deps.store.setDrain(pool.name, node.id, draining);
     if (scope === 'pending')
@@ -349,15 +214,5 @@ export class PoolSet {
         `${draining ? 'drain' : 'enable'} applied on this instance; the store is unreachable, it is sent when it returns`,
       );
     return scope;
-  }
-
-  /** After a (re)connection or the loss of the store: take what the store's cache says now. */
-  #refreshFromStore(): void {
-    for (const pool of this.#pools.values()) {
-      for (const node of pool.nodes) node.setClusterHealth(this.#deps.store.clusterHealth(pool.name, node.id));
-      const state = this.#deps.store.activeState(pool.name);
-      if (state) pool.setActiveState(state);
-      this.#changed(pool.name);
-    }
   }
 }

@@ -4,6 +4,7 @@ import type { PoolSettings } from '../config/types.ts';
 import { PoolHedging } from '../hedge/pool-hedging.ts';
 import type { Policy, PoolView } from '../policy/types.ts';
 import type { ActiveState } from '../state/types.ts';
+import type { Clock } from '../util/clock.ts';
 import type { UpstreamNode } from './upstream-node.ts';
 
 /**
@@ -58,13 +59,15 @@ export class Pool implements PoolView {
   #activeState: ActiveState | undefined;
   #version = 0;
   readonly #waiters = new Set<() => void>();
+  readonly #clock: Clock;
 
-  constructor(settings: PoolSettings, nodes: readonly UpstreamNode[], policy: Policy, agent: http.Agent) {
+  constructor(settings: PoolSettings, nodes: readonly UpstreamNode[], policy: Policy, agent: http.Agent, clock: Clock) {
     this.name = settings.name;
     this.settings = settings;
     this.nodes = nodes;
     this.policy = policy;
     this.agent = agent;
+    this.#clock = clock;
     this.hedging = new PoolHedging(settings.hedge, settings.timeouts);
     this.#byId = new Map(nodes.map((node) => [node.id, node]));
   }
@@ -126,12 +129,12 @@ export class Pool implements PoolView {
   waitForChange(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer);
+        cancelTimer();
         signal?.removeEventListener('abort', done);
         this.#waiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, ms));
+      const cancelTimer = this.#clock.schedule(ms, done);
       signal?.addEventListener('abort', done, { once: true });
       this.#waiters.add(done);
     });

@@ -54,7 +54,6 @@ export class UpstreamNode implements NodeView {
   tier: number;
   standby: 'hot' | 'cold' | undefined;
   readonly target: ProxyTarget;
-  inflight = 0;
   draining = false;
   /** This instance's health tracking (heartbeats, passive observations); `local` is its verdict. */
   readonly healthTracker: NodeHealth;
@@ -64,6 +63,7 @@ export class UpstreamNode implements NodeView {
   #prober: Prober | undefined;
   #wiring: NodeWiring;
   #suspicion: SuspicionState = unsuspected;
+  #inflight = 0;
 
   constructor(settings: NodeSettings, wiring: NodeWiring) {
     this.id = settings.id;
@@ -212,9 +212,19 @@ export class UpstreamNode implements NodeView {
     this.#clusterHealth = health;
   }
 
-  /** An attempt on this node is over (its response finished or failed). */
-  attemptEnded(): void {
-    this.inflight -= 1;
+  /** Attempts sent to this node and not over yet (their responses still stream). */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** An attempt on this node starts: the one place in-flight requests are counted up. */
+  begin(): void {
+    this.#inflight += 1;
+  }
+
+  /** An attempt on this node is over (its response finished or failed): pairs with begin(). */
+  end(): void {
+    this.#inflight -= 1;
     if (this.healthTracker.probation) this.#wiring.hooks.onTrialSlotFree(this);
   }
 

@@ -356,7 +356,11 @@ export class Attempt implements StreamProgress {
     return this.#phase !== Phase.Over;
   }
 
-  /** Restarts the one timer: with a new duration, or (cheaper, no allocation) the same one. */
+  /**
+   * Restarts the one timer: with a new duration, or (cheaper, no allocation) the same one.
+   * Node's timer, not the Clock: refresh() re-arms it without allocating on the request path,
+   * and what it times is a real socket.
+   */
   #arm(ms?: number): void {
     this.armed += 1;
     if (ms === undefined && this.#timer) return void this.#timer.refresh();

@@ -179,11 +179,12 @@ export class MemoryHub {
 /** The default store: one instance, state in memory. */
 export class MemoryStore implements StateStore {
   readonly kind = 'memory' as const;
-  readonly connected = true;
   readonly quorum: number | 'majority';
   readonly instanceId: string;
   readonly #hub: MemoryHub;
   readonly #listeners = new Set<(change: StoreChange) => void>();
+  /** Drains and enables made while not a member of the hub, sent when it joins (as Redis' are). */
+  readonly #pendingDrains = new Map<string, { pool: string; node: string; draining: boolean }>();
   #joined = false;
 
   constructor(options: { instanceId: string; hub: MemoryHub }) {
@@ -196,6 +197,14 @@ export class MemoryStore implements StateStore {
     // Deliver asynchronously, as a remote store would: no listener runs inside a caller's write.
     this.#hub.join(this.instanceId, (change) => queueMicrotask(() => this.#emit(change)));
     this.#joined = true;
+    for (const { pool, node, draining } of this.#pendingDrains.values())
+      this.#hub.setDrain(this.instanceId, pool, node, draining);
+    this.#pendingDrains.clear();
+  }
+
+  /** A member of its hub: started and not stopped. */
+  get connected(): boolean {
+    return this.#joined;
   }
 
   async stop(): Promise<void> {
@@ -227,12 +236,20 @@ export class MemoryStore implements StateStore {
     return this.#hub.instances(this.instanceId);
   }
 
-  async setDrain(pool: string, node: string, draining: boolean): Promise<'cluster'> {
+  async setDrain(pool: string, node: string, draining: boolean): Promise<'cluster' | 'pending'> {
+    if (!this.#joined) {
+      this.#pendingDrains.set(`${pool}\u0000${node}`, { pool, node, draining });
+      return 'pending';
+    }
     this.#hub.setDrain(this.instanceId, pool, node, draining);
     return 'cluster';
   }
 
   drained(pool: string, node: string): boolean {
+    if (this.#pendingDrains.size > 0) {
+      const pending = this.#pendingDrains.get(`${pool}\u0000${node}`);
+      if (pending) return pending.draining;
+    }
     return this.#hub.drained(pool, node);
   }
 

@@ -372,6 +372,12 @@ export class RedisStore implements StateStore {
 
   #emit(change: StoreChange | undefined): void {
     if (!change) return;
+    // The cache has the change now; listeners hear it after the caller's write (as from the
+    // memory store): none runs inside a setDrain or a propose.
+    queueMicrotask(() => this.#deliver(change));
+  }
+
+  #deliver(change: StoreChange): void {
     for (const listener of this.#listeners) listener(change);
     // Two states of one epoch (Redis lost writes, or instances decided alone): this one ranked
     // first, but both were used. Seeding the other heals the tie with a new epoch for all.

@@ -18,7 +18,6 @@ const key = (pool: string, node: string) => `${pool}\u0000${node}`;
  */
 export class IpcStore implements StateStore {
   readonly kind = 'memory' as const;
-  readonly connected = true;
   readonly instanceId: string;
   quorum: number | 'majority' = 1;
   readonly #channel: Channel<StoreRequest, unknown>;
@@ -36,6 +35,8 @@ export class IpcStore implements StateStore {
   #nextRid = Math.floor(Math.random() * 1e9);
   #offset = 0;
   #joined = false;
+  /** Drains and enables made before joining the hub, sent when it joins. */
+  readonly #pendingDrains = new Map<string, { pool: string; node: string; draining: boolean }>();
   #unsubscribe: (() => void) | undefined;
 
   constructor(options: { instanceId: string; channel: Channel<StoreRequest, unknown>; clock?: Clock }) {
@@ -60,6 +61,17 @@ export class IpcStore implements StateStore {
     for (const [pool, state] of answer.snapshot.active) this.#active.set(pool, state);
     for (const [pool, node] of answer.snapshot.drains) this.#drains.add(key(pool, node));
     for (const member of answer.members) this.#members.set(member.id, member.startedAt);
+    for (const { pool, node, draining } of this.#pendingDrains.values()) {
+      if (draining) this.#drains.add(key(pool, node));
+      else this.#drains.delete(key(pool, node));
+      void this.setDrain(pool, node, draining).catch(() => {});
+    }
+    this.#pendingDrains.clear();
+  }
+
+  /** A member of the supervisor's hub: started and not stopped. */
+  get connected(): boolean {
+    return this.#joined;
   }
 
   async stop(): Promise<void> {
@@ -104,9 +116,13 @@ export class IpcStore implements StateStore {
     }));
   }
 
-  async setDrain(pool: string, node: string, draining: boolean): Promise<'cluster'> {
+  async setDrain(pool: string, node: string, draining: boolean): Promise<'cluster' | 'pending'> {
     if (draining) this.#drains.add(key(pool, node));
     else this.#drains.delete(key(pool, node));
+    if (!this.#joined) {
+      this.#pendingDrains.set(key(pool, node), { pool, node, draining });
+      return 'pending';
+    }
     await this.#request((rid) => ({ kind: 'store.drain', id: this.instanceId, rid, pool, node, draining }));
     return 'cluster';
   }

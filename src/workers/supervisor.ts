@@ -107,7 +107,8 @@ export function runSupervisor(options: SupervisorOptions): void {
         if (slot.number === LEAD_WORKER) for (const event of events) slot.channel?.send({ kind: 'event', event });
         emit({
           type: 'worker',
-          time: Date.now(),
+          scope: 'local',
+          time: clock.now(),
           instance: `${machineId}-w${slot.number}`,
           from: 'crashed',
           to: 'started',
@@ -196,7 +197,8 @@ export function runSupervisor(options: SupervisorOptions): void {
     err(`baton: ${reason}`);
     emit({
       type: 'worker',
-      time: Date.now(),
+      scope: 'local',
+      time: clock.now(),
       instance: `${machineId}-w${slot.number}`,
       from: 'running',
       to: 'crashed',
@@ -238,7 +240,8 @@ export function runSupervisor(options: SupervisorOptions): void {
       for (const problem of error.problems) err(`  ${formatProblem(problem)}`);
       emit({
         type: 'reload',
-        time: Date.now(),
+        scope: 'local',
+        time: clock.now(),
         instance: machineId,
         to: 'refused',
         reason: `reload refused: ${error.problems.map(formatProblem).join('; ')}`,

@@ -1,5 +1,9 @@
 import test from 'ava';
 import hotStandby from '../../plugins/hot-standby.ts';
+import { createMetrics } from '../../src/admin/metrics.ts';
+import type { PoolSet } from '../../src/pool/pool-set.ts';
+import { MemoryHub, MemoryStore } from '../../src/state/memory-store.ts';
+import { systemClock } from '../../src/util/clock.ts';
 import { startGateway } from '../helpers/gateway.ts';
 import { closedPort, startUpstream } from '../helpers/upstream.ts';
 import { eventually, request } from '../helpers/http.ts';
@@ -80,4 +84,21 @@ test('metrics of an active-passive pool: failovers and the epoch', async (t) => 
   const text = (await request(`${adminUrl}/metrics`)).body;
   t.is(sample(text, 'baton_pool_epoch', { pool: 'db', active: 'standby' }), 2);
   t.is(sample(text, 'baton_failovers_total', { pool: 'db' }), 2, 'the initial election and the forced failover');
+});
+
+test('health transitions are counted by the scope the event carries, whatever its reason says', async (t) => {
+  const hub = new MemoryHub(systemClock());
+  const metrics = createMetrics(
+    () => ({ all: () => [] }) as unknown as PoolSet,
+    new MemoryStore({ instanceId: 'gw', hub }),
+  );
+  t.teardown(() => metrics.stop());
+  const health = { type: 'health' as const, time: 0, instance: 'gw', pool: 'web', node: 'a', from: 'up', to: 'down' };
+  metrics.onEvent({ ...health, scope: 'cluster', reason: 'local: words a parser would take for local' }, 1);
+  metrics.onEvent({ ...health, scope: 'local', reason: 'cluster: words a parser would take for cluster' }, 2);
+  metrics.onEvent({ ...health, scope: 'local', reason: 'probe failed' }, 3);
+  const values = (await metrics.registry.getSingleMetric('baton_health_transitions_total')!.get()).values;
+  const count = (scope: string) => values.find((v) => v.labels.scope === scope)?.value;
+  t.is(count('cluster'), 1);
+  t.is(count('local'), 2);
 });

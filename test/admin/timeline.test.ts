@@ -13,13 +13,22 @@ const at = (time: number, event: Omit<GatewayEvent, 'time' | 'instance'>): Histo
   ...event,
 });
 const local = (time: number, node: string, from: string, to: string, reason: string, detectedAfterMs?: number) =>
-  at(time, { type: 'health', pool: 'web', node, from, to, reason: `local: ${reason}`, detectedAfterMs });
+  at(time, {
+    type: 'health',
+    scope: 'local',
+    pool: 'web',
+    node,
+    from,
+    to,
+    reason: `local: ${reason}`,
+    detectedAfterMs,
+  });
 const cluster = (time: number, node: string, from: string, to: string) =>
-  at(time, { type: 'health', pool: 'web', node, from, to, reason: 'cluster: votes' });
+  at(time, { type: 'health', scope: 'cluster', pool: 'web', node, from, to, reason: 'cluster: votes' });
 const drain = (time: number, node: string, to: 'draining' | 'enabled') =>
-  at(time, { type: 'drain', pool: 'web', node, to, reason: 'by an operator' });
+  at(time, { type: 'drain', scope: 'cluster', pool: 'web', node, to, reason: 'by an operator' });
 const promotion = (time: number, from: string | undefined, to: string, epoch: number) =>
-  at(time, { type: 'promotion', pool: 'web', from, to, epoch, reason: 'auto' });
+  at(time, { type: 'promotion', scope: 'cluster', pool: 'web', from, to, epoch, reason: 'auto' });
 const up = (id: string, over: Partial<NodeNow> = {}): NodeNow => ({
   id,
   local: 'up',

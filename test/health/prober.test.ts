@@ -3,6 +3,9 @@ import test from 'ava';
 import { healthDefaults } from '../../src/config/defaults.ts';
 import { probeOnce, type ProbeResult } from '../../src/health/prober.ts';
 import { startChildUpstream } from '../helpers/child-upstream.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
+import { eventually } from '../helpers/http.ts';
+import { startUpstream } from '../helpers/upstream.ts';
 
 // A heartbeat's timeout is a verdict on the node, so it must measure the node, not the gateway:
 // while the gateway's own event loop is stalled (GC, CPU starvation on a busy host), a healthy
@@ -71,4 +74,45 @@ test('a node that refuses connections fails at once, not at the timeout', async 
   const result = await probeOnce({ url: new URL(`http://127.0.0.1:${port}`), agent }, settings());
   t.false(result.ok);
   t.is(result.detail, 'ECONNREFUSED');
+});
+
+// A heartbeat's timeout runs on the gateway's clock: a node that never answers fails the probe
+// when the clock says the timeout passed, not before, however long the wall clock waits.
+
+const clockSettings = {
+  path: '/health',
+  intervalMs: 1000,
+  timeoutMs: 10_000,
+  rise: 1,
+  fall: 1,
+  expect: [{ min: 200, max: 399 }],
+};
+
+test('a probe that gets no answer fails when the clock passes its timeout', async (t) => {
+  const seen: string[] = [];
+  const up = await startUpstream('silent', (req) => seen.push(req.url ?? '')); // never answers
+  t.teardown(() => up.close());
+  const agent = new http.Agent();
+  t.teardown(() => agent.destroy());
+  const clock = new FakeClock();
+  let result: { ok: boolean; detail: string } | undefined;
+  void probeOnce({ url: new URL(up.url), agent }, clockSettings, clock).then((r) => (result = r));
+  await eventually(() => seen.length === 1, 2000);
+  clock.advance(9999);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(result, undefined, 'still waiting: the clock has not reached the timeout');
+  clock.advance(1);
+  await eventually(() => result !== undefined, 2000);
+  t.deepEqual(result, { ok: false, detail: 'timeout after 10000ms' });
+});
+
+test('an answer before the timeout passes and leaves no timer behind', async (t) => {
+  const up = await startUpstream('ok');
+  t.teardown(() => up.close());
+  const agent = new http.Agent();
+  t.teardown(() => agent.destroy());
+  const clock = new FakeClock();
+  const result = await probeOnce({ url: new URL(up.url), agent }, clockSettings, clock);
+  t.true(result.ok);
+  t.is(clock.pending, 0);
 });

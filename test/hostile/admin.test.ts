@@ -211,7 +211,7 @@ test('a subscriber that never reads is cut once it is 1 MiB behind: memory stays
   const reason = 'x'.repeat(4096);
   const emitted = 8192;
   for (let i = 0; i < emitted; i++) {
-    running.gateway.events.emit({ type: 'reload', time: Date.now(), instance: 'test', reason });
+    running.gateway.events.emit({ type: 'reload', scope: 'local', time: Date.now(), instance: 'test', reason });
     if (i % 256 === 0) await new Promise((resolve) => setImmediate(resolve)); // let the socket drain what it can
   }
   // The slot is free again: the gateway dropped the stuck stream.

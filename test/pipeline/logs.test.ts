@@ -104,3 +104,45 @@ test('log.access: false keeps events but no access lines; LOG_LEVEL wins over th
     [],
   );
 });
+
+test('with the memory store alone, a transition is logged once (its cluster echo is on the bus, not in the log)', async (t) => {
+  const up = await startUpstream('up');
+  t.teardown(() => up.close());
+  const dead = await closedPort();
+  const { lines, stream } = collector();
+  const { url, gateway } = await startGateway(
+    t,
+    {
+      log: { level: 'info', access: false },
+      pools: {
+        web: {
+          policy: 'round-robin',
+          nodes: [
+            { url: `http://127.0.0.1:${dead}`, id: 'dead' },
+            { url: up.url, id: 'up' },
+          ],
+          health: false,
+          passive: { failures: 1 },
+        },
+      },
+      routes: [{ path: '/', pool: 'web' }],
+    },
+    { logger: createLogger({ level: 'info', destination: stream }) },
+  );
+  const emitted: Array<{ scope: string; to?: string }> = [];
+  gateway.events.subscribe((e) => {
+    if (e.type === 'health' && e.node === 'dead') emitted.push({ scope: e.scope, to: e.to });
+  });
+  await request(`${url}/x`);
+  await request(`${url}/x`);
+  await eventually(() => emitted.some((e) => e.scope === 'cluster' && e.to === 'down'), 2000);
+  t.true(
+    emitted.some((e) => e.scope === 'local' && e.to === 'down'),
+    'both scopes are on the bus',
+  );
+  const logged = lines.filter((l) => l.event?.type === 'health' && l.event?.node === 'dead');
+  t.deepEqual(
+    logged.map((l) => `${l.event.scope} ${l.event.to}`),
+    ['local down'],
+  );
+});

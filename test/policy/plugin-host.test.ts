@@ -13,7 +13,13 @@ function plugin(name: string, log: string[]): Plugin {
   };
 }
 
-const event = (reason: string) => ({ type: 'reload' as const, time: 0, instance: 'i', reason });
+const event = (reason: string) => ({
+  type: 'reload' as const,
+  scope: 'local' as const,
+  time: 0,
+  instance: 'i',
+  reason,
+});
 
 test('a reload swaps listeners; a dropped plugin is disposed at once, a replaced one when the gateway stops', async (t) => {
   const log: string[] = [];

@@ -63,9 +63,17 @@ async function flush(): Promise<void> {
 }
 
 function harness(
-  options: { nodes?: NodeFacts[]; active?: ActiveState; activePassive?: boolean; quorum?: number | 'majority' } = {},
+  options: {
+    nodes?: NodeFacts[];
+    active?: ActiveState;
+    activePassive?: boolean;
+    quorum?: number | 'majority';
+    /** How far the store's clock is ahead of this host's. */
+    storeAheadMs?: number;
+  } = {},
 ): Harness {
   const clock = new FakeClock(1_000_000);
+  const storeNow = () => clock.now() + (options.storeAheadMs ?? 0);
   const nodes = options.nodes ?? [node('primary'), node('standby')];
   let activeState = options.active;
   const waiting: Array<(outcome: ActiveState | undefined | Error) => void> = [];
@@ -104,7 +112,7 @@ function harness(
     node: (id: string) => nodes.find((n) => n.id === id),
     policy: {
       elect: (_pool: unknown, now: number, intent: ElectionIntent) => {
-        if (now !== clock.now()) throw new Error('the policy must be asked with the store time');
+        if (now !== storeNow()) throw new Error('the policy must be asked with the store time');
         h.elections.push(intent);
         return h.answer;
       },
@@ -113,7 +121,7 @@ function harness(
   const store = {
     quorum: options.quorum ?? 1,
     connected: true,
-    now: () => clock.now(),
+    now: storeNow,
     propose(poolName: string, proposal: Proposal) {
       if (poolName !== 'db') throw new Error(`proposal for ${poolName}`);
       h.proposals.push(proposal);
@@ -323,6 +331,36 @@ test('a policy that asks to be asked again at a time is asked then, in store tim
   await flush();
   t.deepEqual(h.elections, ['auto', 'auto']);
   t.is(h.proposals.length, 1);
+});
+
+test("a recheck in store time waits as long on a host whose clock is ten minutes behind the store's", async (t) => {
+  const h = harness({ active: state('primary', 4), storeAheadMs: 600_000 });
+  const storeNow = () => h.clock.now() + 600_000;
+  h.answer = { recheckAt: storeNow() + 30_000 };
+  h.controller.evaluate(h.pool);
+  await flush();
+  t.is(h.controller.nextCheck(h.pool), storeNow() + 30_000, 'reported in store time');
+  h.clock.advance(29_999);
+  await flush();
+  t.deepEqual(h.elections, ['auto']);
+  h.clock.advance(1);
+  await flush();
+  t.deepEqual(h.elections, ['auto', 'auto'], 'asked again 30 s later by this host too');
+});
+
+test('a failed proposal on a host whose clock is off is retried a second later, not at once', async (t) => {
+  const h = harness({ active: state('primary', 4), storeAheadMs: -600_000 });
+  h.answer = elect('standby');
+  h.controller.evaluate(h.pool);
+  await flush();
+  await h.settle(new Error('store down'));
+  t.is(h.elections.length, 1);
+  h.clock.advance(999);
+  await flush();
+  t.is(h.elections.length, 1);
+  h.clock.advance(1);
+  await flush();
+  t.is(h.elections.length, 2);
 });
 
 test('a new election replaces a pending recheck: only the latest time stands', async (t) => {

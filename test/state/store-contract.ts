@@ -179,4 +179,48 @@ export function storeContract(name: string, cluster: ClusterFactory): void {
     await b!.setDrain('api', 'n1', false);
     await eventually(() => !a!.drained('api', 'n1'), 2000);
   });
+
+  test(`${name}: an instance hears its own drain once, and never inside the call that made it`, async (t) => {
+    const [a] = await cluster(t, 1, {});
+    const heard = record(a!);
+    const call = a!.setDrain('api', 'n1', true);
+    t.deepEqual(heard, [], "no listener runs inside the caller's write");
+    t.is(await call, 'cluster');
+    await eventually(() => heard.some((c) => c.type === 'drain' && c.node === 'n1'), 2000);
+    // Evidence that everything about n1 has arrived: a later change, heard after it.
+    await a!.setDrain('api', 'n2', true);
+    await eventually(() => heard.some((c) => c.type === 'drain' && c.node === 'n2'), 2000);
+    t.is(heard.filter((c) => c.type === 'drain' && c.node === 'n1').length, 1);
+  });
+
+  test(`${name}: a drain made while the store is not connected is kept ('pending', applied here) and sent when it connects`, async (t) => {
+    const stores = await cluster(t, 1, {});
+    const a = stores[0]!;
+    const late = stores.another('late');
+    t.teardown(() => late.stop());
+    t.false(late.connected, 'not started: not connected');
+    t.is(await late.setDrain('api', 'n1', true), 'pending', 'resolves, never rejects');
+    t.true(late.drained('api', 'n1'), 'applied on this instance at once');
+    await late.start();
+    await eventually(() => a.drained('api', 'n1'), 5000);
+    t.true(late.drained('api', 'n1'));
+  });
+
+  test(`${name}: an instance hears its own failover and its own verdict once, never inside the call`, async (t) => {
+    const [a] = await cluster(t, 1, {});
+    const heard = record(a!);
+    const proposal = a!.propose('db', { expectedEpoch: 0, to: 'primary', reason: 'initial' });
+    a!.reportHealth('api', 'n1', 'down', 'refused');
+    t.deepEqual(heard, [], "no listener runs inside the caller's write");
+    t.like(await proposal, { epoch: 1 });
+    await eventually(() => heard.some((c) => c.type === 'active' && c.state.epoch === 1), 2000);
+    await eventually(() => heard.some((c) => c.type === 'health' && c.health.verdict === 'down'), 2000);
+    // Evidence that everything about both has arrived: later changes, heard after them.
+    await a!.propose('db', { expectedEpoch: 1, to: 'standby', reason: 'next' });
+    a!.reportHealth('api', 'n2', 'down', 'refused');
+    await eventually(() => heard.some((c) => c.type === 'active' && c.state.epoch === 2), 2000);
+    await eventually(() => heard.some((c) => c.type === 'health' && c.node === 'n2'), 2000);
+    t.is(heard.filter((c) => c.type === 'active' && c.state.epoch === 1).length, 1);
+    t.is(heard.filter((c) => c.type === 'health' && c.node === 'n1' && c.health.verdict === 'down').length, 1);
+  });
 }

@@ -124,7 +124,7 @@ const conformance: Array<{
     drive: (node, clock) => {
       node.recordOutcome(failed);
       clock.advance(1000);
-      node.inflight = 1;
+      node.begin();
     },
     fake: { local: 'unknown', cluster: 'unknown', probation: true, inflight: 1 },
   },
