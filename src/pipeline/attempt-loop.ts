@@ -149,7 +149,7 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
     const pool = this.#pool;
     if (pool.activePassive) {
       const active = pool.active === null ? undefined : pool.node(pool.active);
-      return active !== undefined && active.usable && !this.#tried.has(active.id);
+      return active?.usable === true && !this.#tried.has(active.id);
     }
     return eligibleNodes(pool, this.#pickContext(now)).length > 0;
   }
