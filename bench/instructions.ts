@@ -6,7 +6,9 @@
  * Each proxy runs alone under callgrind (a small GET, round-robin over two upstreams outside
  * valgrind). After a warm-up (JIT tiers settle), the counters are zeroed, `--requests` requests
  * are sent (`--concurrency` at a time, keep-alive), and the instructions counted meanwhile are
- * divided by the requests. Proxies: `raw` (http-proxy alone, the baseline), `baton` (this
+ * divided by the requests. Work that runs on timers (heartbeats, window rotations) does not
+ * scale with requests but with time, and under valgrind a request takes ~50x longer: so the same
+ * span is then measured idle, and its instructions are subtracted. Proxies: `raw` (http-proxy alone, the baseline), `baton` (this
  * checkout), and with `--compare <dir>` `baton@base` (another checkout, run from its sources).
  *
  *   node --import tsx bench/instructions.ts [--requests 3000] [--warmup 3000] [--compare ../base]
@@ -118,14 +120,27 @@ async function measure(name: string, args: string[], ready: RegExp, dir: string)
     const url = started.match[1]!.startsWith('http') ? `${started.match[1]}/` : `http://127.0.0.1:${started.match[1]}/`;
     const concurrency = Number(values.concurrency);
     await send(url, Number(values.warmup), concurrency);
-    execFileSync('callgrind_control', ['--zero', String(started.child.pid)]);
+    const pid = String(started.child.pid);
+    const control = (command: string) => execFileSync('callgrind_control', [command, pid], { stdio: 'ignore' });
+    // Each dump after zeroing gets a numbered suffix: the newest file is the last dump.
+    const newest = () =>
+      instructions(
+        execFileSync('sh', ['-c', `ls -t ${outFile}*`], { encoding: 'utf8' })
+          .trim()
+          .split('\n')[0]!,
+      );
+    control('--zero');
+    const began = performance.now();
     await send(url, requests, concurrency);
-    execFileSync('callgrind_control', ['--dump', String(started.child.pid)]);
-    // The dump after zeroing gets a numbered suffix: the newest file is ours.
-    const dumps = execFileSync('sh', ['-c', `ls -t ${outFile}*`], { encoding: 'utf8' })
-      .trim()
-      .split('\n');
-    return instructions(dumps[0]!) / requests;
+    const spanMs = performance.now() - began;
+    control('--dump');
+    const busy = newest();
+    control('--zero');
+    await new Promise((resolve) => setTimeout(resolve, spanMs));
+    control('--dump');
+    const idle = newest();
+    process.stderr.write(`${name}: ${busy} instructions busy, ${idle} idle over the same ${Math.round(spanMs)} ms\n`);
+    return (busy - idle) / requests;
   } finally {
     started.child.kill('SIGKILL');
   }
