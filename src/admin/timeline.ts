@@ -118,7 +118,7 @@ function apply(state: NodeState, event: HistoryEvent): void {
   else if (isCluster(event)) state.cluster = asHealth(event.to);
   else {
     state.local = asHealth(event.to);
-    state.ejected = state.local === 'down' && event.reason.startsWith('local: ejected');
+    state.ejected = state.local === 'down' && event.ejected === true;
   }
 }
 

@@ -33,5 +33,7 @@ export interface GatewayEvent {
   readonly epoch?: number;
   /** For a node going down: how long since it was last seen healthy (time to detect). */
   readonly detectedAfterMs?: number;
+  /** A local health event going down: true when passive detection ejected the node (for a while). */
+  readonly ejected?: boolean;
   readonly reason: string;
 }

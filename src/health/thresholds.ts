@@ -40,6 +40,8 @@ export interface HealthTransition {
   readonly from: Health;
   readonly to: Health;
   readonly reason: string;
+  /** Down because passive detection ejected it (for a while), not because heartbeats failed. */
+  readonly ejected: boolean;
 }
 
 export interface HealthStep {
@@ -70,7 +72,8 @@ function become(
 ): HealthStep {
   const next = { ...state, ...patch, verdict: to, since: to === state.verdict ? state.since : now };
   if (to === state.verdict) return { state: next };
-  return { state: next, transition: { from: state.verdict, to, reason } };
+  const ejected = to === 'down' && next.ejectedUntil > now;
+  return { state: next, transition: { from: state.verdict, to, reason, ejected } };
 }
 
 export function nextHealth(state: HealthState, input: HealthInput, rules: HealthRules, now: number): HealthStep {

@@ -22,6 +22,7 @@ export function localHealthEvent(pool: string, node: string, transition: LocalTr
     from: transition.from,
     to: transition.to,
     detectedAfterMs: transition.detectedAfterMs === undefined ? undefined : Math.round(transition.detectedAfterMs),
+    ejected: transition.to === 'down' ? transition.ejected : undefined,
     reason: `local: ${transition.reason}`,
   };
 }

@@ -12,7 +12,15 @@ const at = (time: number, event: Omit<GatewayEvent, 'time' | 'instance'>): Histo
   seq: ++seq,
   ...event,
 });
-const local = (time: number, node: string, from: string, to: string, reason: string, detectedAfterMs?: number) =>
+const local = (
+  time: number,
+  node: string,
+  from: string,
+  to: string,
+  reason: string,
+  detectedAfterMs?: number,
+  ejected?: boolean,
+) =>
   at(time, {
     type: 'health',
     scope: 'local',
@@ -22,6 +30,7 @@ const local = (time: number, node: string, from: string, to: string, reason: str
     to,
     reason: `local: ${reason}`,
     detectedAfterMs,
+    ejected,
   });
 const cluster = (time: number, node: string, from: string, to: string) =>
   at(time, { type: 'health', scope: 'cluster', pool: 'web', node, from, to, reason: 'cluster: votes' });
@@ -45,7 +54,7 @@ test('a node that came up, was killed (detected after 12 ms), and came back: ban
   const events = [
     local(100, 'a', 'unknown', 'up', 'heartbeat passed'),
     cluster(100, 'a', 'unknown', 'up'),
-    local(400, 'a', 'up', 'down', 'ejected for 5000ms: ECONNREFUSED', 12),
+    local(400, 'a', 'up', 'down', 'ejected for 5000ms: ECONNREFUSED', 12, true),
     cluster(401, 'a', 'up', 'down'),
     local(700, 'a', 'down', 'up', 'ejection over, heartbeats passing'),
     cluster(702, 'a', 'down', 'up'),
@@ -97,7 +106,7 @@ test('the state before the first event comes from the events, walking back from 
 
 test('a window that starts later: earlier events set the starting state, later ones cut the band', (t) => {
   const events = [
-    local(100, 'a', 'up', 'down', 'ejected for 1000ms: reset'),
+    local(100, 'a', 'up', 'down', 'ejected for 1000ms: reset', undefined, true),
     local(900, 'a', 'down', 'up', 'ejection over'),
   ];
   const result = timeline({ nodes: [up('a', { cluster: undefined })], events, from: 500 });

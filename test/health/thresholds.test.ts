@@ -227,6 +227,25 @@ test('transitions carry the reason', (t) => {
   t.regex(step.transition!.reason, /ejected for 1000ms: reset/);
 });
 
+// The timeline and the events say "ejected" from this flag, never from the reason's text.
+const downBy: Array<[how: string, inputs: HealthInput[], ejected: boolean]> = [
+  ['a refused connection (certain)', [probe(true), request(false, true)], true],
+  ['failed requests in a row', [probe(true), request(false), request(false), request(false)], true],
+  ['failed heartbeats in a row', [probe(true), probe(false), probe(false), probe(false)], false],
+];
+for (const [how, inputs, ejected] of downBy) {
+  test(`down by ${how}: the transition says ejected ${ejected}`, (t) => {
+    let state = initialHealth(0);
+    let transition: ReturnType<typeof nextHealth>['transition'];
+    inputs.forEach((input, i) => {
+      const step = nextHealth(state, input, withHeartbeats, i * 10);
+      state = step.state;
+      transition = step.transition ?? transition;
+    });
+    t.like(transition, { from: 'up', to: 'down', ejected });
+  });
+}
+
 test('a success that changes nothing keeps the same state object (no allocation on the hot path)', (t) => {
   const state = nextHealth(initialHealth(0), probe(true), withHeartbeats, 0).state;
   t.is(nextHealth(state, request(true), withHeartbeats, 1).state, state);
