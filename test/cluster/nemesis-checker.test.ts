@@ -180,6 +180,47 @@ const cases: Array<[title: string, made: Made, expected: Invariant[]]> = [
     ['epoch-unique'],
   ],
   [
+    'epochs: one epoch at two nodes, minted alone by an instance that lost Redis (local failover): excused',
+    {
+      deliveries: [
+        [1, 'hs-a', 1],
+        [2, 'hs-b', 2],
+        [3, 'hs-c', 2],
+      ],
+      events: [
+        promotion(2, 2, 'hs-b', 'active node down (cluster verdict)'),
+        promotion(3, 2, 'hs-c', 'active node down (decided locally: Redis unreachable)'),
+      ],
+    },
+    [],
+  ],
+  [
+    'epochs: one epoch at two nodes, both through Redis: a violation',
+    {
+      deliveries: [
+        [1, 'hs-a', 1],
+        [2, 'hs-b', 2],
+        [3, 'hs-c', 2],
+      ],
+      events: [promotion(2, 2, 'hs-b', 'active node down'), promotion(3, 2, 'hs-c', 'active node down')],
+    },
+    ['epoch-unique'],
+  ],
+  [
+    'epochs: a local mint excuses only its own epoch',
+    {
+      deliveries: [
+        [1, 'hs-a', 1],
+        [2, 'hs-b', 2],
+        [3, 'hs-c', 2],
+        [4, 'hs-a', 3],
+        [5, 'hs-b', 3],
+      ],
+      events: [promotion(3, 2, 'hs-c', 'active node down (decided locally: Redis unreachable)')],
+    },
+    ['epoch-unique'],
+  ],
+  [
     'epochs: a node sees a lower epoch after a higher one',
     {
       deliveries: [
