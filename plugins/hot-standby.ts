@@ -42,14 +42,15 @@ export default definePolicy({
     const ranked = new WeakMap<readonly NodeView[], NodeView[]>();
     const rank = (pool: PoolView): NodeView[] => {
       let list = ranked.get(pool.nodes);
+      // Stryker disable next-line ConditionalExpression: a cache: ranking again gives the same list
       if (!list) {
         list = [...pool.nodes].sort((a, b) => a.tier - b.tier); // stable: config order within a tier
         ranked.set(pool.nodes, list);
       }
       return list;
     };
-    const activeNode = (pool: PoolView) =>
-      pool.active === null ? undefined : pool.nodes.find((n) => n.id === pool.active);
+    // No node has the id null: no active node before the first election.
+    const activeNode = (pool: PoolView) => pool.nodes.find((n) => n.id === pool.active);
 
     return {
       pick(pool, ctx) {
@@ -86,9 +87,11 @@ export default definePolicy({
           }
         );
       if (!current.usable && !(current.standby === 'cold' && !current.draining && !hot.length)) {
-        return best && best !== current ? { to: best.id, reason: `${current.id} is ${why(current)}` } : undefined;
+        // `best` is never `current` here: it is a usable hot node or, with none, the first cold
+        // one not draining, and a current node that is cold and not draining has stayed (above).
+        return best && { to: best.id, reason: `${current.id} is ${why(current)}` };
       }
-      if (failback === 'manual' || !best || best === current || !ranksBefore(nodes, best, current)) return undefined;
+      if (failback === 'manual' || !best || !ranksBefore(nodes, best, current)) return undefined;
       return failbackAfter(best, pool.activeSince, backoff(failbackDelay, maxFailbackDelay, pool.flips ?? 0), now);
     }
   },
@@ -99,6 +102,7 @@ export default definePolicy({
  * ends lasted `stable` (then the count starts again).
  */
 function flipsAfter(pool: PoolView, to: string, now: number, stable: number): number {
+  // Stryker disable next-line ConditionalExpression: activeSince is null only before the first election, when there is no activeFrom to go back to
   const lasted = pool.activeSince === null ? Infinity : now - pool.activeSince;
   return to === pool.activeFrom && lasted < stable ? (pool.flips ?? 0) + 1 : 0;
 }

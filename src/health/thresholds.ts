@@ -100,10 +100,13 @@ function probePassed(state: HealthState, rules: HealthRules, now: number, detail
       passiveFailures: 0,
     });
   }
-  if (s.verdict === 'unknown') return become(s, 'up', now, `heartbeat passed (${detail})`, { ejectedUntil: 0 });
+  // Never ejected while unknown: an ejection sets the verdict down, and its end clears ejectedUntil.
+  if (s.verdict === 'unknown') return become(s, 'up', now, `heartbeat passed (${detail})`);
   if (s.verdict === 'down' && s.probePasses >= rules.rise) {
+    // An ejection whose time has passed (before the tick that would end it) ended at that time.
     return become(s, 'up', now, `${s.probePasses} heartbeats passed (${detail})`, {
       ejectedUntil: 0,
+      lastEjectionEnd: Math.max(s.lastEjectionEnd, s.ejectedUntil),
       passiveFailures: 0,
     });
   }
@@ -112,7 +115,8 @@ function probePassed(state: HealthState, rules: HealthRules, now: number, detail
 
 function probeFailed(state: HealthState, rules: HealthRules, now: number, detail: string): HealthStep {
   const s = { ...state, probeFailures: state.probeFailures + 1, probePasses: 0 };
-  if (s.verdict !== 'down' && s.probeFailures >= rules.fall) {
+  // Already down: `become` keeps the state as it is, without a transition.
+  if (s.probeFailures >= rules.fall) {
     return become(s, 'down', now, `${s.probeFailures} heartbeats failed (${detail})`);
   }
   return { state: s };
@@ -144,7 +148,8 @@ function passiveFailed(
   const eject = input.certain || state.probation || failures >= rules.passive.failures;
   if (!eject) return { state: { ...state, passiveFailures: failures } };
   // A node that stayed healthy for a whole max ejection time starts again from the base time.
-  const forgiven = state.lastEjectionEnd > 0 && now - state.lastEjectionEnd > rules.passive.maxEjectTimeMs;
+  // (Never ejected, lastEjectionEnd is 0 and so are the ejections: forgiving them changes nothing.)
+  const forgiven = now - state.lastEjectionEnd > rules.passive.maxEjectTimeMs;
   const ejections = (forgiven ? 0 : state.ejections) + 1;
   const length = Math.min(rules.passive.ejectTimeMs * ejections, rules.passive.maxEjectTimeMs);
   const why = input.certain
@@ -165,8 +170,8 @@ function ejectionTimeCheck(state: HealthState, rules: HealthRules, now: number):
   if (state.ejectedUntil === 0 || state.ejectedUntil > now) return { state };
   const s = { ...state, ejectedUntil: 0, lastEjectionEnd: now };
   if (rules.heartbeats) {
-    if (s.verdict === 'down' && s.probePasses >= rules.rise)
-      return become(s, 'up', now, 'ejection over, heartbeats passing');
+    // The verdict is down all through an ejection: heartbeats that end it early clear ejectedUntil.
+    if (s.probePasses >= rules.rise) return become(s, 'up', now, 'ejection over, heartbeats passing');
     return { state: s };
   }
   return become(s, 'unknown', now, 'ejection over, letting one trial request through', { probation: true });

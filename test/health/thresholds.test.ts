@@ -421,6 +421,92 @@ const guarantees: Array<{
     seen: ['1: unknown → down: ejected for 1000ms: reset'],
     state: { verdict: 'down', ejectedUntil: 1001, probation: false },
   },
+  {
+    name: 'a tick on a healthy node changes nothing: no trial, no end of an ejection recorded',
+    rules: withoutHeartbeats,
+    steps: [
+      [0, request(true)],
+      [5000, tick],
+    ],
+    seen: ['0: unknown → up: request succeeded'],
+    state: { verdict: 'up', probation: false, lastEjectionEnd: 0 },
+  },
+  {
+    name: 'without heartbeats, a success after the ejection time but before the tick that ends it changes nothing',
+    rules: withoutHeartbeats,
+    steps: [
+      [0, request(true)],
+      [1, request(false, true)],
+      [1001, request(true)],
+      [1001, tick],
+      [1002, request(true)],
+    ],
+    seen: [
+      '0: unknown → up: request succeeded',
+      '1: up → down: ejected for 1000ms: reset',
+      '1001: down → unknown: ejection over, letting one trial request through',
+      '1002: unknown → up: trial request succeeded',
+    ],
+  },
+  {
+    name: 'without heartbeats, recovery is a trial request: a stray heartbeat result does not end an ejection',
+    rules: withoutHeartbeats,
+    steps: [
+      [0, request(true)],
+      [1, request(false, true)],
+      [100, probe(true)],
+      [200, probe(true)],
+      [300, probe(true)],
+    ],
+    seen: ['0: unknown → up: request succeeded', '1: up → down: ejected for 1000ms: reset'],
+    state: { verdict: 'down', ejectedUntil: 1001 },
+  },
+  {
+    name: 'passing heartbeats do not excuse failing requests: the third failure in a row ejects',
+    rules: withHeartbeats,
+    steps: [
+      [0, probe(true)],
+      [1, probe(true)],
+      [2, request(false)],
+      [3, request(false)],
+      [4, probe(true)],
+      [5, probe(true)],
+      [6, request(false)],
+    ],
+    seen: [
+      '0: unknown → up: heartbeat passed (status 200)',
+      '6: up → down: ejected for 1000ms: 3 requests failed (reset)',
+    ],
+  },
+  {
+    name: 'back up by heartbeats, a node counts failed requests from zero again',
+    rules: withHeartbeats,
+    steps: [
+      [0, probe(false)],
+      [1, probe(false)],
+      [2, probe(false)],
+      [3, request(false)],
+      [4, request(false)],
+      [5, probe(true)],
+      [6, probe(true)],
+      [7, request(false)],
+    ],
+    seen: ['2: unknown → down: 3 heartbeats failed (timeout)', '6: down → up: 2 heartbeats passed (status 200)'],
+    state: { verdict: 'up', passiveFailures: 1, ejections: 0 },
+  },
+  {
+    name: 'heartbeats down again while down: no transition, the verdict keeps its time',
+    rules: withHeartbeats,
+    steps: [
+      [0, probe(false)],
+      [1, probe(false)],
+      [2, probe(false)],
+      [3, probe(false)],
+      [4, probe(false)],
+    ],
+    seen: ['2: unknown → down: 3 heartbeats failed (timeout)'],
+    state: { verdict: 'down', since: 2, probeFailures: 5 },
+  },
 ];
 
 for (const { name, rules, steps, seen, state } of guarantees) {
@@ -439,4 +525,46 @@ test('an unchanged verdict keeps its since; a changed one takes the time of the 
   t.is(again.state.since, 5);
   state = nextHealth(state, request(false, true), withHeartbeats, 20).state;
   t.is(state.since, 20);
+});
+
+/** The ejection that follows a healthy spell after [eject at 10, ejection over at `end`]: its length. */
+function nextEjectionAfter(end: (state: HealthState) => HealthState, ticks: number[], at: number): number {
+  let state = nextHealth(initialHealth(0), probe(true), withHeartbeats, 0).state;
+  state = nextHealth(state, request(false, true), withHeartbeats, 10).state;
+  state = end(state);
+  for (const tickAt of ticks) state = nextHealth(state, tick, withHeartbeats, tickAt).state;
+  state = nextHealth(state, request(false, true), withHeartbeats, at).state;
+  return state.ejectedUntil - at;
+}
+
+const byTick = (state: HealthState) =>
+  nextHealth(
+    nextHealth(nextHealth(state, tick, withHeartbeats, 1010).state, probe(true), withHeartbeats, 1020).state,
+    probe(true),
+    withHeartbeats,
+    1030,
+  ).state;
+// The ejection's time passes, then rise heartbeats pass before any tick: it ended at its time, 1010.
+const byHeartbeatsAfterItsTime = (state: HealthState) =>
+  nextHealth(nextHealth(state, probe(true), withHeartbeats, 1020).state, probe(true), withHeartbeats, 1030).state;
+
+const spells: Array<[name: string, end: (state: HealthState) => HealthState, ticks: number[], at: number, ms: number]> =
+  [
+    ['a spell of exactly maxEjectTime does not forgive', byTick, [], 6010, 2000],
+    ['one ms more does', byTick, [], 6011, 1000],
+    ['ticks while healthy do not restart the spell', byTick, [3000, 6000], 6011, 1000],
+    ['ended by heartbeats after its time: the spell counts from that time', byHeartbeatsAfterItsTime, [], 6011, 1000],
+    ['ended by heartbeats after its time: and not from before it', byHeartbeatsAfterItsTime, [], 6010, 2000],
+  ];
+for (const [name, end, ticks, at, ms] of spells) {
+  test(`forgiveness: ${name}`, (t) => {
+    t.is(nextEjectionAfter(end, ticks, at), ms);
+  });
+}
+
+test('heartbeats ending an ejection after its time leave no ejection behind', (t) => {
+  let state = nextHealth(initialHealth(0), probe(true), withHeartbeats, 0).state;
+  state = nextHealth(state, request(false, true), withHeartbeats, 10).state;
+  const back = byHeartbeatsAfterItsTime(state);
+  t.like(back, { verdict: 'up', ejectedUntil: 0, lastEjectionEnd: 1010, passiveFailures: 0 });
 });

@@ -145,22 +145,45 @@ test('weights: a node of weight 3 holds about three times the keys', (t) => {
   t.true(Math.abs(share(counts, 'a') - 0.6) <= 0.05, `a: ${share(counts, 'a')}`);
 });
 
-type BadCase = { options: unknown; path: string[]; message: string | RegExp };
+/** `custom`: the rules between the options, as zod issues a user's own safeParse of `options` sees. */
+type BadCase = { options: unknown; path: string[]; message: string | RegExp; custom?: true };
 const invalid: BadCase[] = [
-  { options: { key: 'header' }, path: ['header'], message: "key 'header' needs header: the header to hash on" },
-  { options: { key: 'cookie' }, path: ['cookie'], message: "key 'cookie' needs cookie: the cookie to hash on" },
+  {
+    options: { key: 'header' },
+    path: ['header'],
+    message: "key 'header' needs header: the header to hash on",
+    custom: true,
+  },
+  {
+    options: { key: 'cookie' },
+    path: ['cookie'],
+    message: "key 'cookie' needs cookie: the cookie to hash on",
+    custom: true,
+  },
   { options: { key: 'cookie', cookie: '' }, path: ['cookie'], message: /too small/i },
-  { options: { key: 'ip', header: 'x' }, path: ['header'], message: "header is only used with key 'header'" },
+  {
+    options: { key: 'ip', header: 'x' },
+    path: ['header'],
+    message: "header is only used with key 'header'",
+    custom: true,
+  },
   {
     options: { key: 'cookie', cookie: 'sid', header: 'x' },
     path: ['header'],
     message: "header is only used with key 'header'",
+    custom: true,
   },
-  { options: { key: 'ip', cookie: 'sid' }, path: ['cookie'], message: "cookie is only used with key 'cookie'" },
+  {
+    options: { key: 'ip', cookie: 'sid' },
+    path: ['cookie'],
+    message: "cookie is only used with key 'cookie'",
+    custom: true,
+  },
   {
     options: { key: 'header', header: 'x-user', cookie: 'sid' },
     path: ['cookie'],
     message: "cookie is only used with key 'cookie'",
+    custom: true,
   },
   { options: { key: 'header', header: '' }, path: ['header'], message: /too small/i },
   { options: { key: 'query' }, path: ['key'], message: "key must be 'header', 'cookie', 'ip' or 'path'" },
@@ -175,6 +198,7 @@ for (const c of invalid) {
     t.deepEqual(issue.path, c.path);
     if (typeof c.message === 'string') t.is(issue.message, c.message);
     else t.regex(issue.message, c.message);
+    if (c.custom) t.is(issue.code, 'custom');
   });
 }
 

@@ -2,6 +2,7 @@ import test from 'ava';
 import hotStandby from '../../plugins/hot-standby.ts';
 import type { ElectionIntent, Policy } from '../../src/policy/types.ts';
 import { fakeNode, fakePool, instantiate, pickContext, type FakePool } from '../helpers/fake-pool.ts';
+import { settingsFor } from '../helpers/settings.ts';
 
 /**
  * Hot standby as a state machine: a fake pool plays the store (applying each election as the
@@ -367,4 +368,112 @@ test('a draining cold active node is replaced by another cold standby', (t) => {
   Object.assign(h.pool.node('cold'), { draining: true });
   h.elect();
   t.is(h.pool.active, 'cold2');
+});
+
+test('ranks by tier, then config order, whatever order the tiers are listed in', (t) => {
+  const pool = fakePool(
+    [
+      fakeNode('dr', { tier: 2 }),
+      fakeNode('standby-a', { tier: 1 }),
+      fakeNode('primary', { tier: 0 }),
+      fakeNode('standby-b', { tier: 1 }),
+    ],
+    { epoch: 0 },
+  );
+  const h = new Harness(pool);
+  h.elect();
+  for (const id of ['primary', 'standby-a', 'standby-b']) {
+    h.down(id);
+    h.elect();
+  }
+  t.deepEqual(h.changes, ['primary', 'standby-a', 'standby-b', 'dr']);
+});
+
+test('no active node (before the first election, or no longer configured): no pick', (t) => {
+  const h = new Harness(standbyPool());
+  t.is(h.policy.pick(h.pool, pickContext()), undefined);
+  h.pool.active = 'gone';
+  t.is(h.policy.pick(h.pool, pickContext()), undefined);
+});
+
+test('a cold standby, even up and running, is not chosen while a hot node can serve', (t) => {
+  const pool = fakePool(
+    [fakeNode('primary'), fakeNode('cold', { tier: 1, standby: 'cold' }), fakeNode('dr', { tier: 2 })],
+    {
+      epoch: 0,
+    },
+  );
+  const h = new Harness(pool);
+  h.elect();
+  h.down('primary');
+  h.elect();
+  t.is(h.pool.active, 'dr');
+  t.like(h.policy.elect!(h.pool, h.now, 'failover'), { to: 'cold' }, 'a forced failover: no other hot node');
+});
+
+test('a running cold active node is kept: no failback to a hot node ranked after it, nor to a cold one not up', (t) => {
+  const pool = fakePool(
+    [
+      fakeNode('primary'),
+      fakeNode('cold', { tier: 1, standby: 'cold', usable: false }),
+      fakeNode('cold2', { tier: 2, standby: 'cold', usable: false }),
+      fakeNode('dr', { tier: 3 }),
+    ],
+    { epoch: 0 },
+  );
+  const h = new Harness(pool);
+  h.elect();
+  h.down('primary');
+  h.down('dr');
+  h.elect();
+  t.is(h.pool.active, 'cold');
+  h.up('cold');
+  h.up('dr');
+  h.advance(3_600_000);
+  t.is(h.elect(), undefined, 'dr is up, but ranks after the active cold standby');
+  t.is(h.pool.active, 'cold');
+  // cold2 active and running, the better-ranked cold standby stopped (not up, no upSince).
+  h.pool.active = 'cold2';
+  h.up('cold2');
+  h.down('cold');
+  h.down('dr');
+  h.advance(3_600_000);
+  t.is(h.elect(), undefined, 'no failback to a cold standby that is not running, and no recheck');
+  t.is(h.pool.active, 'cold2');
+});
+
+test('a starting cold active node is not replaced by a better-ranked cold standby (no flapping between them)', (t) => {
+  const pool = fakePool(
+    [
+      fakeNode('primary'),
+      fakeNode('cold', { tier: 1, standby: 'cold', usable: false, health: 'down', upSince: undefined }),
+      fakeNode('cold2', { tier: 2, standby: 'cold', usable: false, health: 'down', upSince: undefined }),
+    ],
+    { epoch: 0 },
+  );
+  const h = new Harness(pool);
+  h.elect();
+  h.down('primary');
+  Object.assign(h.pool.node('cold'), { draining: true });
+  h.elect();
+  t.is(h.pool.active, 'cold2');
+  Object.assign(h.pool.node('cold'), { draining: false });
+  t.is(h.elect(), undefined);
+  t.deepEqual(h.changes, ['primary', 'cold2']);
+});
+
+test('the policy: its name, its options, and pool defaults for a fast takeover without hedging', (t) => {
+  t.is(hotStandby.name, 'hot-standby');
+  for (const failback of ['auto', 'manual'])
+    t.like(hotStandby.options!.parse({ failback }), { failback }, `failback: '${failback}' is accepted`);
+  const pool = settingsFor({
+    listen: { port: 8080 },
+    pools: {
+      x: { policy: 'hot-standby', nodes: [{ url: 'http://127.0.0.1:9001' }, { url: 'http://127.0.0.1:9002' }] },
+    },
+    routes: [{ pool: 'x' }],
+  }).pools.get('x')!;
+  t.like(pool.health, { intervalMs: 250, timeoutMs: 200, fall: 2, rise: 2 });
+  t.is(pool.retry.waitForNodeMs, 2000);
+  t.is(pool.hedge, false);
 });

@@ -238,6 +238,12 @@ const forwardedFacts: Array<{
     expected: { 'x-forwarded-host': 'front.test' },
   },
   {
+    name: "trusted without Host: the proxy's empty X-Forwarded-Host is not passed on",
+    headers: { 'x-forwarded-host': '' },
+    trusted: true,
+    expected: { 'x-forwarded-host': undefined },
+  },
+  {
     name: 'a client X-Request-Id is replaced by the one the gateway decided on',
     headers: { host: 'gw.test', 'x-request-id': 'client' },
     trusted: true,
@@ -267,6 +273,7 @@ const requestIds: Array<[value: string | string[] | undefined, kept: boolean]> =
   ['', false],
   [undefined, false],
   [['a', 'b'], false],
+  [['abc'], false], // a repeated header, even with one plain value
   ['a b', false],
   ['<script>abc', false], // anchored at the start
   ['abc<script>', false], // and at the end
@@ -280,6 +287,12 @@ for (const [value, kept] of requestIds) {
 
 const moreResponses: Array<[name: string, raw: string[], extra: string[], client: string[]]> = [
   ['Connection: close lists nothing; it goes itself', ['Connection', 'close', 'X-A', '1'], [], ['X-A', '1']],
+  [
+    'Connection: close is the option, not a name: a field named Close (reserved, RFC 9110 §7.6.1) stays, as in requests',
+    ['Connection', 'close', 'Close', 'x', 'X-A', '1'],
+    [],
+    ['Close', 'x', 'X-A', '1'],
+  ],
   [
     'CONNECTION in capitals is still the Connection header',
     ['CONNECTION', 'x-a', 'X-A', '1', 'X-B', '2'],
@@ -337,3 +350,7 @@ for (const [name, raw, extra, client] of moreResponses) {
     t.deepEqual(clientResponseHeaders(raw, extra), client);
   });
 }
+
+test('Connection: close in a request lists nothing either: a field named Close is forwarded', (t) => {
+  t.is(forward({ host: 'gw.test', connection: 'close', close: 'x' })!.close, 'x');
+});

@@ -56,6 +56,10 @@ const everyMode: Case[] = [
   ['/a.b/c', '/a.b/c'],
   ['/a/.b', '/a/.b'],
   ['/nul%00', undefined],
+  // A request target has no fragment: `#` is refused, not cut (an upstream would read `/api/..#x` as `/`).
+  ['/a#b', undefined],
+  ['/api/..#x', undefined],
+  ['/x?q=#', undefined],
   ['/back\\slash', undefined],
   ['api', undefined],
   ['*', undefined],
@@ -77,6 +81,10 @@ const escapes: Array<[escape: string, canonical: string]> = [
   ['%7E', '~'],
   ['%7e', '~'],
   ['%Af', '%AF'],
+  // Control characters other than NUL stay escaped (a first hex digit 0 is a digit like any other).
+  ['%01', '%01'],
+  ['%0a', '%0A'],
+  ['%0F', '%0F'],
   ['%fA', '%FA'],
   ['%2C', '%2C'],
   ['%2f', '%2F'],

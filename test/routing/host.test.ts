@@ -10,6 +10,8 @@ const valid: string[] = [
   'localhost',
   'a_b.internal',
   'x-1.example',
+  'zz.z', // the last letter, in both cases
+  'ZZ.Z',
   'xn--bcher-kva.example',
   '1.example.com',
   'example.123abc',
@@ -67,6 +69,8 @@ const invalid: Array<[host: string, why: string]> = [
   [':80', 'port only'],
   ['1.2.3.999', 'numeric last label, not an IPv4 address'],
   ['127.1', 'short IPv4 form'],
+  ['127.1.', 'short IPv4 form, absolute'],
+  ['127.1:80', 'short IPv4 form with a port'],
   ['0x7f.0.0.1', 'hex IPv4 part'],
   ['example.0x7f', 'hex last label'],
   ['010.0.0.1', 'octal-looking IPv4 part'],
