@@ -131,15 +131,27 @@ export function createMetrics(
 const statusClasses = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 const statusClass = (status: number) => statusClasses[Math.floor(status / 100) - 1] ?? 'other';
 
-/** Memoises metric children by their label values (joined with a separator labels cannot hold). */
+/**
+ * Memoises metric children by their label values, one Map level per label: no key string is
+ * built per call (a join of the labels cost more than the lookups).
+ */
 function childCache<A extends string[], C>(make: (...labels: A) => C): (...labels: A) => C {
-  const children = new Map<string, C>();
+  const root = new Map<string, unknown>();
   return (...labels) => {
-    const key = labels.join('\u0000');
-    let child = children.get(key);
-    if (!child) {
+    let level = root;
+    const last = labels.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = level.get(labels[i]!) as Map<string, unknown> | undefined;
+      if (!next) {
+        next = new Map();
+        level.set(labels[i]!, next);
+      }
+      level = next;
+    }
+    let child = level.get(labels[last]!) as C | undefined;
+    if (child === undefined) {
       child = make(...labels);
-      children.set(key, child);
+      level.set(labels[last]!, child);
     }
     return child;
   };

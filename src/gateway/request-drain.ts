@@ -28,11 +28,14 @@ export class RequestDrain {
   /** A request arrived: counted until its response is over (sent, or its client gone). */
   track(res: ServerResponse): void {
     this.#inflight += 1;
-    whenResponseOver(res, () => {
-      this.#inflight -= 1;
-      if (this.#draining && this.#inflight === 0) this.#drained?.();
-    });
+    whenResponseOver(res, this.#over);
   }
+
+  // One listener for every response (not a closure each): it needs nothing of the response.
+  readonly #over = (): void => {
+    this.#inflight -= 1;
+    if (this.#draining && this.#inflight === 0) this.#drained?.();
+  };
 
   /** Starts draining; resolves when no request is in flight, or after `timeoutMs`. */
   drain(timeoutMs: number): Promise<void> {

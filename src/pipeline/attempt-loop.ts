@@ -6,6 +6,7 @@ import type { Pool } from '../pool/pool.ts';
 import type { UpstreamNode } from '../pool/upstream-node.ts';
 import { isHttp2, responseGone } from '../proxy/client-response.ts';
 import type { AttemptOwner, AttemptResult } from '../proxy/forwarder.ts';
+import type { DueQueue } from '../util/due-queue.ts';
 import { BatonError, type ErrorCode } from '../util/errors.ts';
 import type { ForwardDeps } from './forward.ts';
 import { readRequestBody, type Framing, type RequestBody } from './request-body.ts';
@@ -31,6 +32,8 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
   readonly #ctx: Ctx;
   readonly #deps: ForwardDeps;
   readonly #pool: Pool;
+  /** Where hedge delays wait (one per forward step). */
+  readonly #dueQueue: DueQueue;
   readonly #headers: OutgoingHttpHeaders;
   /** Set for a websocket handshake: the bytes the client sent after it. */
   readonly #handshakeHead: Buffer | undefined;
@@ -45,8 +48,15 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
   /** Hedges sent for this request. */
   #hedges = 0;
 
-  constructor(ctx: Ctx, deps: ForwardDeps, headers: OutgoingHttpHeaders, handshakeHead: Buffer | undefined) {
+  constructor(
+    ctx: Ctx,
+    deps: ForwardDeps,
+    headers: OutgoingHttpHeaders,
+    handshakeHead: Buffer | undefined,
+    dueQueue: DueQueue,
+  ) {
     this.#ctx = ctx;
+    this.#dueQueue = dueQueue;
     this.#deps = deps;
     this.#pool = ctx.state.pool!;
     this.#headers = headers;
@@ -212,70 +222,69 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
    * rescue of a request stuck on a node that becomes suspected or goes down.
    */
   #race(first: UpstreamNode, now: number, delayMs: number | undefined): Promise<AttemptResult> {
-    const race = new Race(this);
-    const clock = this.#deps.clock;
-    const hedgeLimit = (this.#pool.settings.hedge || { max: 0 }).max;
-    return new Promise<AttemptResult>((resolve) => {
-      let cancelTimer: (() => void) | undefined;
-      let finished = false;
-      let pending = 0;
-      const finish = (result: AttemptResult) => {
-        finished = true;
-        cancelTimer?.();
-        race.onOver?.();
-        race.cancelAll(result.committed ? 'another node answered first' : 'the request is over');
-        resolve(result);
-      };
-      const launch = (node: UpstreamNode, hedge: boolean, at: number) => {
-        const leg = new Leg(race, node, hedge, at);
-        pending += 1;
-        void this.#try(node, at, leg).then((result) => {
-          pending -= 1;
-          leg.over = true;
-          if (finished) return;
-          if (result.committed || pending === 0) finish(result);
-        });
-      };
-      const hedge = (node: UpstreamNode, at: number) => {
-        this.#hedges += 1;
-        this.#deps.onHedge?.(this.#pool, node, 'sent');
-        launch(node, true, at);
-        if (this.#hedges < hedgeLimit) armHedge();
-      };
-      const armHedge = () => {
-        if (delayMs === undefined) return;
-        cancelTimer = clock.schedule(delayMs, () => {
-          cancelTimer = undefined;
-          if (finished || this.#ctx.res.destroyed) return;
-          const at = clock.now();
-          if (!this.#mayHedge(at)) return;
-          const node = this.#pick(at);
-          if (!node) return;
-          if (this.#pool.hedging.spend()) return hedge(node, at);
-          void rescueWhenSuspected();
-        });
-      };
-      // The budget is spent. Should the node holding this request be suspected of hanging, or
-      // go down, while we wait, hedge anyway: the copy is then a retry of a request to a
-      // node known to be hung, and there are only as many as that node has in flight.
-      const rescueWhenSuspected = async () => {
-        const stop = new AbortController();
-        race.onOver = () => stop.abort();
-        while (!finished && !this.#ctx.res.destroyed) {
-          const at = clock.now();
-          if ([...race.legs].some((leg) => !leg.over && (leg.node.suspected(at) || leg.node.health === 'down'))) {
-            const node = this.#mayHedge(at) ? this.#pick(at) : undefined;
-            if (node) hedge(node, at);
-            return;
-          }
-          await this.#pool.waitForChange(Math.max(0, this.#deadline - at), stop.signal);
-        }
-      };
-      launch(first, false, now);
-      if (finished) return;
-      if (delayMs === undefined) void rescueWhenSuspected();
-      else armHedge();
+    // Methods on the Race's state, not closures: this runs for every GET.
+    const race = new Race(this, delayMs);
+    this.#launch(race, first, false, now);
+    if (!race.finished) {
+      if (delayMs === undefined) void this.#rescueWhenSuspected(race);
+      else this.#armHedge(race);
+    }
+    return race.result;
+  }
+
+  #launch(race: Race, node: UpstreamNode, hedge: boolean, at: number): void {
+    const leg = new Leg(race, node, hedge, at);
+    race.pending += 1;
+    void this.#try(node, at, leg).then((result) => {
+      race.pending -= 1;
+      leg.over = true;
+      if (race.finished) return;
+      if (result.committed || race.pending === 0) race.finish(result);
     });
+  }
+
+  #hedge(race: Race, node: UpstreamNode, at: number): void {
+    this.#hedges += 1;
+    this.#deps.onHedge?.(this.#pool, node, 'sent');
+    this.#launch(race, node, true, at);
+    if (this.#hedges < (this.#pool.settings.hedge || { max: 0 }).max) this.#armHedge(race);
+  }
+
+  /** One timer for every request's hedge delay (see DueQueue), not one each. */
+  #armHedge(race: Race): void {
+    if (race.delayMs === undefined) return;
+    race.timer = this.#dueQueue.add(race.delayMs, () => this.#hedgeDue(race));
+  }
+
+  #hedgeDue(race: Race): void {
+    race.timer = undefined;
+    if (race.finished || this.#ctx.res.destroyed) return;
+    const at = this.#deps.clock.now();
+    if (!this.#mayHedge(at)) return;
+    const node = this.#pick(at);
+    if (!node) return;
+    if (this.#pool.hedging.spend()) return this.#hedge(race, node, at);
+    void this.#rescueWhenSuspected(race);
+  }
+
+  /**
+   * The budget is spent (or the delay still learned). Should the node holding this request be
+   * suspected of hanging, or go down, while we wait, hedge anyway: the copy is then a retry of
+   * a request to a node known to be hung, and there are only as many as that node has in flight.
+   */
+  async #rescueWhenSuspected(race: Race): Promise<void> {
+    const clock = this.#deps.clock;
+    const stop = new AbortController();
+    race.onOver = () => stop.abort();
+    while (!race.finished && !this.#ctx.res.destroyed) {
+      const at = clock.now();
+      if (race.legs.some((leg) => !leg.over && (leg.node.suspected(at) || leg.node.health === 'down'))) {
+        const node = this.#mayHedge(at) ? this.#pick(at) : undefined;
+        if (node) this.#hedge(race, node, at);
+        return;
+      }
+      await this.#pool.waitForChange(Math.max(0, this.#deadline - at), stop.signal);
+    }
   }
 
   // --- RaceHost ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import type { UpstreamNode } from '../pool/upstream-node.ts';
 import type { Forwarder } from '../proxy/forwarder.ts';
 import { upstreamHeaders } from '../proxy/headers.ts';
 import type { Clock } from '../util/clock.ts';
+import { DueQueue } from '../util/due-queue.ts';
 import { BatonError } from '../util/errors.ts';
 import { AttemptLoop } from './attempt-loop.ts';
 import { declaredFraming, frameBody, type RequestBody } from './request-body.ts';
@@ -32,6 +33,7 @@ const noBody: RequestBody = { kind: 'none' };
  * the attempt loop. A websocket handshake takes exactly this path; its attempts open a tunnel.
  */
 export function forward(deps: ForwardDeps): Step {
+  const dueQueue = new DueQueue(deps.clock);
   return async (ctx) => {
     ctx.respond = false;
     const state = ctx.state;
@@ -52,7 +54,7 @@ export function forward(deps: ForwardDeps): Step {
     const framing = declaredFraming(req);
     // The server does not parse what follows a handshake: a body there would become tunnel data.
     if (head && framing !== 'none') throw new BatonError('BAD_REQUEST', 'a websocket handshake has no body');
-    const loop = new AttemptLoop(ctx, deps, outgoing, head);
+    const loop = new AttemptLoop(ctx, deps, outgoing, head, dueQueue);
     const body = framing === 'none' ? noBody : await loop.readBody(framing);
     frameBody(outgoing, body);
     await loop.run(body);

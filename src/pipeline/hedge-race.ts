@@ -1,5 +1,6 @@
 import type { UpstreamNode } from '../pool/upstream-node.ts';
-import type { AttemptHandle, AttemptOwner } from '../proxy/forwarder.ts';
+import type { AttemptHandle, AttemptOwner, AttemptResult } from '../proxy/forwarder.ts';
+import type { DueEntry } from '../util/due-queue.ts';
 
 /**
  * One hedged request's race: its tries in flight at once (the first one and its hedges), of
@@ -15,20 +16,45 @@ export interface RaceHost {
 }
 
 export class Race {
-  readonly legs = new Set<Leg>();
+  readonly legs: Leg[] = [];
   winner: Leg | undefined;
   readonly host: RaceHost;
+  /** How long a leg waits for response headers before the next hedge; undefined: only a rescue. */
+  readonly delayMs: number | undefined;
   /** Called once the race is over (stops a wait for a reason to hedge). */
   onOver: (() => void) | undefined;
+  /** The wait for the next hedge, while one is armed. */
+  timer: DueEntry | undefined;
+  /** Resolved (a leg committed, every leg failed, or the request is over): nothing more starts. */
+  finished = false;
+  /** Legs whose outcome is not known yet. */
+  pending = 0;
+  /** The winner's result, or the last failure when every leg failed. */
+  readonly result: Promise<AttemptResult>;
+  #resolve!: (result: AttemptResult) => void;
 
-  constructor(host: RaceHost) {
+  constructor(host: RaceHost, delayMs: number | undefined) {
     this.host = host;
+    this.delayMs = delayMs;
+    this.result = new Promise<AttemptResult>((resolve) => {
+      this.#resolve = resolve;
+    });
+  }
+
+  /** Ends the race with `result`: the armed hedge and every leg still running are cancelled. */
+  finish(result: AttemptResult): void {
+    this.finished = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.onOver?.();
+    this.cancelAll(result.committed ? 'another node answered first' : 'the request is over');
+    this.#resolve(result);
   }
 
   claim(leg: Leg): boolean {
     if (this.winner) return this.winner === leg;
     this.winner = leg;
-    const losers = [...this.legs].filter((other) => other !== leg && !other.over);
+    const losers = this.legs.filter((other) => other !== leg && !other.over);
     for (const loser of losers) loser.cancel('another node answered first');
     this.host.decided(leg, losers);
     return true;
@@ -54,11 +80,11 @@ export class Leg implements AttemptOwner {
     readonly hedge: boolean,
     readonly startedAt: number,
   ) {
-    race.legs.add(this);
+    race.legs.push(this);
   }
 
   holdStatus(status: number): boolean {
-    const othersInFlight = [...this.race.legs].some((leg) => leg !== this && !leg.over);
+    const othersInFlight = this.race.legs.some((leg) => leg !== this && !leg.over);
     return this.race.host.holdStatus(status, othersInFlight);
   }
 

@@ -58,7 +58,8 @@ export function turn(res: ServerResponse, connection: Socket): Promise<boolean> 
  * came, when its connection closes (Node never emits 'close' on a response it never started).
  */
 export function whenResponseOver(res: ServerResponse, over: () => void): void {
-  res.once('close', over);
+  // `on`, not `once` (which wraps the listener per call): a response closes once.
+  res.on('close', over);
   if (res.socket !== null) return;
   void turn(res, res.req.socket as Socket).then(() => {
     if (res.socket !== null) return;

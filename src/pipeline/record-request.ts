@@ -66,7 +66,8 @@ export function recordRequest(onRequest: (record: RequestRecord) => void, log: L
     const res = ctx.res as ServerResponse & { [observationOf]?: Observation };
     res[observationOf] = observation;
     // The usual case shares one listener; a pipelined response that waits for its turn gets its own.
-    if (res.socket !== null) res.once('close', onResponseClose);
+    // `on`, not `once` (which wraps the listener per call): a response closes once.
+    if (res.socket !== null) res.on('close', onResponseClose);
     else whenResponseOver(res, () => observation.done());
     try {
       await next();

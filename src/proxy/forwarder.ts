@@ -83,6 +83,21 @@ export class Forwarder {
     let attempt!: Attempt;
     const result = new Promise<AttemptResult>((resolve) => (attempt = new Attempt(res, spec, this.tunnels, resolve)));
     attempt.start();
-    return { result, cancel: (detail) => attempt.cancel(detail) };
+    return new RunningAttempt(result, attempt);
+  }
+}
+
+/** A class, not an object literal with a closure: one per hedgeable request. */
+class RunningAttempt implements AttemptHandle {
+  readonly result: Promise<AttemptResult>;
+  readonly #attempt: Attempt;
+
+  constructor(result: Promise<AttemptResult>, attempt: Attempt) {
+    this.result = result;
+    this.#attempt = attempt;
+  }
+
+  cancel(detail: string): void {
+    this.#attempt.cancel(detail);
   }
 }
