@@ -6,9 +6,12 @@
  * Each proxy runs alone under callgrind (a small GET, round-robin over two upstreams outside
  * valgrind). After a warm-up (JIT tiers settle), the counters are zeroed, `--requests` requests
  * are sent (`--concurrency` at a time, keep-alive), and the instructions counted meanwhile are
- * divided by the requests. Work that runs on timers (heartbeats, window rotations) does not
- * scale with requests but with time, and under valgrind a request takes ~50x longer: so the same
- * span is then measured idle, and its instructions are subtracted. Proxies: `raw` (http-proxy alone, the baseline), `baton` (this
+ * divided by the requests: the "busy" figure, the one to compare. Work that runs on timers
+ * (heartbeats, window rotations) scales with time, not requests, and under valgrind a request
+ * takes ~50x longer, so the same span is then also measured idle and a "net" figure printed
+ * with the idle count subtracted; but an idle process also runs V8's memory reducer (a GC after
+ * seconds of quiet), whose size varies from run to run, so "net" is the less reliable of the
+ * two (seen: 16k to 150k instructions per request subtracted for one checkout). Proxies: `raw` (http-proxy alone, the baseline), `baton` (this
  * checkout), and with `--compare <dir>` `baton@base` (another checkout, run from its sources).
  *
  *   node --import tsx bench/instructions.ts [--requests 3000] [--warmup 3000] [--compare ../base]
@@ -140,7 +143,7 @@ async function measure(name: string, args: string[], ready: RegExp, dir: string)
     control('--dump');
     const idle = newest();
     process.stderr.write(`${name}: ${busy} instructions busy, ${idle} idle over the same ${Math.round(spanMs)} ms\n`);
-    return (busy - idle) / requests;
+    return { busy: busy / requests, net: (busy - idle) / requests };
   } finally {
     started.child.kill('SIGKILL');
   }
@@ -176,26 +179,28 @@ async function main() {
       ]);
     }
     const only = values.only ? new Set(values.only.split(',')) : undefined;
-    const perRequest: Record<string, number> = {};
+    const perRequest: Record<string, { busy: number; net: number }> = {};
     for (const [name, args, ready] of setups) {
       if (only && !only.has(name)) continue;
-      perRequest[name] = await measure(name, args, ready, dir);
-      process.stderr.write(`${name}: ${Math.round(perRequest[name]!)} instructions per request\n`);
-    }
-    const raw = perRequest.raw;
-    console.log(
-      '\n| proxy | instructions per request | × raw http-proxy | raw / it (requests per instruction, as × raw) |',
-    );
-    console.log('|---|---:|---:|---:|');
-    for (const [name, ir] of Object.entries(perRequest)) {
-      const ratio = raw ? ir / raw : NaN;
-      console.log(
-        `| ${name} | ${Math.round(ir).toLocaleString('en')} | ${ratio.toFixed(2)} | ${(1 / ratio).toFixed(2)} |`,
+      const figures = await measure(name, args, ready, dir);
+      perRequest[name] = figures;
+      process.stderr.write(
+        `${name}: ${Math.round(figures.busy)} instructions per request (net ${Math.round(figures.net)})\n`,
       );
     }
-    if (perRequest.baton && perRequest['baton@base']) {
+    const raw = perRequest.raw;
+    const fmt = (n: number) => Math.round(n).toLocaleString('en');
+    console.log('\n| proxy | instructions per request (busy) | × raw http-proxy | net of idle timers | × raw |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const [name, { busy, net }] of Object.entries(perRequest)) {
+      const ratio = (x: number, base: number | undefined) => (base ? (x / base).toFixed(2) : '–');
+      console.log(`| ${name} | ${fmt(busy)} | ${ratio(busy, raw?.busy)} | ${fmt(net)} | ${ratio(net, raw?.net)} |`);
+    }
+    const now = perRequest.baton;
+    const base = perRequest['baton@base'];
+    if (now && base) {
       console.log(
-        `\nthis checkout / base: ${(perRequest.baton / perRequest['baton@base']).toFixed(3)} × the instructions per request`,
+        `\nthis checkout / base: ${(now.busy / base.busy).toFixed(3)} × the instructions per request (net: ${(now.net / base.net).toFixed(3)} ×)`,
       );
     }
   } finally {
