@@ -116,7 +116,12 @@ function instructions(file: string): number {
   return Number(line[1]);
 }
 
-async function measure(name: string, args: string[], ready: RegExp, dir: string): Promise<number> {
+async function measure(
+  name: string,
+  args: string[],
+  ready: RegExp,
+  dir: string,
+): Promise<{ busy: number; net: number }> {
   const outFile = join(dir, `${name.replace(/\W/g, '_')}.callgrind`);
   const started = await underCallgrind(args, ready, outFile);
   try {
