@@ -131,8 +131,10 @@ export default defineConfig({
 
   writeFileSync(file, config('not a url'));
   gateway.child.kill('SIGHUP');
-  await eventually(() => /reload refused/.test(gateway.output()), 10_000, 50);
-  t.regex(gateway.output(), /pools\.web\.nodes\[0\]\.url: invalid URL "not a url"/);
+  // The refusal and each problem are separate lines: wait for both before reading.
+  const problem = /pools\.web\.nodes\[0\]\.url: invalid URL "not a url"/;
+  await eventually(() => /reload refused/.test(gateway.output()) && problem.test(gateway.output()), 10_000, 50);
+  t.regex(gateway.output(), problem);
   t.is((await request(`${url}/x`)).json().node, 'one', 'still serving the previous config');
 
   writeFileSync(file, config(two.url));
