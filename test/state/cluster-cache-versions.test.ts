@@ -1,41 +1,9 @@
 import test from 'ava';
-import { ClusterCache, type Snapshot } from '../../src/state/cluster-cache.ts';
-import type { HealthRecord } from '../../src/state/redis-codec.ts';
-import type { ActiveState, DrainRecord } from '../../src/state/types.ts';
+import { ClusterCache } from '../../src/state/cluster-cache.ts';
+import { active, drain, health, snapshot } from './cluster-records.ts';
 
 // The cache applies only newer records, whatever order notices and snapshots arrive in, and
 // reports what a snapshot has older than it knows (the store then finds out whether Redis lost it).
-
-const drain = (draining: boolean, version: number, by = 'a'): DrainRecord => ({ draining, by, version });
-const health = (verdict: 'up' | 'down', version: number, down: string[] = []): HealthRecord => ({
-  verdict,
-  since: 0,
-  reason: '',
-  version,
-  down,
-});
-const active = (node: string, epoch: number, id: string): ActiveState => ({
-  active: node,
-  epoch,
-  since: 0,
-  reason: '',
-  by: 'a',
-  id,
-  from: null,
-  flips: 0,
-  pinned: false,
-});
-const snapshot = (
-  over: Partial<{
-    health: Array<[string, HealthRecord]>;
-    active: Array<[string, ActiveState]>;
-    drains: Array<[string, DrainRecord]>;
-  }>,
-): Snapshot => ({
-  health: new Map(over.health ?? []),
-  active: new Map(over.active ?? []),
-  drains: new Map(over.drains ?? []),
-});
 
 test('an older snapshot cannot undo a newer drain; the drain is reported as missing from the store', (t) => {
   const cache = new ClusterCache();

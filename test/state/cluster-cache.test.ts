@@ -1,42 +1,12 @@
 import test from 'ava';
-import { ClusterCache, split, type Snapshot } from '../../src/state/cluster-cache.ts';
+import { ClusterCache, split } from '../../src/state/cluster-cache.ts';
 import type { HealthRecord } from '../../src/state/redis-codec.ts';
 import type { ActiveState, DrainRecord, StoreChange } from '../../src/state/types.ts';
+import { active, drain, health, snapshot } from './cluster-records.ts';
 
 // What an instance believes about the shared state, without Redis: only newer records replace
 // what it holds, whatever order notices and snapshots arrive in; each change is announced once,
 // and only a change. (test/state/cluster-cache-versions.test.ts: what a snapshot has older.)
-
-const drain = (draining: boolean, version: number, by = 'a'): DrainRecord => ({ draining, by, version });
-const health = (
-  verdict: 'up' | 'down',
-  version: number,
-  down: string[] = [],
-  since = 0,
-  reason = '',
-): HealthRecord => ({ verdict, since, reason, version, down });
-const active = (node: string, epoch: number, id = 'm'): ActiveState => ({
-  active: node,
-  epoch,
-  since: 0,
-  reason: '',
-  by: 'a',
-  id,
-  from: null,
-  flips: 0,
-  pinned: false,
-});
-const snapshot = (
-  over: Partial<{
-    health: Array<[string, HealthRecord]>;
-    active: Array<[string, ActiveState]>;
-    drains: Array<[string, DrainRecord]>;
-  }>,
-): Snapshot => ({
-  health: new Map(over.health ?? []),
-  active: new Map(over.active ?? []),
-  drains: new Map(over.drains ?? []),
-});
 
 // --- active states: epoch, then proposal id -----------------------------------------------
 
