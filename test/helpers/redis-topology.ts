@@ -137,7 +137,22 @@ export async function startReplicatedRedis(scope: Scope, options: SentinelOption
       }
       // A held replica would hold Sentinel's promotion too (it is sent inside MULTI).
       await replica.cli(['CLIENT', 'UNPAUSE']);
-      await redisCli(sentinels.addresses[0]!.port, ['SENTINEL', 'FAILOVER', SENTINEL_MASTER]);
+      // Sentinel answers NOGOODSLAVE while its view of the replica is stale (just restarted, its
+      // link to the primary just re-established): ask again until it starts, or one is running.
+      await until(
+        `Sentinel starts a failover to ${replica.name}`,
+        async () => {
+          try {
+            await redisCli(sentinels.addresses[0]!.port, ['SENTINEL', 'FAILOVER', SENTINEL_MASTER]);
+            return true;
+          } catch (error) {
+            if (/INPROG/.test((error as Error).message)) return true;
+            throw error;
+          }
+        },
+        timeoutMs,
+        250,
+      );
       await swapWhenSwitched(timeoutMs);
     },
     awaitFailover: (timeoutMs = 30_000) => swapWhenSwitched(timeoutMs),
