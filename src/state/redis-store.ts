@@ -74,6 +74,8 @@ export class RedisStore implements StateStore {
   #refused: string | undefined;
   #recovering: Promise<void> | undefined;
   #lastBeat = 0;
+  /** A heartbeat went unanswered since the last one that was: its outcome is unknown. */
+  #beatUnanswered = false;
   /** Redis time minus this host's clock, from the heartbeats. */
   #offset = 0;
   #stopped = false;
@@ -263,6 +265,9 @@ export class RedisStore implements StateStore {
       ];
       reply = (await this.#connections.run('heartbeat', args)) as unknown[];
     } catch (error) {
+      // The script may still run (Redis held it: CLIENT PAUSE, a slow command) and register this
+      // instance anew after it was reaped; only this lost reply would have said so.
+      this.#beatUnanswered = true;
       const age = clock.now() - this.#lastBeat;
       if (age > this.#options.heartbeatIntervalMs * STALE_AFTER_BEATS && !(await this.#answersNow())) {
         this.#lost(`no heartbeat reply for ${Math.round(age)}ms (${(error as Error).message})`);
@@ -286,9 +291,12 @@ export class RedisStore implements StateStore {
       await this.#recover('Redis lost state (restarted empty, or found behind by an instance): re-seeding it', true);
     else if (!keptOurWrites) await this.#rewound("its count of this instance's writes went back (heartbeat)");
     else if (!this.#connected) await this.#recover('Redis reachable', false);
-    else if (Number(joined) === 1)
-      await this.#sendPending(true); // re-registered after its heartbeat expired
-    else await this.#sendPending(false);
+    else {
+      // Re-registered after its heartbeat expired, or maybe by a beat whose reply was lost.
+      const replay = Number(joined) === 1 || this.#beatUnanswered;
+      this.#beatUnanswered = false;
+      await this.#sendPending(replay);
+    }
     return 'ok';
   }
 

@@ -33,6 +33,30 @@ test('an instance paused past its liveness is reaped, and on waking re-registers
   );
 });
 
+test('a re-registration whose reply was lost (CLIENT PAUSE past the liveness) still replays the votes', async (t) => {
+  // Nemesis F10. Redis holds every command for 3.5 beats: the first script after the pause reaps
+  // every instance (their last beats are older than the 3-beat liveness), and each instance's
+  // heartbeat queued during the pause then registers it anew, but that reply comes after the
+  // client gave up on it. Its next heartbeat finds it registered, so only the lost reply said
+  // "joined": the votes must be sent again anyway, or they stay missing for good.
+  t.timeout(60_000);
+  const redis = await startRedis(t);
+  const beat = 200;
+  const a = redisStore(t, redis.url, 'a', { quorum: 2, heartbeatIntervalMs: beat });
+  const b = redisStore(t, redis.url, 'b', { quorum: 2, heartbeatIntervalMs: beat });
+  await Promise.all([a.start(), b.start()]);
+  a.reportHealth('api', 'n1', 'down', 'a cannot');
+  b.reportHealth('api', 'n1', 'down', 'b cannot');
+  await eventually(() => a.clusterHealth('api', 'n1')?.verdict === 'down', 3000);
+  const votes = () => redis.command('HKEYS', 'baton:{test}:votes');
+
+  await redis.command('CLIENT', 'PAUSE', String(beat * 3.5), 'ALL');
+  await new Promise((resolve) => setTimeout(resolve, beat * 3.5));
+  await eventually(async () => (await votes()).includes('api/n1|a') && (await votes()).includes('api/n1|b'), 5000);
+  await eventually(() => a.clusterHealth('api', 'n1')?.verdict === 'down', 3000);
+  t.deepEqual([...(a.clusterHealth('api', 'n1')?.downVotes ?? [])].sort(), ['a', 'b']);
+});
+
 test('drains and enables made while Redis is unreachable are kept, and applied everywhere when it returns', async (t) => {
   t.timeout(60_000);
   const redis = await startRedis(t);
