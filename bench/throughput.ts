@@ -1,8 +1,9 @@
 /**
- * Throughput benchmark: a small GET through three setups, in interleaved rounds within one run:
+ * Throughput benchmark: a small GET through these setups, in interleaved rounds within one run:
  *   direct   → one upstream, no proxy (the ceiling)
  *   raw      → a minimal raw http-proxy server, round-robin over 2 upstreams (the baseline)
  *   raw+xfwd → the same with http-proxy's X-Forwarded-* headers on
+ *   koa      → bare Koa with one middleware proxying through http-proxy (what a user would write)
  *   baton    → Baton, round-robin over the same 2 upstreams (access log off, then on)
  *   baton-w2 → the same with `workers: 2` (a supervisor and two workers; CPU of all three)
  * Reports req/s, p50/p99 latency and requests per proxy CPU-second, as ratios to raw.
@@ -100,13 +101,18 @@ async function main() {
     ];
     const raw = await startNode(rawArgs, /listening (\d+)/);
     const rawXfwd = await startNode(rawArgs, /listening (\d+)/, { XFWD: '1' });
-    children.push(raw.child, rawXfwd.child);
+    const koa = await startNode(
+      ['--import', 'tsx', join(root, 'bench/lib/koa-http-proxy.ts'), ...ports.map((p) => `http://127.0.0.1:${p}`)],
+      /listening (\d+)/,
+    );
+    children.push(raw.child, rawXfwd.child, koa.child);
     const dir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
     const extra = values.breaker === 'off' ? ', breaker: false, passive: false' : '';
     const setups: Record<string, { url: string; pid: number | undefined }> = {
       direct: { url: `http://127.0.0.1:${ports[0]}/`, pid: undefined },
       raw: { url: `http://127.0.0.1:${raw.match[1]}/`, pid: raw.child.pid },
       'raw+xfwd': { url: `http://127.0.0.1:${rawXfwd.match[1]}/`, pid: rawXfwd.child.pid },
+      koa: { url: `http://127.0.0.1:${koa.match[1]}/`, pid: koa.child.pid },
     };
     const checkouts: Array<[checkout: string, suffix: string]> = [[root, '']];
     if (values.compare) checkouts.push([values.compare, '@base']);
