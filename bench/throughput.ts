@@ -1,13 +1,20 @@
 /**
- * Throughput benchmark: a small GET through three setups, in interleaved rounds within one run:
+ * Throughput benchmark: a small GET (or, with --post, a large POST) through these setups, in
+ * interleaved rounds within one run:
  *   direct   → one upstream, no proxy (the ceiling)
  *   raw      → a minimal raw http-proxy server, round-robin over 2 upstreams (the baseline)
  *   raw+xfwd → the same with http-proxy's X-Forwarded-* headers on
+ *   koa      → bare Koa with one middleware proxying through http-proxy (what a user would write)
  *   baton    → Baton, round-robin over the same 2 upstreams (access log off, then on)
  *   baton-w2 → the same with `workers: 2` (a supervisor and two workers; CPU of all three)
  * Reports req/s, p50/p99 latency and requests per proxy CPU-second, as ratios to raw.
  *
  *   npm run bench -- [--seconds 5] [--rounds 3] [--connections 50] [--json out.json] [--only baton,baton-w2]
+ *
+ * With `--post <bytes>`, every setup is driven with POSTs carrying a body of that size, which
+ * the upstreams read to its end before answering: what a proxy costs when the body dominates.
+ * Baton keeps its default body settings (a body over `retry.bufferBody` streams through, not
+ * buffered); only a body over the default `maxBody` raises the route's limit to fit.
  *
  * With `--compare <dir>` (another checkout of Baton, built: `npm run build` there), its Baton
  * runs in the same interleaved rounds as `baton@base` and `baton+log@base`, and the table ends
@@ -27,6 +34,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { cpuSeconds, startNode, stopAll, treeCpuSeconds } from './lib/processes.ts';
+import { serverDefaults } from '../src/config/defaults.ts';
 import { h2load, h2loadPath } from './lib/h2load.ts';
 import { nginxPath, startNginx } from './lib/nginx.ts';
 
@@ -42,6 +50,8 @@ const { values } = parseArgs({
     compare: { type: 'string' },
     tls: { type: 'boolean', default: false },
     streams: { type: 'string', default: '1' },
+    /** Body size in bytes: POST that many bytes instead of a bodiless GET. */
+    post: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -49,6 +59,23 @@ const rounds = Number(values.rounds);
 const connections = Number(values.connections);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const only = values.only ? new Set(values.only.split(',')) : undefined;
+const postBytes = values.post === undefined ? undefined : Number(values.post);
+if (postBytes !== undefined && !(Number.isInteger(postBytes) && postBytes > 0))
+  throw new Error(`--post wants a body size in bytes, got ${values.post}`);
+if (postBytes !== undefined && values.tls) throw new Error('--post is for the plain HTTP setups, not --tls');
+/** What every setup is sent, for autocannon; the same Buffer for every request. */
+const requestOptions: Pick<autocannon.Options, 'method' | 'body' | 'headers'> =
+  postBytes === undefined
+    ? {}
+    : {
+        method: 'POST',
+        body: Buffer.alloc(postBytes, 'x'),
+        headers: { 'content-type': 'application/octet-stream' },
+      };
+const requestSent =
+  postBytes === undefined
+    ? 'GET / without a body'
+    : `POST / with a ${postBytes}-byte body (${(postBytes / 1024 / 1024).toFixed(2)} MiB)`;
 
 interface Sample {
   rps: number;
@@ -60,7 +87,7 @@ interface Sample {
 
 async function load(url: string, pid: number | undefined): Promise<Sample> {
   const cpuBefore = pid ? treeCpuSeconds(pid) : 0;
-  const result = await autocannon({ url, connections, duration: seconds, pipelining: 1 });
+  const result = await autocannon({ url, connections, duration: seconds, pipelining: 1, ...requestOptions });
   const cpu = pid ? treeCpuSeconds(pid) - cpuBefore : 0;
   return {
     rps: result.requests.average,
@@ -73,13 +100,15 @@ async function load(url: string, pid: number | undefined): Promise<Sample> {
 
 function batonConfig(ports: string[], accessLog: boolean, extra: string, workers = 1, checkout = root): string {
   const index = pathToFileURL(join(checkout, 'src/index.ts')).href;
+  // The default limit is kept whenever the body fits, so that the default path is measured.
+  const maxBody = postBytes !== undefined && postBytes > serverDefaults.maxBody ? `, maxBody: ${postBytes}` : '';
   return `import { defineConfig } from '${index}';
 export default defineConfig({${workers > 1 ? `\n  workers: ${workers},` : ''}
   listen: { host: '127.0.0.1', port: 0 },
   admin: false,
   log: { level: 'info', access: ${accessLog} },
   pools: { hello: { policy: 'round-robin', nodes: [${ports.map((p) => `{ url: 'http://127.0.0.1:${p}' }`).join(', ')}]${extra} } },
-  routes: [{ path: '/', pool: 'hello' }],
+  routes: [{ path: '/', pool: 'hello'${maxBody} }],
 });`;
 }
 
@@ -100,13 +129,18 @@ async function main() {
     ];
     const raw = await startNode(rawArgs, /listening (\d+)/);
     const rawXfwd = await startNode(rawArgs, /listening (\d+)/, { XFWD: '1' });
-    children.push(raw.child, rawXfwd.child);
+    const koa = await startNode(
+      ['--import', 'tsx', join(root, 'bench/lib/koa-http-proxy.ts'), ...ports.map((p) => `http://127.0.0.1:${p}`)],
+      /listening (\d+)/,
+    );
+    children.push(raw.child, rawXfwd.child, koa.child);
     const dir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
     const extra = values.breaker === 'off' ? ', breaker: false, passive: false' : '';
     const setups: Record<string, { url: string; pid: number | undefined }> = {
       direct: { url: `http://127.0.0.1:${ports[0]}/`, pid: undefined },
       raw: { url: `http://127.0.0.1:${raw.match[1]}/`, pid: raw.child.pid },
       'raw+xfwd': { url: `http://127.0.0.1:${rawXfwd.match[1]}/`, pid: rawXfwd.child.pid },
+      koa: { url: `http://127.0.0.1:${koa.match[1]}/`, pid: koa.child.pid },
     };
     const checkouts: Array<[checkout: string, suffix: string]> = [[root, '']];
     if (values.compare) checkouts.push([values.compare, '@base']);
@@ -134,7 +168,8 @@ async function main() {
     }
     if (only) for (const name of Object.keys(setups)) if (!only.has(name)) delete setups[name];
     // Warm-up, then interleaved rounds so that drift on the machine affects every setup alike.
-    for (const setup of Object.values(setups)) await autocannon({ url: setup.url, connections, duration: 1 });
+    for (const setup of Object.values(setups))
+      await autocannon({ url: setup.url, connections, duration: 1, ...requestOptions });
     const samples: Record<string, Sample[]> = Object.fromEntries(Object.keys(setups).map((name) => [name, []]));
     for (let round = 1; round <= rounds; round++) {
       for (const [name, setup] of Object.entries(setups)) {
@@ -170,7 +205,7 @@ function report(samples: Record<string, Sample[]>, jsonPath: string | undefined)
   const referenceName = summary.raw ? 'raw' : Object.keys(summary)[0]!;
   const raw = summary[referenceName]!;
   console.log(
-    `\n${rounds} rounds × ${seconds} s, ${connections} connections, medians (node ${process.version}, load average ${loadavg()
+    `\n${requestSent} (answer: 18 bytes of JSON), ${rounds} rounds × ${seconds} s, ${connections} connections, medians (node ${process.version}, load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')})\n`,
   );
@@ -195,7 +230,11 @@ function report(samples: Record<string, Sample[]>, jsonPath: string | undefined)
   if (jsonPath)
     writeFileSync(
       jsonPath,
-      JSON.stringify({ date: new Date().toISOString(), seconds, rounds, connections, summary, samples }, null, 2),
+      JSON.stringify(
+        { date: new Date().toISOString(), request: requestSent, seconds, rounds, connections, summary, samples },
+        null,
+        2,
+      ),
     );
 }
 
