@@ -294,6 +294,34 @@ const cases: Array<[title: string, made: Made, expected: Invariant[]]> = [
     ['epoch-monotonic'],
   ],
   [
+    // Seed 20261201: gw-2 decided locally (its store had lost Redis) and sent epoch 19 to hs-a
+    // as hs-a hung; hs-a read it on waking, 3 s later, after epoch 20 and after gw-2 was back.
+    'epochs: a stale one sent while an instance had lost Redis, received long after (held by a hung node)',
+    {
+      deliveries: [
+        [1, 'hs-a', 1],
+        [2, 'hs-a', 3],
+        [9000, 'hs-a', 2, 'q1'],
+      ],
+      requests: [{ id: 'q1', sentAt: 1500, gateway: 2, method: 'POST', node: 'hs-a', status: 504 }],
+      events: [store(1100, 'gw-2', 'disconnected'), store(2000, 'gw-2', 'connected')],
+    },
+    [],
+  ],
+  [
+    'epochs: a stale one sent after every instance was back on Redis',
+    {
+      deliveries: [
+        [1, 'hs-a', 1],
+        [2, 'hs-a', 3],
+        [9000, 'hs-a', 2, 'q1'],
+      ],
+      requests: [{ id: 'q1', sentAt: 8500, gateway: 2, node: 'hs-a', status: 200 }],
+      events: [store(1100, 'gw-2', 'disconnected'), store(2000, 'gw-2', 'connected')],
+    },
+    ['epoch-monotonic'],
+  ],
+  [
     'epochs: a stale one from an instance that was paused',
     {
       deliveries: [

@@ -11,7 +11,8 @@ import { isRedisFault, outages, overlaps, poolOutages, within, type Span } from 
  *   answered to operators as the epoch of two different nodes), except an epoch some instance
  *   minted alone while Redis was out for it (local failover's documented limit).
  * - epoch-monotonic: the epochs a node receives never decrease, except while Redis is out (and
- *   `staleGraceMs` after) and for requests that went through an instance while it was paused.
+ *   `staleGraceMs` after), for requests sent meanwhile (whenever they arrive), and for requests
+ *   that went through an instance while it was paused.
  * - convergence: after the last fault healed and every instance is back on Redis, instances
  *   disagree (active node, epoch, cluster verdicts, drains) for no longer than `convergenceMs`,
  *   agree at the end, and the drains are the ones the operators asked for last.
@@ -164,6 +165,7 @@ export function epochMonotonic(
     paused.set(index, [...(paused.get(index) ?? []), ...outages([fault], () => true, graceMs)]);
   }
   const gatewayOf = new Map(history.requests.map((r) => [r.id, r.gateway]));
+  const sentAt = new Map(history.requests.map((r) => [r.id, r.sentAt]));
   const highest = new Map<string, { epoch: number; at: number }>();
   const episodes = new Map<
     string,
@@ -178,7 +180,11 @@ export function epochMonotonic(
     }
     if (d.epoch === top.epoch) continue;
     const through = gatewayOf.get(d.id);
-    if (within(d.at, redisOut) || (through !== undefined && within(d.at, paused.get(through) ?? []))) continue;
+    // Its epoch was given when it was sent: one sent while Redis was out may arrive much later
+    // (held in a hung node's socket until it woke).
+    const sent = sentAt.get(d.id);
+    if (within(d.at, redisOut) || (sent !== undefined && within(sent, redisOut))) continue;
+    if (through !== undefined && within(d.at, paused.get(through) ?? [])) continue;
     const key = `${d.node} after ${top.epoch}`;
     const episode = episodes.get(key) ?? {
       first: d.at,
