@@ -19,7 +19,10 @@
  * With `--post <bytes>`, POSTs carrying a body of that size (Content-Length framed) instead of
  * GETs, which the upstreams read to its end before answering: the cost of a large streamed
  * body. A 1 MiB POST takes ~100x a GET's instructions: use fewer requests
- * (`--post 1048576 --requests 100 --warmup 100`).
+ * (`--post 1048576 --requests 100 --warmup 100`). For Baton most of that count is then V8's
+ * concurrent marking and sweeping, whose heuristics depend on time and run far more often under
+ * valgrind's slowdown than outside it: read its main thread with callgrind_annotate, and see
+ * docs/benchmarks.md ("A 1 MiB POST") before taking the total as the steady cost.
  *
  * Needs valgrind (Debian: valgrind). Slow: node runs ~50x slower under callgrind.
  */
