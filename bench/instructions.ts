@@ -16,6 +16,14 @@
  *
  *   node --import tsx bench/instructions.ts [--requests 3000] [--warmup 3000] [--compare ../base]
  *
+ * With `--post <bytes>`, POSTs carrying a body of that size (Content-Length framed) instead of
+ * GETs, which the upstreams read to its end before answering: the cost of a large streamed
+ * body. A 1 MiB POST takes ~100x a GET's instructions: use fewer requests
+ * (`--post 1048576 --requests 100 --warmup 100`). For Baton most of that count is then V8's
+ * concurrent marking and sweeping, whose heuristics depend on time and run far more often under
+ * valgrind's slowdown than outside it: read its main thread with callgrind_annotate, and see
+ * docs/benchmarks.md ("A 1 MiB POST") before taking the total as the steady cost.
+ *
  * Needs valgrind (Debian: valgrind). Slow: node runs ~50x slower under callgrind.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -34,10 +42,17 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     compare: { type: 'string' },
     only: { type: 'string' },
+    /** Body size in bytes: POST that many bytes instead of a bodiless GET. */
+    post: { type: 'string' },
   },
 });
 const root = fileURLToPath(new URL('..', import.meta.url));
 const requests = Number(values.requests);
+const postBytes = values.post === undefined ? undefined : Number(values.post);
+if (postBytes !== undefined && !(Number.isInteger(postBytes) && postBytes > 0))
+  throw new Error(`--post wants a body size in bytes, got ${values.post}`);
+/** The same Buffer for every request, as autocannon does in bench/throughput.ts. */
+const postBody = postBytes === undefined ? undefined : Buffer.alloc(postBytes, 'x');
 
 function batonConfig(ports: string[], checkout: string): string {
   const index = pathToFileURL(join(checkout, 'src/index.ts')).href;
@@ -86,7 +101,7 @@ function underCallgrind(args: string[], ready: RegExp, outFile: string) {
   });
 }
 
-/** `count` GETs, `concurrency` at a time, on keep-alive connections; throws on any non-200. */
+/** `count` GETs (POSTs with --post), `concurrency` at a time, on keep-alive connections; throws on any non-200. */
 async function send(url: string, count: number, concurrency: number): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   let next = 0;
@@ -94,12 +109,20 @@ async function send(url: string, count: number, concurrency: number): Promise<vo
     while (next < count) {
       next += 1;
       const status = await new Promise<number>((resolve, reject) => {
+        const options: http.RequestOptions = postBody
+          ? {
+              agent,
+              method: 'POST',
+              headers: { 'content-type': 'application/octet-stream', 'content-length': postBody.length },
+            }
+          : { agent };
         http
-          .get(url, { agent }, (res) => {
+          .request(url, options, (res) => {
             res.resume();
             res.on('end', () => resolve(res.statusCode ?? 0));
           })
-          .on('error', reject);
+          .on('error', reject)
+          .end(postBody);
       });
       if (status !== 200) throw new Error(`${url}: status ${status}`);
     }

@@ -11,6 +11,12 @@
  *
  *   npm run bench -- [--seconds 5] [--rounds 3] [--connections 50] [--json out.json] [--only baton,baton-w2]
  *
+ * Each setup is warmed up for `--warmup` seconds (default 1) before the rounds. With --post a
+ * fresh Baton needs far longer than raw http-proxy to settle: its first ~1000 large requests
+ * run while its JIT and its larger heap settle (a dozen V8 mark-compacts in the first seconds,
+ * none later), at about half its steady requests per CPU-second; a 1 s warm-up measures that
+ * start rather than the steady cost (use `--warmup 15` with --post).
+ *
  * With `--post <bytes>`, every setup is driven with POSTs carrying a body of that size, which
  * the upstreams read to its end before answering: what a proxy costs when the body dominates.
  * Baton keeps its default body settings (a body over `retry.bufferBody` streams through, not
@@ -42,6 +48,8 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
+    /** Seconds of load per setup before the measured rounds. */
+    warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '50' },
     json: { type: 'string' },
     breaker: { type: 'string', default: 'on' },
@@ -56,6 +64,8 @@ const { values } = parseArgs({
 });
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
+const warmupSeconds = Number(values.warmup);
+if (!(warmupSeconds >= 0)) throw new Error(`--warmup wants seconds, got ${values.warmup}`);
 const connections = Number(values.connections);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const only = values.only ? new Set(values.only.split(',')) : undefined;
@@ -168,8 +178,9 @@ async function main() {
     }
     if (only) for (const name of Object.keys(setups)) if (!only.has(name)) delete setups[name];
     // Warm-up, then interleaved rounds so that drift on the machine affects every setup alike.
-    for (const setup of Object.values(setups))
-      await autocannon({ url: setup.url, connections, duration: 1, ...requestOptions });
+    if (warmupSeconds > 0)
+      for (const setup of Object.values(setups))
+        await autocannon({ url: setup.url, connections, duration: warmupSeconds, ...requestOptions });
     const samples: Record<string, Sample[]> = Object.fromEntries(Object.keys(setups).map((name) => [name, []]));
     for (let round = 1; round <= rounds; round++) {
       for (const [name, setup] of Object.entries(setups)) {
@@ -205,7 +216,7 @@ function report(samples: Record<string, Sample[]>, jsonPath: string | undefined)
   const referenceName = summary.raw ? 'raw' : Object.keys(summary)[0]!;
   const raw = summary[referenceName]!;
   console.log(
-    `\n${requestSent} (answer: 18 bytes of JSON), ${rounds} rounds × ${seconds} s, ${connections} connections, medians (node ${process.version}, load average ${loadavg()
+    `\n${requestSent} (answer: 18 bytes of JSON), ${warmupSeconds} s warm-up, ${rounds} rounds × ${seconds} s, ${connections} connections, medians (node ${process.version}, load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')})\n`,
   );
