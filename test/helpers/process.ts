@@ -86,7 +86,9 @@ export function launch(
     child,
     output: () => stdout + stderr,
     exited: () => exit,
-    waitFor(pattern, timeoutMs = 15_000) {
+    // A bound for "it started", not a speed claim: at the suite's start, with every test file
+    // compiling through tsx on two shared cores, a first start took over 15 s.
+    waitFor(pattern, timeoutMs = 40_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const match = stdout.match(pattern);
