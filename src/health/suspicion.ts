@@ -65,7 +65,11 @@ export function nextSuspicion(
   const suspected = isSuspected(state, now);
   switch (input.type) {
     case 'lost': {
-      const losses = state.losses + 1;
+      // A suspicion that lapsed without a verdict used its losses up: counting on from them
+      // would suspect the node again at the next one (with health: false, every few hedges).
+      const lapsed = state.since > 0 && !suspected;
+      const losses = (lapsed ? 0 : state.losses) + 1;
+      if (lapsed && losses < rules.losses) return { state: { ...state, losses, since: 0, until: 0 } };
       if (suspected || losses < rules.losses || now < state.quietUntil) return { state: { ...state, losses } };
       return { state: { ...state, losses, since: now, until: now + rules.maxSuspicionMs }, action: 'probe' };
     }

@@ -142,6 +142,34 @@ const cases: Array<[string, Array<[number, SuspicionInput]>, string[], boolean]>
     true,
   ],
   ['a heartbeat result while not suspected changes nothing', [[10, probe(false, 5)]], [], false],
+  [
+    // Without heartbeats (health: false) nothing clears a suspicion but its lapse; one more
+    // lost hedge must not suspect the node again at once (each suspicion rescues every request
+    // waiting on the node, past the hedge budget).
+    'after a lapsed suspicion, the count starts again: three fresh losses to suspect anew',
+    [
+      [10, lost],
+      [20, lost],
+      [30, lost],
+      [1100, lost],
+      [1110, lost],
+      [1120, lost],
+    ],
+    ['30:probe', '1120:probe'],
+    true,
+  ],
+  [
+    'after a lapsed suspicion, two losses are not enough',
+    [
+      [10, lost],
+      [20, lost],
+      [30, lost],
+      [1100, lost],
+      [1110, lost],
+    ],
+    ['30:probe'],
+    false,
+  ],
 ];
 
 for (const [name, steps, actions, suspected] of cases) {
