@@ -1,5 +1,6 @@
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GatewayEvent } from '../events/types.ts';
+import type { HedgeEvent } from '../pipeline/forward.ts';
 import type { RequestRecord } from '../pipeline/record-request.ts';
 import type { AttemptOutcome } from '../policy/types.ts';
 import type { PoolSet } from '../pool/pool-set.ts';
@@ -18,8 +19,11 @@ export interface GatewayMetrics {
   readonly registry: Registry;
   onRequest(record: RequestRecord): void;
   onAttempt(pool: string, node: string, outcome: AttemptOutcome, retry: boolean): void;
-  /** A hedge sent to a node, won by it, or an attempt on it cancelled because another node answered first. */
-  onHedge(pool: string, node: string, event: 'sent' | 'won' | 'cancelled'): void;
+  /**
+   * A hedge sent to a node, won by it, an attempt on it cancelled because another node answered
+   * first, or a request waiting on it hedged past the budget because it became suspected or went down.
+   */
+  onHedge(pool: string, node: string, event: HedgeEvent): void;
   onEvent(event: GatewayEvent, seq: number): void;
   /** The live graphs' per-second series (fed by onRequest and onAttempt). */
   readonly traffic: TrafficSeries;
@@ -63,7 +67,7 @@ export function createMetrics(
   });
   const hedges = new Counter({
     name: 'baton_hedges_total',
-    help: 'Hedged requests by node: event="sent" (a hedge went to the node), "won" (its answer was used), "cancelled" (an attempt on the node was aborted because another node answered first)',
+    help: 'Hedged requests by node: event="sent" (a hedge went to the node), "won" (its answer was used), "cancelled" (an attempt on the node was aborted because another node answered first), "rescued" (a request waiting on the node was hedged past the budget: the node became suspected or went down)',
     labelNames: ['pool', 'node', 'event'],
     registers: [registry],
   });

@@ -278,9 +278,13 @@ export class AttemptLoop implements AttemptOwner, RaceHost {
     race.onOver = () => stop.abort();
     while (!race.finished && !this.#ctx.res.destroyed) {
       const at = clock.now();
-      if (race.legs.some((leg) => !leg.over && (leg.node.suspected(at) || leg.node.health === 'down'))) {
+      const stuck = race.legs.find((leg) => !leg.over && (leg.node.suspected(at) || leg.node.health === 'down'));
+      if (stuck) {
         const node = this.#mayHedge(at) ? this.#pick(at) : undefined;
-        if (node) this.#hedge(race, node, at);
+        if (!node) return;
+        // Past the budget: counted apart, on the node the request was stuck on.
+        this.#deps.onHedge?.(this.#pool, stuck.node, 'rescued');
+        this.#hedge(race, node, at);
         return;
       }
       await this.#pool.waitForChange(Math.max(0, this.#deadline - at), stop.signal);

@@ -24,7 +24,7 @@ export interface ForwardDeps {
   readonly onHedge?: (pool: Pool, node: UpstreamNode, event: HedgeEvent) => void;
 }
 
-export type HedgeEvent = 'sent' | 'won' | 'cancelled';
+export type HedgeEvent = 'sent' | 'won' | 'cancelled' | 'rescued';
 
 const noBody: RequestBody = { kind: 'none' };
 
