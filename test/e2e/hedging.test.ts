@@ -212,7 +212,10 @@ test.serial('the budget holds when every node is slow: hedges stay within the sh
   t.log(`${requests} requests, ${delivered} deliveries, ${hedges} hedges, ${rescued} of them rescues`);
   // Every request is later than the hedge delay: without a budget each would be sent twice.
   t.true(hedges - rescued > 0, 'the budget, not the delay, is what limits');
-  t.true(hedges - rescued <= requests * 0.05 + 10 + 1, `${hedges - rescued} hedges on the budget for ${requests} requests`);
+  t.true(
+    hedges - rescued <= requests * 0.05 + 10 + 1,
+    `${hedges - rescued} hedges on the budget for ${requests} requests`,
+  );
   // At most the requests one node holds at once (50 in flight, a third each), per suspicion.
   t.true(rescued <= 50, `${rescued} rescues`);
   // A hedge cancelled before it reached its node (the first answer came while it connected) is not delivered.
