@@ -46,9 +46,26 @@ export function buildListeners(settings: GatewaySettings, deps: ListenerDeps): L
             settings: settings.server.http2,
             maxHeaderSize: settings.server.maxHeaderSize,
             idleTimeoutMs: settings.server.keepAliveTimeoutMs,
+            // Read at each check, as HTTP/1.1's are applied on reload.
+            timeouts: () => {
+              const server = appDeps.runtime().settings.server;
+              return {
+                headersTimeoutMs: server.headersTimeoutMs,
+                requestTimeoutMs: server.requestTimeoutMs,
+                sendTimeoutMs: server.sendTimeoutMs,
+              };
+            },
             now: () => deps.clock.now(),
             onFlood: (kind, address) =>
-              log.warn({ client: address, flood: kind }, `HTTP/2 connection closed: too many ${kind} (server.http2)`),
+              kind === 'headers-timeout'
+                ? log.warn(
+                    { client: address },
+                    'HTTP/2 connection closed: header block not complete in time (server.headersTimeout)',
+                  )
+                : log.warn(
+                    { client: address, flood: kind },
+                    `HTTP/2 connection closed: too many ${kind} (server.http2)`,
+                  ),
           },
         },
         settings.server.headersTimeoutMs,

@@ -3,6 +3,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Http2Settings } from '../config/types.ts';
 import { FrameBudget } from './frame-budget.ts';
+import {
+  checkPeriodMs,
+  headerBlockLate,
+  streamVerdict,
+  watchStream,
+  type HeaderBlockWatch,
+  type StreamTimeouts,
+  type StreamWatch,
+} from './stream-deadlines.ts';
 
 /**
  * HTTP/2 for TLS connections that chose `h2` by ALPN: node:http2's sessions, with requests
@@ -15,6 +24,12 @@ import { FrameBudget } from './frame-budget.ts';
  * request, and costs the client one frame), PINGs and SETTINGS (each one makes us queue an
  * ACK). A connection over its budget gets GOAWAY with ENHANCE_YOUR_CALM and is closed; other
  * connections are not affected.
+ *
+ * Slow clients: the HTTP/1.1 timeouts hold per stream (stream-deadlines.ts), checked by one
+ * sweep over the open streams. A stream whose request has not fully arrived within
+ * requestTimeout gets 408 (or, if its answer started, a reset); one whose client takes none of
+ * its response for sendTimeout is reset; a connection whose header block is still incomplete
+ * after headersTimeout is closed. Only the late stream is touched, never its neighbours.
  */
 
 export type Flood = 'resets' | 'pings' | 'settings';
@@ -25,9 +40,11 @@ export interface Http2Deps {
   readonly maxHeaderSize: number;
   /** A connection with no open stream for this long is closed (GOAWAY). */
   readonly idleTimeoutMs: number;
+  /** server.headersTimeout, requestTimeout and sendTimeout, asked at each check (a reload changes them). */
+  readonly timeouts: () => StreamTimeouts;
   readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void;
-  /** A connection was cut off for a flood (for the log). */
-  readonly onFlood: (kind: Flood, remoteAddress: string | undefined) => void;
+  /** A connection was cut off for a flood, or for a header block that did not arrive in time (for the log). */
+  readonly onFlood: (kind: Flood | 'headers-timeout', remoteAddress: string | undefined) => void;
   readonly now: () => number;
 }
 
@@ -36,17 +53,29 @@ interface Tracked {
   readonly resets: FrameBudget;
   readonly pings: FrameBudget;
   readonly settings: FrameBudget;
+  /** The open streams, each with its deadlines, and the drains of its response queue. */
+  readonly streams: Map<http2.ServerHttp2Stream, StreamWatch>;
+  /** The highest stream id whose header block is known complete: announced, or followed by a PING ACK. */
+  settled: number;
+  readonly headerBlock: HeaderBlockWatch;
+  readonly cutOff: (kind: Flood | 'headers-timeout') => void;
 }
 
-const { NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
+const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
+
+/** Streams the sweep closed: their 'aborted' is ours, not a client's reset (server.http2.maxResets). */
+const closedHere = new WeakSet<http2.ServerHttp2Stream>();
 
 /** After a flood's GOAWAY, how long the connection may take to close before it is destroyed. */
 const CUT_OFF_GRACE_MS = 1000;
 
 export class Http2Sessions {
   readonly #server: http2.Http2Server;
-  readonly #sessions = new Set<http2.ServerHttp2Session>();
+  readonly #sessions = new Map<http2.ServerHttp2Session, Tracked>();
   readonly #deps: Http2Deps;
+  #sweep: NodeJS.Timeout | undefined;
+  /** The TLS socket being handed to node:http2 (its session is announced synchronously). */
+  #accepting: Socket | undefined;
 
   constructor(deps: Http2Deps) {
     this.#deps = deps;
@@ -73,7 +102,12 @@ export class Http2Sessions {
     // Each open stream's response watches the connection (Koa's on-finished): up to two
     // listeners per stream, bounded by maxConcurrentStreams.
     socket.setMaxListeners(this.#deps.settings.maxConcurrentStreams * 2 + 10);
-    this.#server.emit('connection', socket);
+    this.#accepting = socket;
+    try {
+      this.#server.emit('connection', socket);
+    } finally {
+      this.#accepting = undefined;
+    }
   }
 
   get sessions(): number {
@@ -82,35 +116,46 @@ export class Http2Sessions {
 
   /** GOAWAY to every connection: no new streams, the open ones finish. */
   close(): void {
-    for (const session of this.#sessions) session.close();
+    for (const session of this.#sessions.keys()) session.close();
   }
 
   destroyAll(): void {
-    for (const session of this.#sessions) session.destroy();
+    for (const session of this.#sessions.keys()) session.destroy();
   }
 
   #track(session: http2.ServerHttp2Session): void {
     const { settings, now } = this.#deps;
+    const socket = this.#accepting;
+    let cut = false;
+    const cutOff = (kind: Flood | 'headers-timeout') => {
+      if (cut || session.destroyed) return;
+      cut = true;
+      this.#deps.onFlood(kind, session.socket?.remoteAddress);
+      // GOAWAY first (nghttp2 then ignores the client's new streams), and a moment for it to
+      // leave before the connection is destroyed: destroying at once can drop it unsent. The
+      // socket itself is destroyed: a session closed gracefully only ends its writable side and
+      // waits for the client's, which a hostile client never sends.
+      session.goaway(kind === 'headers-timeout' ? NGHTTP2_PROTOCOL_ERROR : NGHTTP2_ENHANCE_YOUR_CALM);
+      session.close();
+      setTimeout(() => {
+        session.destroy();
+        socket?.destroy();
+      }, CUT_OFF_GRACE_MS).unref();
+    };
     const state: Tracked = {
       open: 0,
       resets: new FrameBudget(settings.maxResets, settings.floodWindowMs),
       pings: new FrameBudget(settings.maxPings, settings.floodWindowMs),
       settings: new FrameBudget(settings.maxSettings, settings.floodWindowMs),
+      streams: new Map(),
+      settled: 0,
+      headerBlock: { pendingId: 0, since: 0 },
+      cutOff,
     };
-    this.#sessions.add(session);
+    this.#sessions.set(session, state);
+    this.#startSweep();
     session.on('close', () => this.#sessions.delete(session));
     session.on('error', () => session.destroy());
-    let cut = false;
-    const cutOff = (kind: Flood) => {
-      if (cut || session.destroyed) return;
-      cut = true;
-      this.#deps.onFlood(kind, session.socket?.remoteAddress);
-      // GOAWAY first (nghttp2 then ignores the client's new streams), and a moment for it to
-      // leave before the connection is destroyed: destroying at once can drop it unsent.
-      session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
-      session.close();
-      setTimeout(() => session.destroy(), CUT_OFF_GRACE_MS).unref();
-    };
     session.on('ping', () => {
       if (state.pings.spend(now())) cutOff('pings');
     });
@@ -119,15 +164,105 @@ export class Http2Sessions {
     });
     session.on('stream', (stream) => {
       state.open += 1;
+      state.settled = Math.max(state.settled, stream.id ?? 0);
+      const watch = watchStream(now());
+      // A request without a body is complete with its headers.
+      if (stream.endAfterHeaders) watch.requestComplete = true;
+      state.streams.set(stream, watch);
+      // Counted for the send deadline: the client took what was queued.
+      stream.on('drain', () => (watch.drains += 1));
       // 'aborted': the client reset the stream before the response ended.
       stream.once('aborted', () => {
-        if (state.resets.spend(now())) cutOff('resets');
+        if (!closedHere.has(stream) && state.resets.spend(now())) cutOff('resets');
       });
-      stream.once('close', () => (state.open -= 1));
+      stream.once('close', () => {
+        state.open -= 1;
+        state.streams.delete(stream);
+      });
       stream.on('error', () => {});
     });
     session.setTimeout(this.#deps.idleTimeoutMs, () => {
       if (state.open === 0) session.close();
     });
   }
+
+  /** One timer for all connections, running while there are any (like http's connectionsCheckingInterval). */
+  #startSweep(): void {
+    if (this.#sweep) return;
+    const run = () => {
+      const timeouts = this.#deps.timeouts();
+      this.#check(timeouts);
+      this.#sweep = this.#sessions.size > 0 ? setTimeout(run, checkPeriodMs(timeouts)).unref() : undefined;
+    };
+    this.#sweep = setTimeout(run, checkPeriodMs(this.#deps.timeouts())).unref();
+  }
+
+  #check(timeouts: StreamTimeouts): void {
+    const now = this.#deps.now();
+    for (const [session, state] of this.#sessions) {
+      if (session.destroyed) continue;
+      const begun = session.state.lastProcStreamID ?? 0;
+      const pending = state.headerBlock.pendingId;
+      if (headerBlockLate(state.headerBlock, now, begun, state.settled, timeouts.headersTimeoutMs)) {
+        state.cutOff('headers-timeout');
+        continue;
+      }
+      if (state.headerBlock.pendingId !== 0 && state.headerBlock.pendingId !== pending)
+        probeHeaderBlock(session, state, state.headerBlock.pendingId);
+      for (const [stream, watch] of state.streams) {
+        if (stream.destroyed || stream.closed) continue;
+        const verdict = streamVerdict(
+          watch,
+          {
+            now,
+            // Asked of nghttp2 only until the request is complete: remoteClose is END_STREAM.
+            requestComplete: watch.requestComplete || stream.state.remoteClose === 1,
+            queued: stream.writableLength,
+            drains: watch.drains,
+          },
+          timeouts,
+        );
+        if (verdict === 'ok') continue;
+        closedHere.add(stream);
+        try {
+          if (verdict === 'request-late') requestLate(stream);
+          // Only this stream: the connection and its other streams go on.
+          else stream.close(NGHTTP2_CANCEL);
+        } catch {
+          // A stream torn down meanwhile: nothing left to answer.
+          stream.destroy();
+        }
+      }
+    }
+  }
+}
+
+/**
+ * A stream past the last announced one may be a header block still arriving, or one that
+ * arrived whole and was reset as it was decoded (malformed, too many headers: node never
+ * announces it). A PING tells them apart: nothing but CONTINUATION frames may come in the
+ * middle of a header block (anything else is a connection error), so the client's ACK,
+ * sent after the HEADERS that opened stream `id`, means that block ended. A client that does
+ * not answer PINGs is left to the timeout.
+ */
+function probeHeaderBlock(session: http2.ServerHttp2Session, state: Tracked, id: number): void {
+  try {
+    session.ping((error) => {
+      if (!error) state.settled = Math.max(state.settled, id);
+    });
+  } catch {
+    // A session closing or destroyed meanwhile: nothing to tell apart.
+  }
+}
+
+/**
+ * The client did not finish its request in time: 408 as on HTTP/1.1 (node answers it there),
+ * then RST_STREAM NO_ERROR once it is out, telling the client to stop sending its body (RFC
+ * 9113 §8.1). An answer already started can only be cut: CANCEL. The pipeline sees its
+ * client gone, as after an HTTP/1.1 408.
+ */
+function requestLate(stream: http2.ServerHttp2Stream): void {
+  if (stream.headersSent) return void stream.close(NGHTTP2_CANCEL);
+  stream.respond({ ':status': 408, 'content-length': '0' }, { endStream: true });
+  stream.close(NGHTTP2_NO_ERROR);
 }
