@@ -63,9 +63,6 @@ interface Tracked {
 
 const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 
-/** Streams the sweep closed: their 'aborted' is ours, not a client's reset (server.http2.maxResets). */
-const closedHere = new WeakSet<http2.ServerHttp2Stream>();
-
 /** After a flood's GOAWAY, how long the connection may take to close before it is destroyed. */
 const CUT_OFF_GRACE_MS = 1000;
 
@@ -73,6 +70,8 @@ export class Http2Sessions {
   readonly #server: http2.Http2Server;
   readonly #sessions = new Map<http2.ServerHttp2Session, Tracked>();
   readonly #deps: Http2Deps;
+  /** Streams the sweep closed: their 'aborted' is ours, not a client's reset (server.http2.maxResets). */
+  readonly #closedHere = new WeakSet<http2.ServerHttp2Stream>();
   #sweep: NodeJS.Timeout | undefined;
   /** The TLS socket being handed to node:http2 (its session is announced synchronously). */
   #accepting: Socket | undefined;
@@ -173,7 +172,7 @@ export class Http2Sessions {
       stream.on('drain', () => (watch.drains += 1));
       // 'aborted': the client reset the stream before the response ended.
       stream.once('aborted', () => {
-        if (!closedHere.has(stream) && state.resets.spend(now())) cutOff('resets');
+        if (!this.#closedHere.has(stream) && state.resets.spend(now())) cutOff('resets');
       });
       stream.once('close', () => {
         state.open -= 1;
@@ -223,7 +222,7 @@ export class Http2Sessions {
           timeouts,
         );
         if (verdict === 'ok') continue;
-        closedHere.add(stream);
+        this.#closedHere.add(stream);
         try {
           if (verdict === 'request-late') requestLate(stream);
           // Only this stream: the connection and its other streams go on.
