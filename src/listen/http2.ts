@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Http2Settings } from '../config/types.ts';
 import { FrameBudget } from './frame-budget.ts';
+import { markResetByGateway, resetByGateway } from './stream-resets.ts';
 import {
   checkPeriodMs,
   headerBlockLate,
@@ -70,8 +71,6 @@ export class Http2Sessions {
   readonly #server: http2.Http2Server;
   readonly #sessions = new Map<http2.ServerHttp2Session, Tracked>();
   readonly #deps: Http2Deps;
-  /** Streams the sweep closed: their 'aborted' is ours, not a client's reset (server.http2.maxResets). */
-  readonly #closedHere = new WeakSet<http2.ServerHttp2Stream>();
   #sweep: NodeJS.Timeout | undefined;
   /** The TLS socket being handed to node:http2 (its session is announced synchronously). */
   #accepting: Socket | undefined;
@@ -172,7 +171,7 @@ export class Http2Sessions {
       stream.on('drain', () => (watch.drains += 1));
       // 'aborted': the client reset the stream before the response ended.
       stream.once('aborted', () => {
-        if (!this.#closedHere.has(stream) && state.resets.spend(now())) cutOff('resets');
+        if (!resetByGateway(stream) && state.resets.spend(now())) cutOff('resets');
       });
       stream.once('close', () => {
         state.open -= 1;
@@ -222,7 +221,7 @@ export class Http2Sessions {
           timeouts,
         );
         if (verdict === 'ok') continue;
-        this.#closedHere.add(stream);
+        markResetByGateway(stream);
         try {
           if (verdict === 'request-late') requestLate(stream);
           // Only this stream: the connection and its other streams go on.

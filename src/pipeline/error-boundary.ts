@@ -1,3 +1,4 @@
+import { abortResponse } from '../proxy/client-response.ts';
 import { BatonError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { sendError } from './respond.ts';
@@ -17,7 +18,7 @@ export function errorBoundary(log: Logger, draining: () => boolean): Step {
       if (!known) log.error({ err: error, requestId: ctx.state.requestId }, 'unhandled error on the request path');
       ctx.respond = false;
       ctx.state.error = code;
-      if (ctx.res.headersSent) ctx.res.destroy();
+      if (ctx.res.headersSent) abortResponse(ctx.res);
       else sendError(ctx.res, code, { requestId: ctx.state.requestId, detail: known?.detail, close: draining() });
     }
   };

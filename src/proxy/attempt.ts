@@ -21,7 +21,14 @@ import {
 } from './attempt-events.ts';
 import { failureOutcome, startWatching, streamVerdict, uploadStalled, type StreamProgress } from './attempt-rules.ts';
 import type { AttemptResult, AttemptSpec } from './forwarder.ts';
-import { clientBehind, cutOffClient, isHttp2, responseComplete, responseGone } from './client-response.ts';
+import {
+  abortResponse,
+  clientBehind,
+  cutOffClient,
+  isHttp2,
+  responseComplete,
+  responseGone,
+} from './client-response.ts';
 import { clientResponseHeaders } from './headers.ts';
 import { upstreamRequest } from './target.ts';
 import type { WebSocketTunnels } from './websocket.ts';
@@ -294,8 +301,8 @@ export class Attempt implements StreamProgress {
   bodyFailed(): void {
     if (this.#phase === Phase.Over) return;
     // The client must see a broken response (no final chunk, short Content-Length), never a
-    // clean short one: destroy its connection.
-    this.#res.destroy();
+    // clean short one.
+    abortResponse(this.#res);
     this.end();
   }
 

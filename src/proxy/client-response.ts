@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { RESET_CANCEL, RESET_INCOMPLETE, resetStream } from '../listen/stream-resets.ts';
 
 /**
  * What the gateway asks of a client response, for both kinds it gets: node:http's
@@ -9,9 +10,10 @@ import type { ServerResponse } from 'node:http';
 
 interface Http2Stream {
   readonly destroyed: boolean;
+  readonly closed: boolean;
   readonly writableNeedDrain: boolean;
   readonly rstCode: number | undefined;
-  destroy(): void;
+  close(code?: number): void;
 }
 
 type Response = ServerResponse & { readonly stream?: Http2Stream };
@@ -45,6 +47,19 @@ export function clientBehind(res: ServerResponse): boolean {
  */
 export function cutOffClient(res: ServerResponse): void {
   const stream = (res as Response).stream;
-  if (stream) stream.destroy();
+  if (stream) resetStream(stream, RESET_CANCEL);
   else res.socket?.resetAndDestroy();
+}
+
+/**
+ * An answer that started and cannot be finished (the upstream failed mid-body, an error after
+ * the headers): the client must see it broken, never a clean short one. HTTP/1.1: its
+ * connection is destroyed (no final chunk, a short Content-Length). HTTP/2: the stream is reset
+ * with INTERNAL_ERROR; a plain destroy would reset it with NO_ERROR, which clients take for the
+ * end of a complete response.
+ */
+export function abortResponse(res: ServerResponse): void {
+  const stream = (res as Response).stream;
+  if (stream) resetStream(stream, RESET_INCOMPLETE);
+  else res.destroy();
 }

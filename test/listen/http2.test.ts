@@ -230,3 +230,38 @@ test('websockets keep working over HTTP/1.1 on the TLS port that offers h2', asy
   const echoed = await new Promise<string>((resolve) => socket.once('data', (d) => resolve(d.toString())));
   t.is(echoed, 'HELLO');
 });
+
+test('an answer the upstream breaks off mid-body is reset with INTERNAL_ERROR, not counted as the client’s reset', async (t) => {
+  // Each answer starts, then the upstream's connection is destroyed: the gateway can only reset
+  // the client's stream, and must not let it end cleanly (a client would take the short body
+  // for the whole). A client that sees more than maxResets of these did nothing wrong.
+  const up = await startUpstream('dies-mid-body', (_req, res) => {
+    res.writeHead(200, { 'transfer-encoding': 'chunked' });
+    res.write('partial');
+    setTimeout(() => res.socket?.destroy(), 5);
+  });
+  t.teardown(() => up.close());
+  const { url } = await startGateway(
+    t,
+    config(up, { server: { drainTimeout: '1s', http2: { maxResets: 3, floodWindow: '10s' } } }),
+  );
+  const session = connect(url);
+  t.teardown(() => session.destroy());
+  let goaway: number | undefined;
+  session.on('goaway', (code) => (goaway = code));
+  for (let i = 0; i < 8; i++) {
+    const stream = session.request({ ':path': `/cut-${i}` });
+    let body = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => (body += chunk));
+    let ended = false;
+    stream.on('end', () => (ended = true));
+    stream.on('error', () => {});
+    await new Promise((resolve) => stream.once('close', resolve));
+    t.is(body, 'partial', `request ${i}: the part that came`);
+    t.false(ended, `request ${i}: no clean end`);
+    t.is(stream.rstCode, http2.constants.NGHTTP2_INTERNAL_ERROR, `request ${i}: reset as incomplete`);
+  }
+  t.is(goaway, undefined, 'no GOAWAY for resets the gateway made');
+  t.false(session.destroyed || session.closed, 'the connection goes on');
+});
