@@ -7,6 +7,7 @@ import { makePki, type Issued, type TestPki } from '../helpers/certificates.ts';
 import { startGateway } from '../helpers/gateway.ts';
 import { eventually } from '../helpers/http.ts';
 import { httpsRequest } from '../helpers/https.ts';
+import type { Plugin } from '../../src/index.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 let pki: TestPki;
@@ -263,5 +264,33 @@ test('an answer the upstream breaks off mid-body is reset with INTERNAL_ERROR, n
     t.is(stream.rstCode, http2.constants.NGHTTP2_INTERNAL_ERROR, `request ${i}: reset as incomplete`);
   }
   t.is(goaway, undefined, 'no GOAWAY for resets the gateway made');
+  t.false(session.destroyed || session.closed, 'the connection goes on');
+});
+
+test('an error after the answer started (a plugin that throws mid-body) resets the stream with INTERNAL_ERROR', async (t) => {
+  const up = await startUpstream('up');
+  t.teardown(() => up.close());
+  const throwsMidBody: Plugin = {
+    name: 'throws-mid-body',
+    async middleware(ctx) {
+      ctx.res.writeHead(200, { 'content-type': 'text/plain' });
+      ctx.res.write('started');
+      throw new Error('the plugin failed after its answer started');
+    },
+  };
+  const { url } = await startGateway(t, config(up, { server: { drainTimeout: '1s' } }), { plugins: [throwsMidBody] });
+  const session = connect(url);
+  t.teardown(() => session.destroy());
+  const stream = session.request({ ':path': '/x' });
+  let body = '';
+  let ended = false;
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => (body += chunk));
+  stream.on('end', () => (ended = true));
+  stream.on('error', () => {});
+  await new Promise((resolve) => stream.once('close', resolve));
+  t.is(body, 'started');
+  t.false(ended, 'no clean end');
+  t.is(stream.rstCode, http2.constants.NGHTTP2_INTERNAL_ERROR);
   t.false(session.destroyed || session.closed, 'the connection goes on');
 });
