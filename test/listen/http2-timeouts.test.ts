@@ -3,6 +3,7 @@ import http2 from 'node:http2';
 import tls from 'node:tls';
 import { makePki, type Issued, type TestPki } from '../helpers/certificates.ts';
 import { startGateway } from '../helpers/gateway.ts';
+import { settingsFor } from '../helpers/settings.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 /**
@@ -342,4 +343,20 @@ test('a header block refused once complete does not count as incomplete: the con
     client.frames.some((f) => f.type === GOAWAY),
     'no GOAWAY',
   );
+});
+
+test('a reload that shortens requestTimeout holds for HTTP/2 streams too', async (t) => {
+  t.timeout(40_000);
+  const up = await startSite();
+  t.teardown(() => up.close());
+  const { url, gateway } = await startGateway(t, config(up, { headersTimeout: '2s', requestTimeout: '5m' }));
+  gateway.reload(settingsFor(config(up, { headersTimeout: '2s', requestTimeout: '2s' })));
+  const session = await connect(url);
+  t.teardown(() => session.destroy());
+  const started = performance.now();
+  const slow = session.request({ ':method': 'POST', ':path': '/upload' }, { endStream: false });
+  slow.write('a body that never ends');
+  const result = await within(outcome(slow, started), 15_000, 'the unfinished request after the reload');
+  t.is(result.status, 408);
+  t.true(result.ms >= 1600, `answered after ${Math.round(result.ms)} ms, not before requestTimeout`);
 });
