@@ -19,7 +19,7 @@ import { builtinPlugins } from '../plugins/index.ts';
 import { formatProblem, validateConfig } from '../src/config/validate.ts';
 import { createGateway } from '../src/gateway.ts';
 import { silentLogger } from '../src/util/logger.ts';
-import { startNode, stopAll } from './lib/processes.ts';
+import { startHelloUpstreams, stopAll } from './lib/processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -73,8 +73,8 @@ function load(url: string, seconds: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const upstreams = await startNode(['--import', 'tsx', 'bench/lib/hello-upstreams.ts'], /listening (\d+) (\d+)/);
-  const ports = [upstreams.match[1]!, upstreams.match[2]!];
+  const upstreams = await startHelloUpstreams();
+  const ports = upstreams.ports;
   const validated = validateConfig(
     {
       listen: { host: '127.0.0.1', port: 0 },

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { cpuSeconds, startNode, stopAll } from './lib/processes.ts';
+import { cpuSeconds, startHelloUpstreams, startNode, stopAll } from './lib/processes.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -71,14 +71,9 @@ const children: ChildProcess[] = [];
 try {
   // With --pin: proxies on CPU 0; upstreams and the load generator on CPU 1.
   const proxyCpu = values.pin ? 0 : undefined;
-  const upstreams = await startNode(
-    ['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')],
-    /listening (\d+) (\d+)/,
-    {},
-    values.pin ? 1 : undefined,
-  );
+  const upstreams = await startHelloUpstreams(values.pin ? 1 : undefined);
   children.push(upstreams.child);
-  const ports = [upstreams.match[1]!, upstreams.match[2]!];
+  const ports = upstreams.ports;
   const targets = ports.map((p) => `http://127.0.0.1:${p}`);
   const dir = mkdtempSync(join(tmpdir(), 'baton-cpu-'));
   const variants: { name: string; url: string; pid: number }[] = [];

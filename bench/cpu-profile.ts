@@ -40,7 +40,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { busy, type Column, type CpuProfile, categorise, mainThreadFile, table } from './lib/profile-categories.ts';
-import { cpuSeconds, startNode, stopAll } from './lib/processes.ts';
+import { cpuSeconds, startHelloUpstreams, startNode, stopAll } from './lib/processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -178,12 +178,9 @@ async function profileOnce(name: string, setup: Setup, profileDir: string): Prom
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-cpu-profile-'));
 process.stderr.write(`profiles and configs in ${dir}\n`);
-const upstreams = await startNode(
-  ['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')],
-  /listening (\d+) (\d+)/,
-);
+const upstreams = await startHelloUpstreams();
 try {
-  const all = setups([upstreams.match[1]!, upstreams.match[2]!], dir);
+  const all = setups(upstreams.ports, dir);
   const chosen = values.only.split(',');
   for (const name of chosen)
     if (!all[name]) throw new Error(`--only: no setup ${name} (${Object.keys(all).join(', ')})`);

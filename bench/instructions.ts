@@ -33,7 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startNode, stopAll } from './lib/processes.ts';
+import { startHelloUpstreams, stopAll } from './lib/processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -181,12 +181,9 @@ async function main() {
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'baton-instructions-'));
   try {
-    const upstreams = await startNode(
-      ['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')],
-      /listening (\d+) (\d+)/,
-    );
+    const upstreams = await startHelloUpstreams();
     children.push(upstreams.child);
-    const ports = [upstreams.match[1]!, upstreams.match[2]!];
+    const ports = upstreams.ports;
     const setups: Array<[string, string[], RegExp]> = [
       [
         'raw',

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startNode, stopAll } from './lib/processes.ts';
+import { startHelloUpstreams, startNode, stopAll } from './lib/processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -40,12 +40,7 @@ interface Profile {
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'baton-prof-'));
 try {
-  const upstreams = await startNode(
-    ['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')],
-    /listening (\d+) (\d+)/,
-    {},
-    1,
-  );
+  const upstreams = await startHelloUpstreams(1);
   children.push(upstreams.child);
   const config = join(dir, 'gateway.config.ts');
   writeFileSync(
@@ -53,7 +48,7 @@ try {
     `import { defineConfig } from '${pathToFileURL(join(root, 'src/index.ts')).href}';
 export default defineConfig({
   listen: { host: '127.0.0.1', port: 0 }, admin: false, log: { level: 'warn', access: false },
-  pools: { hello: { policy: 'round-robin', nodes: [{ url: 'http://127.0.0.1:${upstreams.match[1]}' }, { url: 'http://127.0.0.1:${upstreams.match[2]}' }] } },
+  pools: { hello: { policy: 'round-robin', nodes: [{ url: 'http://127.0.0.1:${upstreams.ports[0]}' }, { url: 'http://127.0.0.1:${upstreams.ports[1]}' }] } },
   routes: [{ path: '/', pool: 'hello' }],
 });`,
   );

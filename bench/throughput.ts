@@ -39,7 +39,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { cpuSeconds, startNode, stopAll, treeCpuSeconds } from './lib/processes.ts';
+import { cpuSeconds, startHelloUpstreams, startNode, stopAll, treeCpuSeconds } from './lib/processes.ts';
 import { serverDefaults } from '../src/config/defaults.ts';
 import { h2load, h2loadPath } from './lib/h2load.ts';
 import { nginxPath, startNginx } from './lib/nginx.ts';
@@ -125,12 +125,9 @@ export default defineConfig({${workers > 1 ? `\n  workers: ${workers},` : ''}
 async function main() {
   const children = [];
   try {
-    const upstreams = await startNode(
-      ['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')],
-      /listening (\d+) (\d+)/,
-    );
+    const upstreams = await startHelloUpstreams();
     children.push(upstreams.child);
-    const ports = [upstreams.match[1]!, upstreams.match[2]!];
+    const ports = upstreams.ports;
     const rawArgs = [
       '--import',
       'tsx',
@@ -286,12 +283,9 @@ async function mainTls() {
   const children = [];
   try {
     if (!h2loadPath) throw new Error('h2load is needed for the HTTP/2 cases: apt-get install nghttp2-client');
-    const upstreams = await startNode(
-      ['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')],
-      /listening (\d+) (\d+)/,
-    );
+    const upstreams = await startHelloUpstreams();
     children.push(upstreams.child);
-    const ports = [upstreams.match[1]!, upstreams.match[2]!];
+    const ports = upstreams.ports;
     const dir = mkdtempSync(join(tmpdir(), 'baton-bench-tls-'));
     // The same certificate for both: ECDSA P-256, the usual choice for speed.
     execFileSync(

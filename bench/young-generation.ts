@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { cpuSeconds, startNode, stopAll } from './lib/processes.ts';
+import { cpuSeconds, startHelloUpstreams, startNode, stopAll } from './lib/processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -117,12 +117,9 @@ const mean = (xs: number[]) => xs.reduce((sum, x) => sum + x, 0) / xs.length;
 async function main() {
   const children = [];
   try {
-    const upstreams = await startNode(
-      ['--import', 'tsx', join(root, 'bench/lib/hello-upstreams.ts')],
-      /listening (\d+) (\d+)/,
-    );
+    const upstreams = await startHelloUpstreams();
     children.push(upstreams.child);
-    const ports = [upstreams.match[1]!, upstreams.match[2]!];
+    const ports = upstreams.ports;
     const configFile = join(mkdtempSync(join(tmpdir(), 'baton-young-')), 'gateway.config.ts');
     writeFileSync(
       configFile,

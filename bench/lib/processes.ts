@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /**
  * CPU seconds (user + system) a process has used so far, from /proc; with `thread`, that one
@@ -53,6 +54,13 @@ export function startNode(
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}:\n${out}`)));
   });
+}
+
+/** The two small upstreams of bench/lib/hello-upstreams.ts, optionally pinned to one CPU. */
+export async function startHelloUpstreams(cpu?: number): Promise<{ child: ChildProcess; ports: [string, string] }> {
+  const script = fileURLToPath(new URL('./hello-upstreams.ts', import.meta.url));
+  const { child, match } = await startNode(['--import', 'tsx', script], /listening (\d+) (\d+)/, {}, cpu);
+  return { child, ports: [match[1]!, match[2]!] };
 }
 
 export function stopAll(children: ChildProcess[]): void {
