@@ -4,15 +4,17 @@
  * at once against the same two upstreams, in interleaved rounds, and the proxy process's own
  * CPU time (from /proc) is divided by the requests it served.
  *
- *   node --import tsx bench/cpu-per-request.ts --rate 3000 --seconds 8 --rounds 3 raw baton
+ *   node --import tsx bench/cpu-per-request.ts --rate 3000 --seconds 8 --rounds 3 raw-proxy baton
+ *   (a variant is a file of bench/lib, such as raw-proxy or koa-forwarder, or baton[-redis][@checkout])
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { helloConfig } from './lib/hello-config.ts';
 import { cpuSeconds, startHelloUpstreams, startNode, stopAll } from './lib/processes.ts';
 
 const { values, positionals } = parseArgs({
@@ -44,12 +46,8 @@ const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 
 function batonConfig(ports: string[], poolExtra: string, redisUrl?: string, tree = root): string {
-  return `import { defineConfig } from '${pathToFileURL(join(tree, 'src/index.ts')).href}';
-export default defineConfig({
-  listen: { host: '127.0.0.1', port: 0 }, admin: false, log: { level: 'warn', access: false },${redisUrl ? `\n  cluster: { name: 'cpu', redis: '${redisUrl}' },` : ''}
-  pools: { hello: { policy: 'round-robin', nodes: [${ports.map((p) => `{ url: 'http://127.0.0.1:${p}' }`).join(', ')}]${poolExtra} } },
-  routes: [{ path: '/', pool: 'hello' }],
-});`;
+  const cluster = redisUrl ? `{ name: 'cpu', redis: '${redisUrl}' }` : undefined;
+  return helloConfig({ checkout: tree, ports, logLevel: 'warn', poolExtra, cluster });
 }
 
 let redisUrl: string | undefined;

@@ -36,10 +36,11 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { busy, type Column, type CpuProfile, categorise, mainThreadFile, table } from './lib/profile-categories.ts';
+import { helloConfig } from './lib/hello-config.ts';
 import { cpuSeconds, startHelloUpstreams, startNode, stopAll } from './lib/processes.ts';
 
 const { values } = parseArgs({
@@ -80,14 +81,7 @@ interface Setup {
 
 /** As bench/throughput.ts writes it: round-robin over the two upstreams, default pool settings. */
 function batonConfig(ports: string[], accessLog: boolean): string {
-  return `import { defineConfig } from '${pathToFileURL(join(root, 'src/index.ts')).href}';
-export default defineConfig({
-  listen: { host: '127.0.0.1', port: 0 },
-  admin: false,
-  log: { level: 'info', access: ${accessLog} },
-  pools: { hello: { policy: 'round-robin', nodes: [${ports.map((p) => `{ url: 'http://127.0.0.1:${p}' }`).join(', ')}] } },
-  routes: [{ path: '/', pool: 'hello' }],
-});`;
+  return helloConfig({ checkout: root, ports, accessLog });
 }
 
 function setups(ports: string[], dir: string): Record<string, Setup> {

@@ -31,8 +31,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { helloConfig } from './lib/hello-config.ts';
 import { startHelloUpstreams, stopAll } from './lib/processes.ts';
 
 const { values } = parseArgs({
@@ -55,15 +56,7 @@ if (postBytes !== undefined && !(Number.isInteger(postBytes) && postBytes > 0))
 const postBody = postBytes === undefined ? undefined : Buffer.alloc(postBytes, 'x');
 
 function batonConfig(ports: string[], checkout: string): string {
-  const index = pathToFileURL(join(checkout, 'src/index.ts')).href;
-  return `import { defineConfig } from '${index}';
-export default defineConfig({
-  listen: { host: '127.0.0.1', port: 0 },
-  admin: false,
-  log: { level: 'info', access: false },
-  pools: { hello: { policy: 'round-robin', nodes: [${ports.map((p) => `{ url: 'http://127.0.0.1:${p}' }`).join(', ')}] } },
-  routes: [{ path: '/', pool: 'hello' }],
-});`;
+  return helloConfig({ checkout, ports });
 }
 
 /** Starts `args` (a node command line) under callgrind, counting nothing until zeroed. */

@@ -36,9 +36,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { helloConfig } from './lib/hello-config.ts';
 import { cpuSeconds, startHelloUpstreams, startNode, stopAll, treeCpuSeconds } from './lib/processes.ts';
 import { serverDefaults } from '../src/config/defaults.ts';
 import { h2load, h2loadPath } from './lib/h2load.ts';
@@ -109,17 +110,9 @@ async function load(url: string, pid: number | undefined): Promise<Sample> {
 }
 
 function batonConfig(ports: string[], accessLog: boolean, extra: string, workers = 1, checkout = root): string {
-  const index = pathToFileURL(join(checkout, 'src/index.ts')).href;
   // The default limit is kept whenever the body fits, so that the default path is measured.
   const maxBody = postBytes !== undefined && postBytes > serverDefaults.maxBody ? `, maxBody: ${postBytes}` : '';
-  return `import { defineConfig } from '${index}';
-export default defineConfig({${workers > 1 ? `\n  workers: ${workers},` : ''}
-  listen: { host: '127.0.0.1', port: 0 },
-  admin: false,
-  log: { level: 'info', access: ${accessLog} },
-  pools: { hello: { policy: 'round-robin', nodes: [${ports.map((p) => `{ url: 'http://127.0.0.1:${p}' }`).join(', ')}]${extra} } },
-  routes: [{ path: '/', pool: 'hello'${maxBody} }],
-});`;
+  return helloConfig({ checkout, ports, accessLog, workers, poolExtra: extra, routeExtra: maxBody });
 }
 
 async function main() {

@@ -20,9 +20,10 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { helloConfig } from './lib/hello-config.ts';
 import { cpuSeconds, startHelloUpstreams, startNode, stopAll } from './lib/processes.ts';
 
 const { values } = parseArgs({
@@ -119,19 +120,8 @@ async function main() {
   try {
     const upstreams = await startHelloUpstreams();
     children.push(upstreams.child);
-    const ports = upstreams.ports;
     const configFile = join(mkdtempSync(join(tmpdir(), 'baton-young-')), 'gateway.config.ts');
-    writeFileSync(
-      configFile,
-      `import { defineConfig } from '${pathToFileURL(join(root, 'src/index.ts')).href}';
-export default defineConfig({
-  listen: { host: '127.0.0.1', port: 0 },
-  admin: false,
-  log: { level: 'info', access: false },
-  pools: { hello: { policy: 'round-robin', nodes: [${ports.map((p) => `{ url: 'http://127.0.0.1:${p}' }`).join(', ')}] } },
-  routes: [{ path: '/', pool: 'hello' }],
-});`,
-    );
+    writeFileSync(configFile, helloConfig({ checkout: root, ports: upstreams.ports }));
     const samples: Record<string, Sample[]> = Object.fromEntries(sizes.map((size) => [size, []]));
     for (let run = 1; run <= runs; run++) {
       for (const size of sizes) {
