@@ -81,6 +81,14 @@ function outcome(
   });
 }
 
+/** A POST whose body starts and never ends; what became of it, timed from its start. */
+function unfinishedPost(session: http2.ClientHttp2Session): Promise<{ status: number; rst: number; ms: number }> {
+  const started = performance.now();
+  const slow = session.request({ ':method': 'POST', ':path': '/upload' }, { endStream: false });
+  slow.write('the start of a body that never ends');
+  return outcome(slow, started);
+}
+
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
@@ -96,10 +104,7 @@ test('a stream whose request body never ends gets 408 after requestTimeout; the 
   const { url } = await startGateway(t, config(up, { headersTimeout: '2s', requestTimeout: '2s' }));
   const session = await connect(url);
   t.teardown(() => session.destroy());
-  const started = performance.now();
-  const slow = session.request({ ':method': 'POST', ':path': '/upload' }, { endStream: false });
-  slow.write('the start of a body that never ends');
-  const slowOutcome = outcome(slow, started);
+  const slowOutcome = unfinishedPost(session);
   const other = await get(session, '/meanwhile');
   t.deepEqual(other, { status: 200, body: 'fine /meanwhile' });
   const result = await within(slowOutcome, 15_000, 'the unfinished request');
@@ -353,10 +358,7 @@ test('a reload that shortens requestTimeout holds for HTTP/2 streams too', async
   gateway.reload(settingsFor(config(up, { headersTimeout: '2s', requestTimeout: '2s' })));
   const session = await connect(url);
   t.teardown(() => session.destroy());
-  const started = performance.now();
-  const slow = session.request({ ':method': 'POST', ':path': '/upload' }, { endStream: false });
-  slow.write('a body that never ends');
-  const result = await within(outcome(slow, started), 15_000, 'the unfinished request after the reload');
+  const result = await within(unfinishedPost(session), 15_000, 'the unfinished request after the reload');
   t.is(result.status, 408);
   t.true(result.ms >= 1600, `answered after ${Math.round(result.ms)} ms, not before requestTimeout`);
 });
