@@ -51,7 +51,8 @@ export async function startRedisProcess(scope: Scope, options: RedisProcessOptio
   const name = options.name ?? `redis-${++counter}`;
   const dir = mkdtempSync(join(tmpdir(), `baton-${name}-`));
   scope.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort(options.cluster ? (p) => p < 55536 && portIsFree(p + 10000) : undefined);
+  const choosePort = () => freePort(options.cluster ? (p) => p < 55536 && portIsFree(p + 10000) : undefined);
+  let port = await choosePort();
   const args = (replicaOf: StartOptions['replicaOf']) => [
     '--port',
     String(port),
@@ -96,7 +97,17 @@ export async function startRedisProcess(scope: Scope, options: RedisProcessOptio
     running = process;
     await process.waitForLine(/Ready to accept connections/, 20_000);
   };
-  await start(options);
+  // The port was free when chosen; another test's process may bind it first (the suite runs
+  // many files at once): then the first start picks another. Restarts keep theirs.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start(options);
+      break;
+    } catch (error) {
+      if (attempt >= 5 || !/Address already in use/.test((error as Error).message)) throw error;
+      port = await choosePort();
+    }
+  }
   return {
     name,
     port,

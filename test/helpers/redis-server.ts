@@ -66,11 +66,31 @@ function launch(port: number, dir: string): Promise<ChildProcess> {
   });
 }
 
+/**
+ * A port that was free when asked may be taken by another test's process before redis-server
+ * binds it (the suite runs many files at once): a failed bind picks another port, a few times.
+ */
+export async function launchOnFreePort(
+  dir: string,
+  choosePort: () => Promise<number> = freePort,
+  attempts = 5,
+): Promise<{ child: ChildProcess; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await choosePort();
+    try {
+      return { child: await launch(port, dir), port };
+    } catch (error) {
+      if (attempt >= attempts || !/Address already in use/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
 export async function startRedis(t: ExecutionContext): Promise<RedisServer> {
-  const port = await freePort();
   // Its own folder, so that an RDB is never written into (or loaded from) the working directory.
   const dir = mkdtempSync(join(tmpdir(), 'baton-redis-'));
-  let child = await launch(port, dir);
+  const launched = await launchOnFreePort(dir);
+  const port = launched.port;
+  let child = launched.child;
   t.teardown(() => {
     child.kill('SIGCONT');
     child.kill('SIGKILL');
