@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Http2Settings } from '../config/types.ts';
 import { FrameBudget } from './frame-budget.ts';
-import { markResetByGateway, resetByGateway } from './stream-resets.ts';
+import { markResetByGateway, RESET_CANCEL, resetByGateway, resetStream } from './stream-resets.ts';
 import {
   checkPeriodMs,
   headerBlockLate,
@@ -62,7 +62,7 @@ interface Tracked {
   readonly cutOff: (kind: Flood | 'headers-timeout') => void;
 }
 
-const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
+const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 
 /** After a flood's GOAWAY, how long the connection may take to close before it is destroyed. */
 const CUT_OFF_GRACE_MS = 1000;
@@ -221,13 +221,13 @@ export class Http2Sessions {
           timeouts,
         );
         if (verdict === 'ok') continue;
-        markResetByGateway(stream);
         try {
           if (verdict === 'request-late') requestLate(stream);
           // Only this stream: the connection and its other streams go on.
-          else stream.close(NGHTTP2_CANCEL);
+          else resetStream(stream, RESET_CANCEL);
         } catch {
           // A stream torn down meanwhile: nothing left to answer.
+          markResetByGateway(stream);
           stream.destroy();
         }
       }
@@ -260,7 +260,7 @@ function probeHeaderBlock(session: http2.ServerHttp2Session, state: Tracked, id:
  * client gone, as after an HTTP/1.1 408.
  */
 function requestLate(stream: http2.ServerHttp2Stream): void {
-  if (stream.headersSent) return void stream.close(NGHTTP2_CANCEL);
+  if (stream.headersSent) return resetStream(stream, RESET_CANCEL);
   stream.respond({ ':status': 408, 'content-length': '0' }, { endStream: true });
-  stream.close(NGHTTP2_NO_ERROR);
+  resetStream(stream, NGHTTP2_NO_ERROR);
 }
